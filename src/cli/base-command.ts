@@ -1,0 +1,83 @@
+import type { Command as Commander } from 'commander';
+import type { Knex } from 'knex';
+import { CommandError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Output } from '../core/output.js';
+import type { ResolvedSettings } from '../conf/settings.js';
+import { currentContext } from '../db/context.js';
+import type { Environment, Mode } from '../run/environment.js';
+
+/**
+ * A pipeline's own command, listed in `settings.commands` and run as
+ * `node in_corral.js <name>`. The lifecycle, in order:
+ *
+ * 1. `configure(cmd)` (static) adds options and arguments to its commander command;
+ * 2. the environment of its `mode` opens (`in`: production database, `test`: a
+ *    throw-away one, `out`: none) and the pipeline setup runs;
+ * 3. `handle(options, ...args)` runs, inside one transaction in modes `in`/`test`
+ *    (committed when it returns, rolled back when it throws);
+ * 4. the environment closes; the exit code is what `handle` returned, or 0.
+ */
+export abstract class Command {
+  /** The command's name on the command line. (Default: the class name in kebab-case) */
+  static commandName: string | undefined = undefined;
+  /** One line for `--help`. */
+  static description: string | undefined = undefined;
+  /** Which database it works on. (Default: `'in'`) */
+  static mode: Mode = 'in';
+
+  /** Adds options and arguments: `cmd.option('-n, --count <n>', 'how many')`. */
+  static configure(_cmd: Commander): void {}
+
+  private environment: Environment | undefined;
+  private out: Output | undefined;
+
+  /** @internal called by the CLI before `handle`. */
+  bind(environment: Environment, output: Output): void {
+    this.environment = environment;
+    this.out = output;
+  }
+
+  get settings(): ResolvedSettings {
+    return this.env.settings;
+  }
+
+  get logger(): Logger {
+    return this.env.logger;
+  }
+
+  /** knex bound to the command's transaction (modes `in` and `test`). */
+  get db(): Knex {
+    if (this.env.mode === 'out') throw new CommandError(`${this.constructor.name} runs in mode 'out': it has no database`);
+    return currentContext().db;
+  }
+
+  /** Writes to standard output (a newline is added when missing). */
+  print(text = ''): void {
+    this.output.out(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  get output(): Output {
+    if (!this.out) throw new Error('The command is not bound to an output yet');
+    return this.out;
+  }
+
+  private get env(): Environment {
+    if (!this.environment) throw new Error('The command is not bound to an environment yet');
+    return this.environment;
+  }
+
+  abstract handle(options: Record<string, unknown>, ...args: string[]): void | number | Promise<void | number>;
+}
+
+export type CommandClass = (abstract new () => Command) & {
+  readonly name: string;
+  readonly commandName: string | undefined;
+  readonly description: string | undefined;
+  readonly mode: Mode;
+  configure(cmd: Commander): void;
+};
+
+export function commandNameOf(Class: CommandClass): string {
+  return Class.commandName ?? Class.name.replace(/Command$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}

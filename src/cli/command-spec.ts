@@ -1,0 +1,35 @@
+import type { Command as Commander } from 'commander';
+import type { LogFormat, LogLevel } from '../core/logger.js';
+import type { Output } from '../core/output.js';
+import type { Environment, Mode } from '../run/environment.js';
+
+/** What every built-in command receives. */
+export interface CommandContext {
+  readonly output: Output;
+  /** Absent for `nopipe` commands. */
+  readonly env: Environment | undefined;
+  readonly traceback: boolean;
+  readonly logLevel: LogLevel | undefined;
+  readonly logFormat: LogFormat | undefined;
+  /** Reads one answer from the user (prompts). */
+  readonly ask: (question: string) => Promise<string | undefined>;
+}
+
+/**
+ * A built-in command: one file per command in `cli/commands/`, listed in
+ * `cli/commands/index.ts`. `mode` decides what is opened before `handle`
+ * (`nopipe`: nothing, not even settings).
+ */
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  readonly mode: Mode | 'nopipe';
+  configure?(cmd: Commander): void;
+  handle(context: CommandContext, options: Record<string, any>, args: string[]): Promise<number | void>;
+}
+
+/** The environment of a command that is not `nopipe`. */
+export function envOf(context: CommandContext): Environment {
+  if (!context.env) throw new Error('This command needs a pipeline environment');
+  return context.env;
+}

@@ -1,0 +1,37 @@
+import { allModels } from '../../run/environment.js';
+import { createMissingTables } from '../../db/schema.js';
+import { envOf, type CommandSpec } from '../command-spec.js';
+
+/** Asks until the answer is yes or no; no answer at all (end of input) is no. */
+export async function confirm(ask: (q: string) => Promise<string | undefined>, question: string): Promise<boolean> {
+  let prompt = `${question} [yes/no] `;
+  for (;;) {
+    const answer = await ask(prompt);
+    if (answer === undefined) return false;
+    const normalized = answer.trim().toLowerCase();
+    if (normalized === 'yes' || normalized === 'y') return true;
+    if (normalized === 'no' || normalized === 'n') return false;
+    prompt = "Please answer 'yes' or 'no': ";
+  }
+}
+
+export const createdb: CommandSpec = {
+  name: 'createdb',
+  summary: "Create the database tables of the pipeline's models (and corral's own) that do not exist yet",
+  mode: 'in',
+  configure(cmd) {
+    cmd.option('--noinput', 'do not ask for confirmation');
+  },
+  async handle(context, options) {
+    const env = envOf(context);
+    const engine = env.engine!;
+    if (!options.noinput && !(await confirm(context.ask, `Create the tables of '${env.settings.name}' in ${engine.label}?`))) {
+      context.output.err('Nothing was created.\n');
+      return 1;
+    }
+    const { created, existing } = await createMissingTables(engine, allModels(env.settings));
+    if (created.length) context.output.out(`Created tables: ${created.join(', ')}\n`);
+    if (existing.length) context.output.out(`Already present (left unchanged): ${existing.join(', ')}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,40 @@
+import { CommandError } from '../../core/errors.js';
+import { allModels, requireTables } from '../../run/environment.js';
+import { printReport, runPhases } from '../../run/runner.js';
+import type { ProcessorClass } from '../../run/processor.js';
+import { selectProcessors } from '../../run/registry.js';
+import { envOf, type CommandContext, type CommandSpec } from '../command-spec.js';
+
+/** Runs the phases, prints the summary, and turns the outcome into an exit code. */
+export async function runAndReport(context: CommandContext, phases: ProcessorClass[][], sync: boolean): Promise<number> {
+  const env = envOf(context);
+  await requireTables(env.engine!, allModels(env.settings));
+  const report = await runPhases(env, phases.filter((p) => p.length > 0), {
+    sync,
+    output: context.output,
+    logLevel: context.logLevel,
+    logFormat: context.logFormat,
+    traceback: context.traceback,
+  });
+  printReport(report, context.output, context.traceback);
+  if (report.interrupted) return 130;
+  return report.failures.length > 0 ? 1 : 0;
+}
+
+export const run: CommandSpec = {
+  name: 'run',
+  summary: 'Run the steps, one process each (or in this process, in settings order, with --sync)',
+  mode: 'in',
+  configure(cmd) {
+    cmd
+      .option('-s, --steps <names...>', 'only these steps (class names)')
+      .option('--step-groups <groups...>', 'only the steps in these groups (also -sg)')
+      .option('--sync', 'run in this process, one after the other, in settings order');
+  },
+  async handle(context, options) {
+    const env = envOf(context);
+    const steps = selectProcessors(env.registry.steps, 'step', { names: options.steps, groups: options.stepGroups });
+    if (steps.length === 0) throw new CommandError('No steps to run', { hint: 'List step classes in settings.steps' });
+    return runAndReport(context, [steps], Boolean(options.sync));
+  },
+};

@@ -1,0 +1,178 @@
+import readline from 'node:readline';
+import { Command as Commander, CommanderError, Option } from 'commander';
+import { CorralError, describeError } from '../core/errors.js';
+import type { LogFormat, LogLevel } from '../core/logger.js';
+import { processOutput, type Output } from '../core/output.js';
+import { loadSettings } from '../conf/load.js';
+import type { ResolvedSettings } from '../conf/settings.js';
+import { VERSION } from '../version.js';
+import { commandNameOf, type Command, type CommandClass } from './base-command.js';
+import type { CommandContext, CommandSpec } from './command-spec.js';
+import { builtinCommands } from './commands/index.js';
+import { runCustomCommand } from './custom-command.js';
+import { openEnvironment, type Environment } from '../run/environment.js';
+
+export interface RunOptions {
+  /** The pipeline's settings file. (Default: `CORRAL_SETTINGS`) */
+  readonly settingsFile?: string | undefined;
+  readonly output?: Output;
+  /** Answers prompts (default: standard input). */
+  readonly ask?: (question: string) => Promise<string | undefined>;
+}
+
+/** Two-letter short options of the original CLI that commander cannot declare. */
+const LEGACY_FLAGS: Record<string, string> = { '-sg': '--step-groups', '-ag': '--alert-groups', '-dl': '--default-logging' };
+
+function askStdin(output: Output): (question: string) => Promise<string | undefined> {
+  let lines: AsyncIterator<string> | undefined;
+  return async (question) => {
+    output.err(question);
+    lines ??= readline.createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
+    const next = await lines.next();
+    return next.done ? undefined : next.value;
+  };
+}
+
+interface Chosen {
+  spec: CommandSpec | undefined;
+  custom: CommandClass | undefined;
+  options: Record<string, unknown>;
+  args: string[];
+}
+
+function buildProgram(output: Output, settings: ResolvedSettings | undefined, settingsError: unknown, chosen: { value?: Chosen }): Commander {
+  const program = new Commander('corral');
+  const entry = settings ? 'node in_corral.js' : 'corral';
+  program
+    .name(entry)
+    .description(settings ? `${settings.name}: ${settings.description || 'a corral pipeline'}` : 'corral: trustworthy, parallel data pipelines over an SQL database')
+    .version(VERSION, '-V, --version', 'print the corral version')
+    .option('--traceback', 'print the full stack of errors')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .addOption(new Option('--log-format <format>', 'log lines for humans or JSON objects').choices(['pretty', 'json']))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s), outputError: () => undefined });
+  if (settingsError !== undefined) {
+    program.addHelpText('after', `\nThe pipeline settings could not be loaded, so its own commands are not listed:\n  ${describeError(settingsError)}\n`);
+  }
+  const names = new Set<string>();
+  const add = (name: string, summary: string, configure: ((cmd: Commander) => void) | undefined, pick: (options: Record<string, unknown>, args: string[]) => Chosen) => {
+    if (names.has(name)) {
+      throw new CorralError(`Two commands are named '${name}'`, { hint: 'Give the custom command another commandName' });
+    }
+    names.add(name);
+    const cmd = program.command(name).description(summary).allowExcessArguments(false);
+    configure?.(cmd);
+    cmd.action((...received: unknown[]) => {
+      const command = received[received.length - 1] as Commander;
+      chosen.value = pick(command.opts(), command.args);
+    });
+  };
+  for (const spec of builtinCommands) {
+    if (spec.mode !== 'nopipe' && !settings) continue;
+    add(spec.name, spec.summary, spec.configure?.bind(spec), (options, args) => ({ spec, custom: undefined, options, args }));
+  }
+  for (const Class of (settings?.commands ?? []) as unknown as CommandClass[]) {
+    add(commandNameOf(Class), Class.description ?? `${Class.name} (custom command)`, (cmd) => Class.configure(cmd), (options, args) => ({ spec: undefined, custom: Class, options, args }));
+  }
+  return program;
+}
+
+function reportError(error: unknown, output: Output, traceback: boolean): number {
+  if (error instanceof CorralError) {
+    output.err(`Error: ${error.message}\n`);
+    if (error.hint) output.err(`  ${error.hint}\n`);
+    if (traceback) output.err(`${(error.cause instanceof Error ? error.cause : error).stack ?? ''}\n`);
+    return error.exitCode;
+  }
+  output.err(`Error: ${describeError(error)}\n`);
+  if (traceback) output.err(`${error instanceof Error ? error.stack : ''}\n`);
+  else output.err('  (run again with --traceback for the stack)\n');
+  return 1;
+}
+
+/**
+ * The whole command line, callable in-process: parses `argv` (without the node and
+ * script names), runs the command in its mode and returns the exit code. Only
+ * `bin/corral.js` and a pipeline's `in_corral.js` turn that into a process exit.
+ */
+export async function runFromCommandLine(argv: readonly string[], options: RunOptions = {}): Promise<number> {
+  const output = options.output ?? processOutput;
+  const args = argv.map((arg) => LEGACY_FLAGS[arg] ?? arg);
+  const traceback = args.includes('--traceback');
+  const settingsFile = options.settingsFile ?? process.env.CORRAL_SETTINGS;
+  const wantsCreate = args[0] === 'create';
+
+  let settings: ResolvedSettings | undefined;
+  let settingsError: unknown;
+  if (settingsFile && !wantsCreate) {
+    try {
+      settings = await loadSettings(settingsFile);
+    } catch (error) {
+      settingsError = error;
+    }
+  }
+
+  const chosen: { value?: Chosen } = {};
+  let program: Commander;
+  try {
+    program = buildProgram(output, settings, settingsError, chosen);
+  } catch (error) {
+    return reportError(error, output, traceback);
+  }
+  if (args.length === 0) {
+    output.err(program.helpInformation());
+    if (settingsError !== undefined) return reportError(settingsError, output, traceback);
+    return 1;
+  }
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0;
+      // Settings that fail to load hide every pipeline command; say why rather than "unknown command".
+      if (settingsError !== undefined && error.code === 'commander.unknownCommand') return reportError(settingsError, output, traceback);
+      output.err(`Error: ${error.message.replace(/^error: /, '')}\n`);
+      output.err(`  Run '${program.name()} --help' for the list of commands and '${program.name()} <command> --help' for its options.\n`);
+      return error.exitCode || 1;
+    }
+    return reportError(error, output, traceback);
+  }
+  const picked = chosen.value;
+  if (!picked) return 0;
+  const globals = program.opts() as { logLevel?: LogLevel; logFormat?: LogFormat };
+  const mode = picked.spec ? picked.spec.mode : picked.custom!.mode;
+  if (mode !== 'nopipe' && settingsError !== undefined) return reportError(settingsError, output, traceback);
+
+  let env: Environment | undefined;
+  let failure: unknown;
+  try {
+    if (mode !== 'nopipe') {
+      env = await openEnvironment({ settingsFile: settings!.settingsFile, mode, logLevel: globals.logLevel, logFormat: globals.logFormat });
+    }
+    const context: CommandContext = {
+      output,
+      env,
+      traceback,
+      logLevel: globals.logLevel,
+      logFormat: globals.logFormat,
+      ask: options.ask ?? askStdin(output),
+    };
+    const code = picked.spec
+      ? await picked.spec.handle(context, picked.options, picked.args)
+      : await runCustomCommand(picked.custom as unknown as new () => Command, env!, output, picked.options, picked.args);
+    return typeof code === 'number' ? code : 0;
+  } catch (error) {
+    failure = error;
+    return reportError(error, output, traceback);
+  } finally {
+    if (env) {
+      try {
+        await env.close(failure);
+      } catch (error) {
+        if (failure === undefined) reportError(error, output, traceback);
+      }
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { ImproperlyConfigured } from '../core/errors.js';
+
+/** A database the pipeline can open: its knex configuration and a password-free label. */
+export interface ConnectionConfig {
+  readonly knex: Knex.Config;
+  readonly label: string;
+  readonly dialect: 'sqlite' | 'postgres';
+  /** The SQLite file, when it is one. */
+  readonly filename: string | undefined;
+}
+
+export type ConnectionSetting = string | Knex.Config;
+
+function sqlite(filename: string, root: string): ConnectionConfig {
+  if (filename === ':memory:') {
+    throw new ImproperlyConfigured('An in-memory SQLite database cannot be shared between corral processes', {
+      hint: "Use a file, e.g. connection: 'sqlite:pipeline.db'",
+    });
+  }
+  const absolute = path.resolve(root, filename);
+  return { knex: { client: 'better-sqlite3', connection: { filename: absolute }, useNullAsDefault: true }, label: `sqlite:${absolute}`, dialect: 'sqlite', filename: absolute };
+}
+
+function postgresLabel(connection: unknown): string {
+  if (typeof connection === 'string') {
+    try {
+      const url = new URL(connection);
+      url.password = '';
+      return url.toString().replace(/:@/, '@');
+    } catch {
+      return 'postgres';
+    }
+  }
+  const c = (connection ?? {}) as { host?: string; port?: number; user?: string; database?: string };
+  return `postgres://${c.user ? c.user + '@' : ''}${c.host ?? 'localhost'}:${c.port ?? 5432}/${c.database ?? ''}`;
+}
+
+/**
+ * Reads `connection`-style settings: `'sqlite:file.db'` (relative to the pipeline
+ * folder), `'postgres://user@host:5432/db'`, or a knex configuration object.
+ */
+export function parseConnection(setting: ConnectionSetting, root: string, settingName = 'connection'): ConnectionConfig {
+  if (typeof setting === 'string') {
+    const match = /^sqlite3?:(?:\/\/)?(.*)$/.exec(setting);
+    if (match) return sqlite(match[1] || '', root);
+    if (/^postgres(ql)?:\/\//.test(setting)) {
+      return { knex: { client: 'pg', connection: setting }, label: postgresLabel(setting), dialect: 'postgres', filename: undefined };
+    }
+    throw new ImproperlyConfigured(`Setting '${settingName}' is not a database URL: '${setting}'`, {
+      hint: "Use 'sqlite:pipeline.db', 'postgres://user@host:5432/dbname' or a knex configuration object",
+    });
+  }
+  const client = String(setting.client ?? '');
+  if (/sqlite/.test(client)) {
+    const conn = setting.connection as { filename?: string } | undefined;
+    if (!conn?.filename) {
+      throw new ImproperlyConfigured(`Setting '${settingName}' uses SQLite without connection.filename`);
+    }
+    const base = sqlite(conn.filename, root);
+    return { ...base, knex: { ...setting, client: 'better-sqlite3', connection: { ...conn, filename: base.filename! } } };
+  }
+  if (client === 'pg' || client === 'postgres' || client === 'postgresql') {
+    return { knex: { ...setting, client: 'pg' }, label: postgresLabel(setting.connection), dialect: 'postgres', filename: undefined };
+  }
+  throw new ImproperlyConfigured(`Setting '${settingName}.client' must be 'better-sqlite3' or 'pg', got '${client}'`);
+}
+
+let testCounter = 0;
+
+/**
+ * The database for one test or one test-mode command: a fresh temporary SQLite file
+ * by default, so it can never be the production database.
+ */
+export function freshTestConnection(setting: ConnectionSetting | undefined, root: string): ConnectionConfig {
+  if (setting !== undefined) return parseConnection(setting, root, 'testConnection');
+  testCounter += 1;
+  const file = path.join(os.tmpdir(), `corral-test-${process.pid}-${Date.now()}-${testCounter}.db`);
+  return sqlite(file, root);
+}
+
+/** True when two connections point at the same database. */
+export function sameDatabase(a: ConnectionConfig, b: ConnectionConfig): boolean {
+  return a.label === b.label;
+}

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ImproperlyConfigured, describeError } from '../core/errors.js';
+import { resolveSettings, type ResolvedSettings } from './settings.js';
+
+let tsxRegistered = false;
+
+/**
+ * Lets Node import the pipeline's TypeScript with no build step. tsx caches what it
+ * compiles on disk, so forked children reuse the parent's work.
+ */
+export async function enableTypeScript(): Promise<void> {
+  if (tsxRegistered) return;
+  const { register } = await import('tsx/esm/api');
+  register();
+  tsxRegistered = true;
+}
+
+/** Where the settings are: an explicit path, else `CORRAL_SETTINGS`. */
+export function locateSettings(explicit?: string): string {
+  const given = explicit ?? process.env.CORRAL_SETTINGS;
+  if (!given) {
+    throw new ImproperlyConfigured('No pipeline settings: this command must run inside a pipeline', {
+      hint: 'Run it as `node in_corral.js <command>` from the pipeline folder, or set CORRAL_SETTINGS to the settings file',
+    });
+  }
+  return path.resolve(given);
+}
+
+/** Imports and validates the settings module. */
+export async function loadSettings(file: string): Promise<ResolvedSettings> {
+  if (!fs.existsSync(file)) {
+    throw new ImproperlyConfigured(`Settings file not found: ${file}`, {
+      hint: 'Check the path in in_corral.js (or CORRAL_SETTINGS); `corral create NAME` writes one',
+    });
+  }
+  if (/\.[cm]?tsx?$/.test(file)) await enableTypeScript();
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new ImproperlyConfigured(`Cannot load the settings module ${file}: ${describeError(error)}`, {
+      hint: 'The error comes from the settings or a module it imports (models, steps, ...); run again with --traceback for the stack',
+      cause: error,
+    });
+  }
+  const exported = module.default ?? module.settings;
+  return resolveSettings(exported, file);
+}
+
+/**
+ * The settings of the command or test in flight. Processors read them through
+ * `this.settings`; `TestCase` may override values for one test.
+ */
+let active: ResolvedSettings | undefined;
+
+export function activateSettings(settings: ResolvedSettings): void {
+  active = settings;
+}
+
+export function activeSettings(): ResolvedSettings {
+  if (!active) throw new ImproperlyConfigured('No pipeline settings are loaded in this process');
+  return active;
+}

@@ -1,0 +1,191 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ImproperlyConfigured } from '../core/errors.js';
+import type { LogFormat, LogLevel } from '../core/logger.js';
+import { isModelClass, type ModelClass } from '../db/model.js';
+import { parseConnection, type ConnectionConfig, type ConnectionSetting } from './connection.js';
+
+// Processor and command classes are checked by run/ and cli/; here they are only classes.
+type AnyClass = abstract new (...args: any[]) => any;
+
+/** SMTP settings for the Email endpoint. */
+export interface EmailSettings {
+  host?: string;
+  /** (Default: 587, or 465 when `secure`) */
+  port?: number;
+  /** Connect with TLS from the start (port 465). STARTTLS is used otherwise when offered. */
+  secure?: boolean;
+  user?: string;
+  password?: string;
+  /** Sender address. (Default: `user`) */
+  from?: string;
+}
+
+/** What a pipeline's `settings.ts` exports (through `defineSettings`). */
+export interface UserSettings {
+  /** The pipeline's name, shown in logs, alerts and reports. */
+  name: string;
+  /** One paragraph on what the pipeline does, for the generated documentation. */
+  description?: string;
+  /** The production database. (Default: `'sqlite:<name>-dev.db'` in the pipeline folder) */
+  connection?: ConnectionSetting;
+  /** The database of tests and test-mode commands. (Default: a fresh temporary SQLite file each time) */
+  testConnection?: ConnectionSetting;
+  /** The models module (`import * as models from './models.js'`) or a list of model classes. */
+  models: Readonly<Record<string, unknown>> | readonly ModelClass[];
+  /** The one Loader class that feeds the stream. */
+  loader?: AnyClass;
+  /** Step classes; `run --sync` runs them in this order. */
+  steps?: readonly AnyClass[];
+  /** Alert classes, in the order `check-alerts --sync` runs them. */
+  alerts?: readonly AnyClass[];
+  /** Custom command classes, shown in `--help`. */
+  commands?: readonly AnyClass[];
+  /** A PipelineSetup subclass whose `setup`/`teardown` run around every command that opens the database. */
+  pipelineSetup?: AnyClass;
+  /** Rows per transaction; a failure loses at most this many rows of work. (Default: 1000) */
+  chunkSize?: number;
+  /** (Default: `'info'`) */
+  logLevel?: LogLevel;
+  /** `'pretty'` lines or `'json'` objects on stderr. (Default: `'pretty'`) */
+  logFormat?: LogFormat;
+  email?: EmailSettings;
+  /** Extra names the `shell` command puts in scope. */
+  shellLocals?: Readonly<Record<string, unknown>>;
+  /** Quality Assurance Index parameters. */
+  qai?: { tau?: number; grades?: Readonly<Record<number, string>> };
+  /** Anything else is the pipeline's own, readable by processors as `this.settings.<name>`. */
+  [custom: string]: unknown;
+}
+
+/** The settings after defaults and validation, as every command and processor sees them. */
+export interface ResolvedSettings {
+  readonly name: string;
+  readonly description: string;
+  /** The pipeline folder (the one holding `in_corral.js`); relative paths resolve against it. */
+  readonly root: string;
+  readonly settingsFile: string;
+  readonly connection: ConnectionConfig;
+  readonly testConnection: ConnectionSetting | undefined;
+  readonly models: readonly ModelClass[];
+  readonly loader: AnyClass | undefined;
+  readonly steps: readonly AnyClass[];
+  readonly alerts: readonly AnyClass[];
+  readonly commands: readonly AnyClass[];
+  readonly pipelineSetup: AnyClass | undefined;
+  readonly chunkSize: number;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  readonly email: EmailSettings;
+  readonly shellLocals: Readonly<Record<string, unknown>>;
+  readonly qai: { readonly tau: number; readonly grades: Readonly<Record<number, string>> };
+  /** Every key of the settings module, the pipeline's own included. */
+  readonly all: Readonly<Record<string, unknown>>;
+}
+
+/** Typing helper for `settings.ts`: returns its argument unchanged. */
+export function defineSettings<T extends UserSettings>(settings: T): T {
+  return settings;
+}
+
+export const DEFAULT_GRADES: Readonly<Record<number, string>> = Object.freeze({
+  0: 'F', 60: 'D-', 63: 'D', 67: 'D+', 70: 'C-', 73: 'C', 77: 'C+', 80: 'B-', 83: 'B', 87: 'B+', 90: 'A-', 93: 'A', 95: 'A+',
+});
+
+const isClass = (value: unknown) => typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+const classSchema = z.custom<AnyClass>(isClass, { message: 'expected a class (not an instance, a string or a function)' });
+const connectionSchema = z.union([z.string().min(1), z.looseObject({ client: z.string() })], {
+  message: "expected a URL such as 'sqlite:pipeline.db' or 'postgres://user@host/db', or a knex configuration object",
+});
+
+const schema = z.looseObject({
+  name: z.string({ message: 'expected the pipeline name as a string' }).regex(/^[A-Za-z_][\w-]*$/, 'expected letters, digits, _ or -'),
+  description: z.string().optional(),
+  connection: connectionSchema.optional(),
+  testConnection: connectionSchema.optional(),
+  models: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())], {
+    message: "expected the models module (import * as models from './models.js') or a list of model classes",
+  }),
+  loader: classSchema.optional(),
+  steps: z.array(classSchema).optional(),
+  alerts: z.array(classSchema).optional(),
+  commands: z.array(classSchema).optional(),
+  pipelineSetup: classSchema.optional(),
+  chunkSize: z.number().int().positive().max(1_000_000).optional(),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+  logFormat: z.enum(['pretty', 'json']).optional(),
+  email: z
+    .object({
+      host: z.string().optional(),
+      port: z.number().int().positive().optional(),
+      secure: z.boolean().optional(),
+      user: z.string().optional(),
+      password: z.string().optional(),
+      from: z.string().optional(),
+    })
+    .optional(),
+  shellLocals: z.record(z.string(), z.unknown()).optional(),
+  qai: z
+    .object({
+      tau: z.number().positive().optional(),
+      grades: z.record(z.string().regex(/^\d+(\.\d+)?$/), z.string()).optional(),
+    })
+    .optional(),
+});
+
+const FIXES: Record<string, string> = {
+  name: "name: 'mypipe'",
+  models: "import * as models from './models.js'; ... models,",
+  loader: "import { Loader } from './load.js'; ... loader: Loader,",
+  steps: 'steps: [MyStep, OtherStep]  (the classes themselves, imported)',
+  alerts: 'alerts: [MyAlert]',
+  connection: "connection: 'sqlite:mypipe.db'",
+  chunkSize: 'chunkSize: 1000',
+  logLevel: "logLevel: 'info'  (trace, debug, info, warn, error, fatal or silent)",
+};
+
+/** Validates a settings module's export and fills in the defaults. */
+export function resolveSettings(user: unknown, settingsFile: string): ResolvedSettings {
+  if (typeof user !== 'object' || user === null) {
+    throw new ImproperlyConfigured(`${settingsFile} must export its settings (export default defineSettings({...}))`);
+  }
+  const parsed = schema.safeParse(user);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace('.[', '[');
+    const top = String(issue.path[0] ?? '');
+    throw new ImproperlyConfigured(`Setting '${key || top}' in ${settingsFile} is invalid: ${issue.message}`, {
+      hint: FIXES[top] ? `For example: ${FIXES[top]}` : undefined,
+    });
+  }
+  const s = user as UserSettings;
+  const root = typeof s.root === 'string' ? path.resolve(s.root) : path.dirname(path.dirname(settingsFile));
+  const models = (Array.isArray(s.models) ? s.models : Object.values(s.models)).filter(isModelClass);
+  if (Array.isArray(s.models) && models.length !== s.models.length) {
+    throw new ImproperlyConfigured(`Setting 'models' in ${settingsFile} lists something that is not a model class`, {
+      hint: "Declare models with model('Table', {...}) and list the classes",
+    });
+  }
+  const grades = s.qai?.grades ?? DEFAULT_GRADES;
+  return Object.freeze({
+    name: s.name,
+    description: s.description ?? '',
+    root,
+    settingsFile,
+    connection: parseConnection(s.connection ?? `sqlite:${s.name}-dev.db`, root),
+    testConnection: s.testConnection,
+    models,
+    loader: s.loader,
+    steps: s.steps ?? [],
+    alerts: s.alerts ?? [],
+    commands: s.commands ?? [],
+    pipelineSetup: s.pipelineSetup,
+    chunkSize: s.chunkSize ?? 1000,
+    logLevel: s.logLevel ?? 'info',
+    logFormat: s.logFormat ?? 'pretty',
+    email: s.email ?? {},
+    shellLocals: s.shellLocals ?? {},
+    qai: { tau: s.qai?.tau ?? 13, grades },
+    all: s,
+  });
+}

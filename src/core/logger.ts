@@ -1,0 +1,44 @@
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type LogFormat = 'pretty' | 'json';
+export type LogLevel = LevelWithSilent;
+export type { Logger };
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const HIDDEN_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'name', 'processor']);
+
+function two(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** One readable line per record: `[pipe INFO 14:03:21] MyStep: message key=value`. */
+export function formatPretty(record: Record<string, unknown>): string {
+  const time = new Date(typeof record.time === 'number' ? record.time : Date.now());
+  const clock = `${two(time.getHours())}:${two(time.getMinutes())}:${two(time.getSeconds())}`;
+  const level = LEVEL_NAMES[Number(record.level)] ?? String(record.level);
+  const scope = typeof record.processor === 'string' ? `${record.processor}: ` : '';
+  const extras = Object.entries(record)
+    .filter(([key]) => !HIDDEN_KEYS.has(key))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  const name = typeof record.name === 'string' ? `${record.name} ` : '';
+  return `[${name}${level} ${clock}] ${scope}${String(record.msg ?? '')}${extras.length ? ' ' + extras.join(' ') : ''}\n`;
+}
+
+/**
+ * Logs go to stderr: human-readable lines by default, one JSON object per line with
+ * `json` (for log shippers). Pretty printing is done here rather than with
+ * pino-pretty: it keeps start-up fast and runs synchronously in forked children,
+ * so lines from several processes interleave whole.
+ */
+export function createLogger(options: { name: string; level: LogLevel; format: LogFormat; write?: (line: string) => void }): Logger {
+  const write = options.write ?? ((line: string) => void process.stderr.write(line));
+  const destination =
+    options.format === 'json'
+      ? { write }
+      : {
+          write(line: string) {
+            write(formatPretty(JSON.parse(line) as Record<string, unknown>));
+          },
+        };
+  return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);
+}

@@ -1,0 +1,282 @@
+import knexFactory, { type Knex } from 'knex';
+import type BetterSqlite3 from 'better-sqlite3';
+import { DBError, describeError } from '../core/errors.js';
+import { ROW_STATE, type ModelClass, type ModelInstance } from './model.js';
+import { fromDb, sameValue, toDb, type Dialect } from './values.js';
+import { pushContext, popContext, type DbContext } from './context.js';
+
+export interface EngineOptions {
+  /** A knex configuration (client `better-sqlite3` or `pg`). */
+  readonly knex: Knex.Config;
+  /** How messages name this database (never contains a password). */
+  readonly label: string;
+  /** SQLite: how long a writer waits for the file lock, in ms. (Default: 30000) */
+  readonly busyTimeoutMs?: number;
+}
+
+type Statement = BetterSqlite3.Statement;
+
+/**
+ * One process's connection to the pipeline database. Framework reads and writes of
+ * rows go through here; processors get `db`, a knex bound to the same transaction.
+ *
+ * On SQLite the row writes use better-sqlite3 prepared statements on the very
+ * connection knex holds (knex keeps exactly one), because knex re-prepares every
+ * statement (~30 µs) while a cached statement costs ~1 µs. Transactions there start
+ * with BEGIN IMMEDIATE: with several writer processes a deferred BEGIN fails with
+ * SQLITE_BUSY on its first write, which no busy timeout can cure.
+ */
+export class Engine {
+  readonly knex: Knex;
+  readonly dialect: Dialect;
+  readonly label: string;
+  private raw: BetterSqlite3.Database | undefined;
+  private readonly statements = new Map<string, Statement>();
+
+  private constructor(knex: Knex, dialect: Dialect, label: string) {
+    this.knex = knex;
+    this.dialect = dialect;
+    this.label = label;
+  }
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const client = String(options.knex.client ?? '');
+    const dialect: Dialect = /sqlite/.test(client) ? 'sqlite' : 'postgres';
+    const busyTimeout = options.busyTimeoutMs ?? 30_000;
+    const config: Knex.Config =
+      dialect === 'sqlite'
+        ? {
+            useNullAsDefault: true,
+            ...options.knex,
+            pool: {
+              min: 1,
+              max: 1,
+              afterCreate(conn: BetterSqlite3.Database, done: (err: Error | null, conn: unknown) => void) {
+                try {
+                  conn.pragma(`busy_timeout = ${busyTimeout}`);
+                  conn.pragma('journal_mode = WAL');
+                  conn.pragma('synchronous = NORMAL');
+                  conn.pragma('foreign_keys = ON');
+                  done(null, conn);
+                } catch (error) {
+                  done(error as Error, conn);
+                }
+              },
+              ...(options.knex.pool ?? {}),
+            },
+          }
+        : options.knex;
+    const knex = knexFactory(config);
+    const engine = new Engine(knex, dialect, options.label);
+    try {
+      if (dialect === 'sqlite') {
+        const conn = (await knex.client.acquireConnection()) as BetterSqlite3.Database;
+        // Kept as a reference only: the pool keeps owning it, and corral never runs a
+        // knex query and a raw statement at the same time.
+        knex.client.releaseConnection(conn);
+        engine.raw = conn;
+      } else {
+        await knex.raw('select 1');
+      }
+    } catch (error) {
+      await knex.destroy().catch(() => undefined);
+      throw new DBError(`Cannot connect to the database (${options.label}): ${describeError(error)}`, {
+        hint:
+          dialect === 'sqlite'
+            ? 'Check that the folder of the SQLite file exists and is writable, or fix `connection` in the settings.'
+            : 'Check that the server is running and that `connection` in the settings (host, port, user, database) is right.',
+        cause: error,
+      });
+    }
+    return engine;
+  }
+
+  async destroy(): Promise<void> {
+    this.statements.clear();
+    await this.knex.destroy();
+  }
+
+  /** Open a transaction; the work inside sees it through `currentContext()`. */
+  async begin(): Promise<Transaction> {
+    if (this.raw) {
+      this.raw.exec('BEGIN IMMEDIATE');
+      return new Transaction(this, this.knex);
+    }
+    const trx = await this.knex.transaction();
+    return new Transaction(this, trx);
+  }
+
+  /** Run `work` in one transaction: commit when it resolves, roll back when it throws. */
+  async inTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    const tx = await this.begin();
+    try {
+      const result = await work(tx);
+      await tx.commit();
+      return result;
+    } catch (error) {
+      await tx.rollback();
+      throw error;
+    }
+  }
+
+  /** Tables among `tables` that do not exist yet. */
+  async missingTables(tables: readonly string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (const table of new Set(tables)) {
+      if (!(await this.knex.schema.hasTable(table))) missing.push(table);
+    }
+    return missing;
+  }
+
+  /** @internal a cached prepared statement on the raw SQLite connection. */
+  statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.raw!.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** @internal */
+  get sqlite(): BetterSqlite3.Database | undefined {
+    return this.raw;
+  }
+}
+
+function quote(identifier: string): string {
+  return '"' + identifier.replaceAll('"', '""') + '"';
+}
+
+/**
+ * One open transaction. Saving a model instance inserts it when it is new and
+ * updates only its changed columns when it was read from the database.
+ */
+export class Transaction implements DbContext {
+  readonly engine: Engine;
+  readonly db: Knex;
+  private open = true;
+
+  constructor(engine: Engine, db: Knex) {
+    this.engine = engine;
+    this.db = db;
+    pushContext(this);
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  async commit(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    popContext(this);
+    if (this.engine.sqlite) this.engine.sqlite.exec('COMMIT');
+    else await (this.db as Knex.Transaction).commit();
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    popContext(this);
+    if (this.engine.sqlite) {
+      if (this.engine.sqlite.inTransaction) this.engine.sqlite.exec('ROLLBACK');
+    } else {
+      await (this.db as Knex.Transaction).rollback().catch(() => undefined);
+    }
+  }
+
+  /** Insert or update `instance`; returns whether anything was written. */
+  async save(instance: ModelInstance): Promise<boolean> {
+    const Model = instance.model;
+    const state = instance[ROW_STATE];
+    if (state?.deleted) return false;
+    if (state?.persisted) return this.update(Model, instance, state.original ?? {});
+    await this.insert(Model, instance);
+    return true;
+  }
+
+  async delete(instance: ModelInstance): Promise<void> {
+    const Model = instance.model;
+    const row = instance as unknown as Record<string, unknown>;
+    const where: Record<string, unknown> = {};
+    for (const name of Model.primaryKey) where[name] = toDb(Model.columns[name]!.spec, row[name], this.engine.dialect);
+    await this.db(Model.table).where(where).delete();
+    instance[ROW_STATE] = { persisted: false, original: undefined, deleted: true };
+  }
+
+  private async insert(Model: ModelClass, instance: ModelInstance): Promise<void> {
+    const row = instance as unknown as Record<string, unknown>;
+    const dialect = this.engine.dialect;
+    const names: string[] = [];
+    const values: unknown[] = [];
+    let needsReadBack = false;
+    for (const name in Model.columns) {
+      const spec = Model.columns[name]!.spec;
+      const value = row[name];
+      if (value === undefined) {
+        // Leave the column out so the database fills it in (auto-increment, default);
+        // a column with neither becomes NULL, as it would in SQL.
+        if (spec.primaryKey || spec.hasDefault) {
+          needsReadBack = true;
+          continue;
+        }
+        row[name] = null;
+      }
+      names.push(name);
+      values.push(toDb(spec, row[name], dialect));
+    }
+
+    let stored: Record<string, unknown> | undefined;
+    if (this.engine.sqlite) {
+      const columns = names.map(quote).join(', ');
+      const base = names.length
+        ? `INSERT INTO ${quote(Model.table)} (${columns}) VALUES (${names.map(() => '?').join(', ')})`
+        : `INSERT INTO ${quote(Model.table)} DEFAULT VALUES`;
+      if (needsReadBack) {
+        stored = this.engine.statement(base + ' RETURNING *').get(values) as Record<string, unknown>;
+      } else {
+        this.engine.statement(base).run(values);
+      }
+    } else {
+      const record: Record<string, unknown> = {};
+      names.forEach((name, i) => (record[name] = values[i]));
+      const returned = (await this.db(Model.table).insert(record).returning('*')) as Record<string, unknown>[];
+      stored = returned[0];
+    }
+    const original: Record<string, unknown> = {};
+    for (const name in Model.columns) {
+      if (stored && row[name] === undefined) {
+        row[name] = fromDb(Model.columns[name]!.spec, stored[name]);
+      }
+      original[name] = row[name];
+    }
+    instance[ROW_STATE] = { persisted: true, original };
+  }
+
+  private async update(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): Promise<boolean> {
+    const row = instance as unknown as Record<string, unknown>;
+    const dialect = this.engine.dialect;
+    const changed: string[] = [];
+    for (const name in Model.columns) {
+      if (!sameValue(Model.columns[name]!.spec, row[name], original[name])) changed.push(name);
+    }
+    if (changed.length === 0) return false;
+    const keyValues = Model.primaryKey.map((name) => toDb(Model.columns[name]!.spec, original[name] ?? row[name], dialect));
+    const values = changed.map((name) => toDb(Model.columns[name]!.spec, row[name], dialect));
+    if (this.engine.sqlite) {
+      const sql =
+        `UPDATE ${quote(Model.table)} SET ${changed.map((n) => `${quote(n)} = ?`).join(', ')}` +
+        ` WHERE ${Model.primaryKey.map((n) => `${quote(n)} = ?`).join(' AND ')}`;
+      this.engine.statement(sql).run([...values, ...keyValues]);
+    } else {
+      const set: Record<string, unknown> = {};
+      changed.forEach((name, i) => (set[name] = values[i]));
+      const where: Record<string, unknown> = {};
+      Model.primaryKey.forEach((name, i) => (where[name] = keyValues[i]));
+      await this.db(Model.table).where(where).update(set);
+    }
+    for (const name of changed) original[name] = row[name];
+    return true;
+  }
+}

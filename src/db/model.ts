@@ -1,0 +1,208 @@
+import { ImproperlyConfigured } from '../core/errors.js';
+import type { ColumnMap, RowOf } from './columns.js';
+import { currentContext } from './context.js';
+import { fromDb } from './values.js';
+
+/** Bookkeeping kept on every instance under a symbol, so it never clashes with a column. */
+export const ROW_STATE = Symbol('corral.rowState');
+
+export interface RowState {
+  /** The row exists in the database (it was read, or saved once). */
+  persisted: boolean;
+  /** Column values as last read or written; `save` writes only what differs. */
+  original: Record<string, unknown> | undefined;
+  /** Deleted in this run: saving it again is a no-op rather than a re-insert. */
+  deleted?: boolean;
+}
+
+export interface ModelOptions {
+  /** Multi-column indexes, e.g. `[['survey', 'night']]`. */
+  indexes?: readonly (readonly string[])[];
+  /** Multi-column UNIQUE constraints. */
+  uniques?: readonly (readonly string[])[];
+  /** A sentence for the generated documentation when the class has no doc comment. */
+  description?: string;
+}
+
+/** The static side every model class has. */
+export interface ModelClass<R extends object = any> {
+  new (values?: Partial<R>): ModelInstance & R;
+  readonly name: string;
+  readonly table: string;
+  readonly columns: ColumnMap;
+  readonly primaryKey: readonly string[];
+  readonly indexes: readonly (readonly string[])[];
+  readonly uniques: readonly (readonly string[])[];
+  readonly description: string | undefined;
+  readonly prototype: ModelInstance;
+}
+
+/** Methods every row has, whatever its model. */
+export class ModelInstance {
+  declare [ROW_STATE]: RowState | undefined;
+
+  constructor(values?: object) {
+    if (values) Object.assign(this, values);
+  }
+
+  /** The model class of this row. */
+  get model(): ModelClass {
+    return this.constructor as ModelClass;
+  }
+
+  /** `<Planet id=3>`; models may override it for alerts and logs. */
+  toString(): string {
+    return `<${this.model.name} ${describeKey(this.model, this)}>`;
+  }
+
+  /** The column values only, for JSON and for logs. */
+  toJSON(): Record<string, unknown> {
+    const values: Record<string, unknown> = {};
+    const row = this as unknown as Record<string, unknown>;
+    for (const name of Object.keys(this.model.columns)) values[name] = row[name] ?? null;
+    return values;
+  }
+
+  /**
+   * Follow a foreign key from this row to the row it references (many-to-one):
+   * `await flower.related(Name)`. `via` names the foreign-key column when this
+   * model has several keys to the target.
+   */
+  async related<M extends ModelClass>(target: M, via?: string): Promise<InstanceType<M> | null> {
+    const fk = foreignKeyBetween(this.model, target, via);
+    const value = (this as unknown as Record<string, unknown>)[fk.column];
+    if (value === null || value === undefined) return null;
+    const { engine, db } = currentContext();
+    const row = (await db(target.table).where(fk.targetColumn, value).first()) as Record<string, unknown> | undefined;
+    return row ? (hydrate(target, row, engine.dialect) as InstanceType<M>) : null;
+  }
+
+  /**
+   * Follow foreign keys that point at this row (one-to-many):
+   * `await name.relatedMany(Flower)`, in primary-key order.
+   */
+  async relatedMany<M extends ModelClass>(source: M, via?: string): Promise<InstanceType<M>[]> {
+    const fk = foreignKeyBetween(source, this.model, via);
+    const value = (this as unknown as Record<string, unknown>)[fk.targetColumn];
+    const { engine, db } = currentContext();
+    const rows = (await db(source.table).where(fk.column, value as never).orderBy([...source.primaryKey])) as Record<string, unknown>[];
+    return rows.map((row) => hydrate(source, row, engine.dialect) as InstanceType<M>);
+  }
+}
+
+/**
+ * Declare a table. Extend the result to name the model and add methods:
+ *
+ *     /** A detected point source. *\/
+ *     export class PointSource extends model('PointSources', {
+ *       id: integer().primaryKey(),
+ *       x: float().notNull(),
+ *       ra: float(),
+ *     }) {}
+ */
+export function model<C extends ColumnMap>(table: string, columns: C, options: ModelOptions = {}): ModelClass<RowOf<C>> {
+  if (!table || typeof table !== 'string') {
+    throw new ImproperlyConfigured('model() needs a table name as its first argument', { hint: "model('Planet', { id: integer().primaryKey(), ... })" });
+  }
+  const primaryKey = Object.entries(columns)
+    .filter(([, column]) => column.spec.primaryKey)
+    .map(([name]) => name);
+  if (primaryKey.length === 0) {
+    throw new ImproperlyConfigured(`Model for table '${table}' has no primary key`, {
+      hint: "Add one, e.g. id: integer().primaryKey()",
+    });
+  }
+  for (const group of [...(options.indexes ?? []), ...(options.uniques ?? [])]) {
+    for (const name of group) {
+      if (!(name in columns)) {
+        throw new ImproperlyConfigured(`Model for table '${table}' lists unknown column '${name}' in an index or unique constraint`);
+      }
+    }
+  }
+  const base = class extends ModelInstance {};
+  Object.defineProperties(base, {
+    table: { value: table, enumerable: true },
+    columns: { value: Object.freeze({ ...columns }), enumerable: true },
+    primaryKey: { value: Object.freeze(primaryKey), enumerable: true },
+    indexes: { value: Object.freeze([...(options.indexes ?? [])]), enumerable: true },
+    uniques: { value: Object.freeze([...(options.uniques ?? [])]), enumerable: true },
+    description: { value: options.description, enumerable: true, writable: true },
+  });
+  return base as unknown as ModelClass<RowOf<C>>;
+}
+
+export function isModelClass(value: unknown): value is ModelClass {
+  return typeof value === 'function' && value.prototype instanceof ModelInstance && typeof (value as { table?: unknown }).table === 'string';
+}
+
+export function isModelInstance(value: unknown): value is ModelInstance {
+  return value instanceof ModelInstance;
+}
+
+/** A row read from the database, as an instance of its model (no constructor runs). */
+export function hydrate(Model: ModelClass, raw: Record<string, unknown>, _dialect?: string): ModelInstance {
+  const instance = Object.create(Model.prototype as object) as ModelInstance & Record<string, unknown>;
+  const original: Record<string, unknown> = {};
+  const columns = Model.columns;
+  for (const name in columns) {
+    const value = name in raw ? fromDb(columns[name]!.spec, raw[name]) : null;
+    instance[name] = value;
+    original[name] = value;
+  }
+  instance[ROW_STATE] = { persisted: true, original };
+  return instance;
+}
+
+export function primaryKeyValues(Model: ModelClass, row: object): unknown[] {
+  return Model.primaryKey.map((name) => (row as Record<string, unknown>)[name]);
+}
+
+/** `id=3` or `survey=1, night=2`: how messages name a row. */
+export function describeKey(Model: ModelClass, row: object): string {
+  return Model.primaryKey.map((name) => `${name}=${String((row as Record<string, unknown>)[name] ?? 'unsaved')}`).join(', ');
+}
+
+export interface ForeignKeyLink {
+  /** The foreign-key column in the source model. */
+  column: string;
+  /** The referenced column in the target model. */
+  targetColumn: string;
+}
+
+export function referencedTable(target: NonNullable<ColumnMap[string]['spec']['references']>): { table: string; primaryKey: readonly string[] | undefined } {
+  if (typeof target.table === 'function') {
+    const resolved = target.table();
+    return { table: resolved.table, primaryKey: resolved.primaryKey };
+  }
+  return { table: target.table, primaryKey: undefined };
+}
+
+/** Every foreign key of a model, resolved to table and column names. */
+export function foreignKeys(Model: ModelClass): { column: string; table: string; targetColumn: string }[] {
+  const links: { column: string; table: string; targetColumn: string }[] = [];
+  for (const [name, column] of Object.entries(Model.columns)) {
+    const ref = column.spec.references;
+    if (!ref) continue;
+    const { table, primaryKey } = referencedTable(ref);
+    links.push({ column: name, table, targetColumn: ref.column ?? primaryKey?.[0] ?? 'id' });
+  }
+  return links;
+}
+
+function foreignKeyBetween(source: ModelClass, target: ModelClass, via: string | undefined): ForeignKeyLink {
+  const candidates = foreignKeys(source).filter((fk) => fk.table === target.table && (via === undefined || fk.column === via));
+  if (candidates.length === 1) {
+    const fk = candidates[0]!;
+    return { column: fk.column, targetColumn: fk.targetColumn === 'id' && !('id' in target.columns) ? target.primaryKey[0]! : fk.targetColumn };
+  }
+  if (candidates.length === 0) {
+    throw new ImproperlyConfigured(
+      `${source.name} has no foreign key to ${target.name}${via ? ` through column '${via}'` : ''}`,
+      { hint: `Declare one in ${source.name}: ${via ?? 'column'}: integer().references('${target.table}')` },
+    );
+  }
+  throw new ImproperlyConfigured(
+    `${source.name} has several foreign keys to ${target.name} (${candidates.map((c) => c.column).join(', ')})`,
+    { hint: 'Name the one to follow: related(Target, "column")' },
+  );
+}

@@ -1,0 +1,24 @@
+/**
+ * corral: the API for pipeline authors. Everything a pipeline imports comes from
+ * here; no module inside corral imports this file.
+ */
+export { VERSION } from './version.js';
+export { CorralError, ImproperlyConfigured, CommandError, DBError, ValidationError, ProcessorError } from './core/errors.js';
+export { defineSettings, DEFAULT_GRADES, type UserSettings, type ResolvedSettings, type EmailSettings } from './conf/settings.js';
+export { PipelineSetup } from './conf/pipeline-setup.js';
+export { model, ModelInstance, type ModelClass, type ModelOptions } from './db/model.js';
+export { integer, bigint, float, string, text, boolean, datetime, json, Column, type ColumnKind, type RowOf } from './db/columns.js';
+export type { Condition } from './db/conditions.js';
+export { Processor } from './run/processor.js';
+export { Loader } from './run/loader.js';
+export { Step, type Ordering, type StepResult } from './run/step.js';
+export { Alert } from './run/alert.js';
+export { Endpoint } from './run/endpoints/endpoint.js';
+export { File, type FileOptions } from './run/endpoints/file.js';
+export { Command } from './cli/base-command.js';
+export type { Mode } from './run/environment.js';
+
+import { Endpoint } from './run/endpoints/endpoint.js';
+import { File } from './run/endpoints/file.js';
+/** Endpoints under the original's short name: `ep.File('x.log')`. */
+export const ep = { Endpoint, File } as const;

@@ -1,0 +1,127 @@
+import { ImproperlyConfigured, DBError } from '../core/errors.js';
+import { createLogger, type LogFormat, type Logger, type LogLevel } from '../core/logger.js';
+import { freshTestConnection, parseConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
+import { activateSettings, loadSettings } from '../conf/load.js';
+import { PipelineSetup } from '../conf/pipeline-setup.js';
+import type { ResolvedSettings } from '../conf/settings.js';
+import { Engine } from '../db/engine.js';
+import { frameworkModels } from '../db/framework-models.js';
+import type { ModelClass } from '../db/model.js';
+import { createMissingTables } from '../db/schema.js';
+import { buildRegistry, type Registry } from './registry.js';
+
+/**
+ * The database a command works on:
+ * - `in`: the production database (`connection`);
+ * - `test`: a fresh throw-away database (`testConnection`), created before and destroyed after;
+ * - `out`: none at all: settings and classes only, fast.
+ */
+export type Mode = 'in' | 'test' | 'out';
+
+export interface EnvironmentOptions {
+  readonly settingsFile: string;
+  readonly mode: Mode;
+  readonly logLevel?: LogLevel | undefined;
+  readonly logFormat?: LogFormat | undefined;
+  /** Use this database instead of the mode's (forked children of a test-mode run). */
+  readonly connection?: ConnectionConfig | undefined;
+  readonly write?: (line: string) => void;
+}
+
+/** Everything a command or a child process needs, opened in one place and closed in one place. */
+export interface Environment {
+  readonly mode: Mode;
+  readonly settings: ResolvedSettings;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Absent in mode `out`. */
+  readonly engine: Engine | undefined;
+  /** The connection the engine uses (children open the same one). */
+  readonly connection: ConnectionConfig | undefined;
+  close(error?: unknown): Promise<void>;
+}
+
+/** Every model the pipeline database holds: the pipeline's and corral's own. */
+export function allModels(settings: ResolvedSettings): ModelClass[] {
+  return [...settings.models, ...frameworkModels];
+}
+
+export async function openEnvironment(options: EnvironmentOptions): Promise<Environment> {
+  const settings = await loadSettings(options.settingsFile);
+  activateSettings(settings);
+  const logger = createLogger({
+    name: settings.name,
+    level: options.logLevel ?? settings.logLevel,
+    format: options.logFormat ?? settings.logFormat,
+    ...(options.write ? { write: options.write } : {}),
+  });
+  const registry = buildRegistry(settings);
+  if (options.mode === 'out') {
+    return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, close: async () => undefined };
+  }
+
+  let connection = options.connection ?? settings.connection;
+  let temporaryFile: string | undefined;
+  if (options.mode === 'test' && !options.connection) {
+    connection = freshTestConnection(settings.testConnection, settings.root);
+    if (sameDatabase(connection, settings.connection)) {
+      throw new ImproperlyConfigured('testConnection points at the production database; tests would destroy its data', {
+        hint: 'Remove testConnection (a temporary SQLite file is used) or point it at a database of its own',
+      });
+    }
+    temporaryFile = settings.testConnection === undefined ? connection.filename : undefined;
+  }
+  const engine = await Engine.open({ knex: connection.knex, label: connection.label });
+  const releasers: (() => Promise<void>)[] = [async () => engine.destroy()];
+  if (temporaryFile) {
+    const file = temporaryFile;
+    releasers.push(async () => {
+      const fs = await import('node:fs');
+      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+    });
+  }
+  if (options.mode === 'test') await createMissingTables(engine, allModels(settings));
+
+  let setup: PipelineSetup | undefined;
+  try {
+    if (settings.pipelineSetup) {
+      const Setup = settings.pipelineSetup as unknown as typeof PipelineSetup;
+      if (!(Setup.prototype instanceof PipelineSetup) && Setup !== PipelineSetup) {
+        throw new ImproperlyConfigured(`Setting 'pipelineSetup' (${Setup.name}) must be a subclass of PipelineSetup`);
+      }
+      setup = new Setup(settings, logger);
+      await setup.setup();
+    }
+  } catch (error) {
+    for (const release of releasers.reverse()) await release();
+    throw error;
+  }
+
+  return {
+    mode: options.mode,
+    settings,
+    registry,
+    logger,
+    engine,
+    connection,
+    async close(error?: unknown) {
+      try {
+        if (setup) await setup.teardown(error);
+      } finally {
+        for (const release of releasers.reverse()) await release();
+      }
+    },
+  };
+}
+
+/** Fails with "run createdb" when tables the work needs are missing, before any work starts. */
+export async function requireTables(engine: Engine, models: readonly ModelClass[]): Promise<void> {
+  const missing = await engine.missingTables(models.map((m) => m.table));
+  if (missing.length > 0) {
+    throw new DBError(`Table${missing.length > 1 ? 's' : ''} ${missing.map((t) => `'${t}'`).join(', ')} missing in ${engine.label}`, {
+      hint: 'Create them with: node in_corral.js createdb',
+    });
+  }
+}
+
+export { parseConnection };

@@ -1,0 +1,30 @@
+import type { ConnectionConfig } from '../conf/connection.js';
+import type { LogFormat, LogLevel } from '../core/logger.js';
+import type { ProcessorKind } from './execute.js';
+
+/** Parent → child: what to run. Sent once, right after the fork. */
+export interface RunMessage {
+  readonly type: 'run';
+  readonly settingsFile: string;
+  readonly kind: ProcessorKind;
+  readonly name: string;
+  readonly logLevel: LogLevel | undefined;
+  readonly logFormat: LogFormat | undefined;
+  /** Set when the parent works on another database than `connection` (test mode). */
+  readonly connection: ConnectionConfig | undefined;
+}
+
+export type ParentMessage = RunMessage;
+
+/** Child → parent. */
+export type ChildMessage =
+  | { readonly type: 'progress'; readonly rows: number }
+  | { readonly type: 'done'; readonly rows: number; readonly seconds: number }
+  | {
+      readonly type: 'failed';
+      readonly rows: number;
+      readonly seconds: number;
+      readonly message: string;
+      readonly hint: string | undefined;
+      readonly stack: string | undefined;
+    };

@@ -1,0 +1,124 @@
+import type { Knex } from 'knex';
+import { applyConditions, type Condition } from '../db/conditions.js';
+import type { ModelClass } from '../db/model.js';
+import type { Ordering } from './step.js';
+
+/** Extra SQL restrictions the framework adds to a processor's conditions (e.g. "not alerted yet"). */
+export type Restriction = (query: Knex.QueryBuilder) => void;
+
+export interface WorkSetSpec {
+  readonly Model: ModelClass;
+  readonly conditions: readonly Condition[];
+  readonly ordering: readonly Ordering[] | undefined;
+  readonly restriction?: Restriction | undefined;
+  readonly chunkSize: number;
+}
+
+type Key = unknown[];
+
+function keyOf(Model: ModelClass, raw: Record<string, unknown>): Key {
+  return Model.primaryKey.map((name) => raw[name]);
+}
+
+function matching(db: Knex, spec: WorkSetSpec): Knex.QueryBuilder {
+  const query = applyConditions(db(spec.Model.table), spec.conditions);
+  if (spec.restriction) spec.restriction(query);
+  return query;
+}
+
+function keyAbove(query: Knex.QueryBuilder, pk: readonly string[], key: Key, op: '>' | '<='): void {
+  if (pk.length === 1) query.where(pk[0]!, op, key[0] as never);
+  else query.whereRaw(`(${pk.map(() => '??').join(', ')}) ${op} (${pk.map(() => '?').join(', ')})`, [...pk, ...key] as never[]);
+}
+
+function orderingOf(ordering: readonly Ordering[]): { column: string; order: 'asc' | 'desc' }[] {
+  return ordering.map((o) =>
+    typeof o === 'string' ? (o.startsWith('-') ? { column: o.slice(1), order: 'desc' as const } : { column: o, order: 'asc' as const }) : { column: o.column, order: o.order ?? 'asc' },
+  );
+}
+
+/**
+ * Walks the rows a processor must handle in this run, one chunk at a time, without
+ * ever holding more than one chunk in memory.
+ *
+ * Without `ordering`, it pages by primary key (keyset): every row that matched when
+ * the run started is visited once, even when processing does not change the
+ * columns the conditions test, and rows added during the run beyond the starting
+ * highest key wait for the next run (so a step that creates rows matching its own
+ * conditions cannot loop forever). With `ordering`, it first reads the matching
+ * keys in that order (keys only) and then fetches the rows chunk by chunk.
+ */
+export class WorkSet {
+  private readonly spec: WorkSetSpec;
+  private after: Key | undefined;
+  private upTo: Key | undefined;
+  private orderedKeys: Key[] | undefined;
+  private position = 0;
+  private started = false;
+  private finished = false;
+
+  constructor(spec: WorkSetSpec) {
+    this.spec = spec;
+  }
+
+  /** No rows are left for this run. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** The next chunk of raw rows (re-checked against the conditions); may be empty before `done`. */
+  async next(db: Knex): Promise<Record<string, unknown>[]> {
+    if (this.finished) return [];
+    if (!this.started) await this.start(db);
+    if (this.finished) return [];
+    return this.orderedKeys ? this.nextOrdered(db) : this.nextByKey(db);
+  }
+
+  private async start(db: Knex): Promise<void> {
+    this.started = true;
+    const { Model, ordering } = this.spec;
+    const pk = [...Model.primaryKey];
+    if (ordering && ordering.length > 0) {
+      const query = matching(db, this.spec).select(pk);
+      for (const { column, order } of orderingOf(ordering)) query.orderBy(column, order);
+      query.orderBy(pk);
+      const rows = (await query) as Record<string, unknown>[];
+      this.orderedKeys = rows.map((row) => keyOf(Model, row));
+      return;
+    }
+    const last = (await matching(db, this.spec)
+      .select(pk)
+      .orderBy(pk.map((column) => ({ column, order: 'desc' })))
+      .first()) as Record<string, unknown> | undefined;
+    if (!last) this.finished = true;
+    else this.upTo = keyOf(Model, last);
+  }
+
+  private async nextByKey(db: Knex): Promise<Record<string, unknown>[]> {
+    const { Model, chunkSize } = this.spec;
+    const pk = [...Model.primaryKey];
+    const query = matching(db, this.spec).select(`${Model.table}.*`);
+    if (this.after) keyAbove(query, pk, this.after, '>');
+    keyAbove(query, pk, this.upTo!, '<=');
+    const rows = (await query.orderBy(pk).limit(chunkSize)) as Record<string, unknown>[];
+    if (rows.length < chunkSize) this.finished = true;
+    if (rows.length > 0) this.after = keyOf(Model, rows[rows.length - 1]!);
+    return rows;
+  }
+
+  private async nextOrdered(db: Knex): Promise<Record<string, unknown>[]> {
+    const { Model, chunkSize } = this.spec;
+    const pk = [...Model.primaryKey];
+    const keys = this.orderedKeys!.slice(this.position, this.position + chunkSize);
+    this.position += keys.length;
+    if (this.position >= this.orderedKeys!.length) this.finished = true;
+    if (keys.length === 0) return [];
+    const query = matching(db, this.spec).select(`${Model.table}.*`);
+    if (pk.length === 1) query.whereIn(pk[0]!, keys.map((k) => k[0]) as never[]);
+    else query.whereIn(pk, keys as never[][]);
+    const rows = (await query) as Record<string, unknown>[];
+    const byKey = new Map(rows.map((row) => [JSON.stringify(keyOf(Model, row)), row]));
+    // Rows that no longer match (another processor changed them) simply drop out.
+    return keys.map((key) => byKey.get(JSON.stringify(key))).filter((row): row is Record<string, unknown> => row !== undefined);
+  }
+}
