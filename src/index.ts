@@ -15,10 +15,11 @@ export { Step, type Ordering, type StepResult } from './run/step.js';
 export { Alert } from './run/alert.js';
 export { Endpoint } from './run/endpoints/endpoint.js';
 export { File, type FileOptions } from './run/endpoints/file.js';
-export { Command } from './cli/base-command.js';
+export { Command } from './run/command.js';
 export type { Mode } from './run/environment.js';
 
 import { Endpoint } from './run/endpoints/endpoint.js';
 import { File } from './run/endpoints/file.js';
 /** Endpoints under the original's short name: `ep.File('x.log')`. */
 export const ep = { Endpoint, File } as const;
+export { TestCase, type CommandStatus, type StreamTarget } from './qa/test-case.js';

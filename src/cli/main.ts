@@ -6,10 +6,9 @@ import { processOutput, type Output } from '../core/output.js';
 import { loadSettings } from '../conf/load.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { VERSION } from '../version.js';
-import { commandNameOf, type Command, type CommandClass } from './base-command.js';
+import { commandNameOf, runCustomCommand, type Command, type CommandClass } from '../run/command.js';
 import type { CommandContext, CommandSpec } from './command-spec.js';
 import { builtinCommands } from './commands/index.js';
-import { runCustomCommand } from './custom-command.js';
 import { openEnvironment, type Environment } from '../run/environment.js';
 
 export interface RunOptions {
@@ -21,7 +20,16 @@ export interface RunOptions {
 }
 
 /** Two-letter short options of the original CLI that commander cannot declare. */
-const LEGACY_FLAGS: Record<string, string> = { '-sg': '--step-groups', '-ag': '--alert-groups', '-dl': '--default-logging' };
+const LEGACY_FLAGS: Record<string, string> = {
+  '-sg': '--step-groups',
+  '-ag': '--alert-groups',
+  '-dl': '--default-logging',
+  '-el': '--exclude-loader',
+  '-es': '--exclude-steps',
+  '-ea': '--exclude-alerts',
+  '-ec': '--exclude-commands',
+  '-vv': '--vverbose',
+};
 
 function askStdin(output: Output): (question: string) => Promise<string | undefined> {
   let lines: AsyncIterator<string> | undefined;

@@ -6,6 +6,7 @@ import { groups, lsalerts, lssteps } from './listings.js';
 import { load } from './load.js';
 import { run } from './run.js';
 import { runAll } from './run-all.js';
+import { test } from './test.js';
 
 /** The built-in commands, in the order `--help` lists them. */
-export const builtinCommands: readonly CommandSpec[] = [create, createdb, load, run, checkAlerts, runAll, lssteps, lsalerts, groups];
+export const builtinCommands: readonly CommandSpec[] = [create, createdb, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, test];

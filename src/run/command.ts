@@ -5,7 +5,8 @@ import type { Logger } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { currentContext } from '../db/context.js';
-import type { Environment, Mode } from '../run/environment.js';
+import type { Environment, Mode } from './environment.js';
+import { pushContext, popContext } from '../db/context.js';
 
 /**
  * A pipeline's own command, listed in `settings.commands` and run as
@@ -80,4 +81,38 @@ export type CommandClass = (abstract new () => Command) & {
 
 export function commandNameOf(Class: CommandClass): string {
   return Class.commandName ?? Class.name.replace(/Command$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** Runs a pipeline's own command; modes `in`/`test` wrap `handle` in one transaction. */
+export async function runCustomCommand(
+  Class: new () => Command,
+  env: Environment,
+  output: Output,
+  options: Record<string, unknown>,
+  args: readonly string[],
+): Promise<number> {
+  const command = new Class();
+  command.bind(env, output);
+  if (!env.engine) {
+    const result = await command.handle(options, ...args);
+    return typeof result === 'number' ? result : 0;
+  }
+  const base = { engine: env.engine, db: env.engine.knex };
+  pushContext(base);
+  try {
+    const result = await env.engine.inTransaction(async () => command.handle(options, ...args));
+    return typeof result === 'number' ? result : 0;
+  } finally {
+    popContext(base);
+  }
+}
+
+/** Parses a command's arguments the way the command line would (for TestCase command subjects). */
+export async function parseCommandArgs(Class: CommandClass, args: readonly string[]): Promise<{ options: Record<string, unknown>; args: string[] }> {
+  const { Command: Commander } = await import('commander');
+  const cmd = new Commander(commandNameOf(Class)).exitOverride().allowExcessArguments(true);
+  cmd.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  Class.configure(cmd);
+  cmd.parse([...args], { from: 'user' });
+  return { options: cmd.opts(), args: [...cmd.args] };
 }

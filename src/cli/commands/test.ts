@@ -1,0 +1,46 @@
+import { runPipelineTests } from '../../qa/run-tests.js';
+import { envOf, type CommandSpec } from '../command-spec.js';
+
+export const test: CommandSpec = {
+  name: 'test',
+  summary: "Run the pipeline's TestCases, each on a fresh throw-away database (test mode)",
+  // Each TestCase opens its own test database; the command itself needs none.
+  mode: 'out',
+  configure(cmd) {
+    cmd
+      .option('-f, --failfast', 'stop at the first failing test')
+      .option('-v, --verbose', 'list every test', (_v, previous: number) => previous + 1, 0)
+      .option('--vverbose', 'list every test and show the pipeline logs')
+      .option('--default-logging', "keep the pipeline's log level (also -dl)")
+      .option('--exclude-loader', "skip the loader's tests (also -el)")
+      .option('--exclude-steps', "skip the steps' tests (also -es)")
+      .option('--exclude-alerts', "skip the alerts' tests (also -ea)")
+      .option('--exclude-commands', "skip the commands' tests (also -ec)")
+      .option('-s, --steps <names...>', 'only the tests of these steps')
+      .option('--step-groups <groups...>', 'only the tests of the steps in these groups (also -sg)')
+      .option('-a, --alerts <names...>', 'only the tests of these alerts')
+      .option('--alert-groups <groups...>', 'only the tests of the alerts in these groups (also -ag)')
+      .option('-c, --commands <names...>', 'only the tests of these commands');
+  },
+  async handle(context, options) {
+    const env = envOf(context);
+    const outcome = await runPipelineTests(env.settings, {
+      selection: {
+        excludeLoader: options.excludeLoader,
+        excludeSteps: options.excludeSteps,
+        excludeAlerts: options.excludeAlerts,
+        excludeCommands: options.excludeCommands,
+        steps: options.steps,
+        stepGroups: options.stepGroups,
+        alerts: options.alerts,
+        alertGroups: options.alertGroups,
+        commands: options.commands,
+      },
+      failFast: Boolean(options.failfast),
+      verbosity: options.vverbose ? 2 : Number(options.verbose ?? 0),
+      defaultLogging: Boolean(options.defaultLogging),
+      output: context.output,
+    });
+    return outcome.failed > 0 ? 1 : 0;
+  },
+};

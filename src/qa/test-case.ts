@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import type { Knex } from 'knex';
+import { ImproperlyConfigured } from '../core/errors.js';
+import { memoryOutput } from '../core/output.js';
+import { activateSettings } from '../conf/load.js';
+import type { ResolvedSettings } from '../conf/settings.js';
+import { applyConditions, conditionsToSql, type Condition } from '../db/conditions.js';
+import { currentContext } from '../db/context.js';
+import type { Transaction } from '../db/engine.js';
+import { isModelClass, type ModelClass, type ModelInstance } from '../db/model.js';
+import { Command, parseCommandArgs, runCustomCommand, type CommandClass } from '../run/command.js';
+import type { Environment } from '../run/environment.js';
+import { executeProcessor } from '../run/execute.js';
+import { Processor, type ProcessorClass } from '../run/processor.js';
+
+/** What a command subject left behind, for `validate()`. */
+export interface CommandStatus {
+  readonly args: readonly string[];
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export type Subject = ProcessorClass | CommandClass;
+export type TestCaseClass = (abstract new () => TestCase) & {
+  readonly name: string;
+  readonly subject: Subject | undefined;
+  readonly runBefore: readonly TestCaseClass[];
+};
+
+/** A model class or a table name, for the stream assertions. */
+export type StreamTarget = ModelClass | string;
+
+/**
+ * A unit test of one processor or command, run on a fresh throw-away database:
+ *
+ * 1. the database is created (every table, empty);
+ * 2. the `runBefore` cases run their `setup` and their subject, as fixtures;
+ * 3. `setup()` puts data into the stream (one transaction, committed);
+ * 4. the subject runs, exactly as `run`/`check-alerts`/`load` would run it;
+ * 5. `validate()` checks the stream (its own transaction);
+ * 6. `teardown()` runs, settings patches are undone, the database is destroyed.
+ *
+ * Every stage sees the others' work only through the database.
+ */
+export abstract class TestCase {
+  /** The Loader, Step, Alert or Command class under test. */
+  static subject: Subject | undefined = undefined;
+  /** Earlier stages to run first, as fixtures: their `setup` and subject, not their `validate`. */
+  static runBefore: readonly TestCaseClass[] = [];
+
+  /** Command-line arguments for a command subject (set them in `setup`). */
+  cliArgs: string[] = [];
+  private status: CommandStatus | undefined;
+  private environment: Environment | undefined;
+  private patches: { settings: ResolvedSettings; restore: ResolvedSettings } | undefined;
+
+  /** Puts the data the subject needs into the stream. */
+  setup(): void | Promise<void> {}
+  /** Checks the stream after the subject ran. */
+  abstract validate(): void | Promise<void>;
+  /** Runs last, whatever happened. */
+  teardown(): void | Promise<void> {}
+
+  /** knex bound to the transaction of the stage in flight. */
+  get db(): Knex {
+    return currentContext().db;
+  }
+
+  get settings(): ResolvedSettings {
+    return this.env.settings;
+  }
+
+  /** What a command subject printed and returned. */
+  get commandStatus(): CommandStatus {
+    if (!this.status) throw new Error('commandStatus exists once a command subject has run (in validate and teardown)');
+    return this.status;
+  }
+
+  /**
+   * Overrides settings for this test only (processors see them through
+   * `this.settings`); undone when the test ends.
+   */
+  patchSettings(values: Readonly<Record<string, unknown>>): void {
+    const current = this.env.settings;
+    const patched = Object.freeze({ ...current, ...pickResolved(values), all: Object.freeze({ ...current.all, ...values }) }) as ResolvedSettings;
+    this.patches ??= { settings: patched, restore: current };
+    this.patches.settings = patched;
+    (this.env as { settings: ResolvedSettings }).settings = patched;
+    activateSettings(patched);
+  }
+
+  async save(instance: ModelInstance): Promise<void> {
+    await (currentContext() as Transaction).save(instance);
+  }
+
+  async delete(instance: ModelInstance): Promise<void> {
+    await (currentContext() as Transaction).delete(instance);
+  }
+
+  /** Fails unless at least one row of `target` matches `conditions`. */
+  async assertStreamHas(target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
+    const count = await this.countRows(target, conditions);
+    if (count === 0) assert.fail(message ?? `${this.describe(target, conditions)}: no row found`);
+  }
+
+  /** Fails if any row of `target` matches `conditions`. */
+  async assertStreamHasNot(target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
+    const count = await this.countRows(target, conditions);
+    if (count !== 0) assert.fail(message ?? `${this.describe(target, conditions)}: ${count} row(s) found, expected none`);
+  }
+
+  /** Fails unless exactly `expected` rows of `target` match `conditions`. */
+  async assertStreamCount(expected: number, target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
+    const count = await this.countRows(target, conditions);
+    if (count !== expected) assert.fail(message ?? `${this.describe(target, conditions)}: ${count} row(s) found, expected ${expected}`);
+  }
+
+  assertEqual<T>(actual: T, expected: T, message?: string): void {
+    assert.deepStrictEqual(actual, expected, message);
+  }
+  assertNotEqual<T>(actual: T, expected: T, message?: string): void {
+    assert.notDeepStrictEqual(actual, expected, message);
+  }
+  /** Equal to `places` decimal places (default 7), as in the paper's tests. */
+  assertAlmostEqual(actual: number, expected: number, places = 7, message?: string): void {
+    if (!(Math.round(Math.abs(actual - expected) * 10 ** places) === 0)) {
+      assert.fail(message ?? `${actual} != ${expected} within ${places} places`);
+    }
+  }
+  assertTrue(value: unknown, message?: string): void {
+    assert.ok(value, message ?? `${String(value)} is not truthy`);
+  }
+  assertFalse(value: unknown, message?: string): void {
+    assert.ok(!value, message ?? `${String(value)} is not falsy`);
+  }
+  assertLess(a: number, b: number, message?: string): void {
+    assert.ok(a < b, message ?? `${a} is not less than ${b}`);
+  }
+  assertGreater(a: number, b: number, message?: string): void {
+    assert.ok(a > b, message ?? `${a} is not greater than ${b}`);
+  }
+  async assertRejects(work: () => Promise<unknown>, expected?: RegExp | (new (...args: any[]) => Error)): Promise<void> {
+    await assert.rejects(work, expected as never);
+  }
+
+  private get env(): Environment {
+    if (!this.environment) throw new Error('The test environment exists only while the test runs');
+    return this.environment;
+  }
+
+  private tableOf(target: StreamTarget): { table: string; Model: ModelClass | undefined } {
+    if (isModelClass(target)) return { table: target.table, Model: target };
+    if (typeof target === 'string') return { table: target, Model: undefined };
+    throw new ImproperlyConfigured(`Stream assertions take a model class or a table name, got ${String(target)}`);
+  }
+
+  private async countRows(target: StreamTarget, conditions: readonly Condition[]): Promise<number> {
+    const { table } = this.tableOf(target);
+    const row = (await applyConditions(this.db(table), conditions).count({ n: '*' }).first()) as { n: number | string } | undefined;
+    return Number(row?.n ?? 0);
+  }
+
+  private describe(target: StreamTarget, conditions: readonly Condition[]): string {
+    const { table, Model } = this.tableOf(target);
+    const name = Model ? `Model '${Model.name}'` : `Table '${table}'`;
+    if (conditions.length === 0) return name;
+    const knex = this.env.engine!.knex;
+    const { sql, bindings } = conditionsToSql(knex, Model ?? ({ table } as ModelClass), conditions);
+    return `${name} with conditions ${sql} ${JSON.stringify(bindings)}`;
+  }
+
+  /** @internal runs this case's life cycle on an open test environment. */
+  async run(environment: Environment): Promise<void> {
+    this.environment = environment;
+    let failure: unknown;
+    try {
+      const Case = this.constructor as TestCaseClass;
+      for (const Fixture of Case.runBefore) {
+        const fixture = new (Fixture as unknown as new () => TestCase)();
+        fixture.environment = environment;
+        await fixture.stage(() => fixture.setup());
+        await fixture.runSubject();
+      }
+      await this.stage(() => this.setup());
+      await this.runSubject();
+      await this.stage(() => this.validate());
+    } catch (error) {
+      failure = error;
+    } finally {
+      try {
+        await this.stage(() => this.teardown());
+      } catch (error) {
+        failure ??= error;
+      }
+      if (this.patches) {
+        (environment as { settings: ResolvedSettings }).settings = this.patches.restore;
+        activateSettings(this.patches.restore);
+        this.patches = undefined;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  private async stage(work: () => void | Promise<void>): Promise<void> {
+    await this.env.engine!.inTransaction(async () => {
+      await work();
+    });
+  }
+
+  private async runSubject(): Promise<void> {
+    const Case = this.constructor as TestCaseClass;
+    const subject = Case.subject;
+    if (subject === undefined) {
+      throw new ImproperlyConfigured(`${Case.name} has no subject`, { hint: `static subject = MyStep; inside class ${Case.name}` });
+    }
+    const env = this.env;
+    if (subject.prototype instanceof Processor) {
+      const stats = await executeProcessor(subject as ProcessorClass, { engine: env.engine!, settings: env.settings, logger: env.logger });
+      if (stats.error) throw stats.error;
+      return;
+    }
+    if (subject.prototype instanceof Command) {
+      const output = memoryOutput();
+      const parsed = await parseCommandArgs(subject as CommandClass, this.cliArgs);
+      const exitCode = await runCustomCommand(subject as unknown as new () => Command, env, output, parsed.options, parsed.args);
+      this.status = { args: [...this.cliArgs], exitCode, stdout: output.stdout, stderr: output.stderr };
+      return;
+    }
+    throw new ImproperlyConfigured(`${Case.name}.subject must be a Loader, Step, Alert or Command class`);
+  }
+}
+
+/** The ResolvedSettings fields a patch may change directly (the rest live in `all`). */
+function pickResolved(values: Readonly<Record<string, unknown>>): Partial<ResolvedSettings> {
+  const picked: Record<string, unknown> = {};
+  for (const key of ['chunkSize', 'email', 'shellLocals', 'description']) if (key in values) picked[key] = values[key];
+  return picked as Partial<ResolvedSettings>;
+}
+
+export function isTestCaseClass(value: unknown): value is TestCaseClass {
+  return typeof value === 'function' && value.prototype instanceof TestCase;
+}
