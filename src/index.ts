@@ -8,7 +8,12 @@ export { defineSettings, DEFAULT_GRADES, type UserSettings, type ResolvedSetting
 export { PipelineSetup } from './conf/pipeline-setup.js';
 export { model, ModelInstance, type ModelClass, type ModelOptions } from './db/model.js';
 export { integer, bigint, float, string, text, boolean, datetime, json, Column, type ColumnKind, type RowOf } from './db/columns.js';
-export type { Condition } from './db/conditions.js';
+export { where, type Condition } from './db/conditions.js';
+export type { SettingsView } from './conf/load.js';
+/** commander's command type, for `static configure(cmd: CommanderCommand)` in custom commands. */
+export type { Command as CommanderCommand } from 'commander';
+/** knex's types, for queries of your own through `this.db`. */
+export type { Knex } from 'knex';
 export { Processor } from './run/processor.js';
 export { Loader } from './run/loader.js';
 export { Step, type Ordering, type StepResult } from './run/step.js';

@@ -24,6 +24,8 @@ export interface CommandSpec {
   readonly name: string;
   readonly summary: string;
   readonly mode: Mode | 'nopipe';
+  /** Mode `in` only: may create the database file (SQLite) instead of requiring it. */
+  readonly createsDatabase?: boolean;
   configure?(cmd: Commander): void;
   handle(context: CommandContext, options: Record<string, any>, args: string[]): Promise<number | void>;
 }

@@ -29,6 +29,7 @@ const LEGACY_FLAGS: Record<string, string> = {
   '-ea': '--exclude-alerts',
   '-ec': '--exclude-commands',
   '-vv': '--vverbose',
+  '-et': '--exclude-test-output',
 };
 
 function askStdin(output: Output): (question: string) => Promise<string | undefined> {
@@ -141,7 +142,7 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
       if (error.exitCode === 0) return 0;
       // Settings that fail to load hide every pipeline command; say why rather than "unknown command".
       if (settingsError !== undefined && error.code === 'commander.unknownCommand') return reportError(settingsError, output, traceback);
-      output.err(`Error: ${error.message.replace(/^error: /, '')}\n`);
+      output.err(`Error: ${error.message.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}\n`);
       output.err(`  Run '${program.name()} --help' for the list of commands and '${program.name()} <command> --help' for its options.\n`);
       return error.exitCode || 1;
     }
@@ -157,7 +158,13 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
   let failure: unknown;
   try {
     if (mode !== 'nopipe') {
-      env = await openEnvironment({ settingsFile: settings!.settingsFile, mode, logLevel: globals.logLevel, logFormat: globals.logFormat });
+      env = await openEnvironment({
+        settingsFile: settings!.settingsFile,
+        mode,
+        logLevel: globals.logLevel,
+        logFormat: globals.logFormat,
+        createDatabase: picked.spec?.createsDatabase,
+      });
     }
     const context: CommandContext = {
       output,

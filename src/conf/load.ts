@@ -63,3 +63,22 @@ export function activeSettings(): ResolvedSettings {
   if (!active) throw new ImproperlyConfigured('No pipeline settings are loaded in this process');
   return active;
 }
+
+/** The settings module's keys (the pipeline's own included), plus the resolved settings. */
+export type SettingsView = Readonly<Record<string, unknown>> & { readonly resolved: ResolvedSettings };
+
+// One frozen view per settings object, so reading settings in a per-row hot path allocates nothing.
+const views = new WeakMap<ResolvedSettings, SettingsView>();
+
+/**
+ * What processors, commands and tests see as `this.settings`: every key of the
+ * settings module (`this.settings.irisPath`) and the resolved values under `resolved`.
+ */
+export function settingsView(settings: ResolvedSettings = activeSettings()): SettingsView {
+  let view = views.get(settings);
+  if (!view) {
+    view = Object.freeze({ ...settings.all, resolved: settings });
+    views.set(settings, view);
+  }
+  return view;
+}

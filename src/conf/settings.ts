@@ -64,6 +64,11 @@ export interface ResolvedSettings {
   readonly description: string;
   /** The pipeline folder (the one holding `in_corral.js`); relative paths resolve against it. */
   readonly root: string;
+  /**
+   * Where endpoints write files given by relative paths: the pipeline folder, or in
+   * tests a temporary folder of the test's own, so tests never touch real outputs.
+   */
+  readonly outputRoot: string;
   readonly settingsFile: string;
   readonly connection: ConnectionConfig;
   readonly testConnection: ConnectionSetting | undefined;
@@ -171,6 +176,7 @@ export function resolveSettings(user: unknown, settingsFile: string): ResolvedSe
     name: s.name,
     description: s.description ?? '',
     root,
+    outputRoot: root,
     settingsFile,
     connection: parseConnection(s.connection ?? `sqlite:${s.name}-dev.db`, root),
     testConnection: s.testConnection,

@@ -57,7 +57,8 @@ export class ProcessorError extends CorralError {
 
   constructor(processor: string, cause: unknown, rowKey?: string) {
     const where = rowKey === undefined ? '' : ` on row ${rowKey}`;
-    super(`${processor} failed${where}: ${describeError(cause)}`, { code: 'CORRAL_PROCESSOR_FAILED', cause });
+    const hint = cause instanceof CorralError ? cause.hint : undefined;
+    super(`${processor} failed${where}: ${describeError(cause)}`, { code: 'CORRAL_PROCESSOR_FAILED', cause, ...(hint ? { hint } : {}) });
     this.processor = processor;
     this.rowKey = rowKey;
   }

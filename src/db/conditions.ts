@@ -96,3 +96,11 @@ export function conditionsToSql(knex: Knex, Model: ModelClass, conditions: reado
   const where = compiled.sql.indexOf(' where ');
   return { sql: where >= 0 ? compiled.sql.slice(where + 7) : '', bindings: compiled.bindings };
 }
+
+/**
+ * Types a query-builder condition without annotations:
+ * `static conditions = [where((q) => q.where('a', 1).orWhere('b', 2))]`.
+ */
+export function where(build: (query: Knex.QueryBuilder) => unknown): Condition {
+  return build;
+}

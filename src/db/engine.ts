@@ -66,7 +66,14 @@ export class Engine {
             },
           }
         : options.knex;
-    const knex = knexFactory(config);
+    // knex prints each failed connection attempt with its stack on stdout; the DBError
+    // below already says it in one line. Its other warnings go to stderr.
+    const log = {
+      warn(message: string) {
+        if (!String(message).startsWith('Acquire connection error')) console.warn(message);
+      },
+    };
+    const knex = knexFactory({ log, ...config });
     const engine = new Engine(knex, dialect, options.label);
     try {
       if (dialect === 'sqlite') {

@@ -159,7 +159,12 @@ export function primaryKeyValues(Model: ModelClass, row: object): unknown[] {
 
 /** `id=3` or `survey=1, night=2`: how messages name a row. */
 export function describeKey(Model: ModelClass, row: object): string {
-  return Model.primaryKey.map((name) => `${name}=${String((row as Record<string, unknown>)[name] ?? 'unsaved')}`).join(', ');
+  return Model.primaryKey
+    .map((name) => {
+      const value = (row as Record<string, unknown>)[name];
+      return `${name}=${value instanceof Date ? value.toISOString() : String(value ?? 'unsaved')}`;
+    })
+    .join(', ');
 }
 
 export interface ForeignKeyLink {

@@ -92,3 +92,14 @@ export async function createMissingTables(engine: Engine, models: readonly Model
   });
   return { created, existing };
 }
+
+/**
+ * Drops the tables of `models` that exist, dependants first. Only for test
+ * databases: corral never drops tables of a production database.
+ */
+export async function dropTables(engine: Engine, models: readonly ModelClass[]): Promise<void> {
+  const ordered = orderByDependencies(models).reverse();
+  await engine.knex.transaction(async (trx) => {
+    for (const Model of ordered) await trx.schema.dropTableIfExists(Model.table);
+  });
+}

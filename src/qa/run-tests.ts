@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImproperlyConfigured } from '../core/errors.js';
@@ -71,7 +72,8 @@ export async function runPipelineTests(settings: ResolvedSettings, options: Test
       passWithNoTests: true,
       server: { deps: { external: [new RegExp('^' + escapeRegExp(DIST_DIR))] } },
     },
-    {},
+    // vite's cache would otherwise land in <pipeline>/node_modules/.vite.
+    { cacheDir: path.join(os.tmpdir(), 'corral-vite-cache') },
     { stdout: process.stdout, stderr: process.stderr },
   );
   const tests: { name: string; subject: string; state: string; errors: string[] }[] = [];

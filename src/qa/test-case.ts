@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import { memoryOutput } from '../core/output.js';
-import { activateSettings } from '../conf/load.js';
+import { activateSettings, settingsView, type SettingsView } from '../conf/load.js';
 import type { ResolvedSettings } from '../conf/settings.js';
-import { applyConditions, conditionsToSql, type Condition } from '../db/conditions.js';
+import { conditionsToSql, type Condition } from '../db/conditions.js';
+import { countRows, findRow, findRows } from '../db/queries.js';
 import { currentContext } from '../db/context.js';
 import type { Transaction } from '../db/engine.js';
 import { isModelClass, type ModelClass, type ModelInstance } from '../db/model.js';
@@ -67,8 +69,14 @@ export abstract class TestCase {
     return currentContext().db;
   }
 
-  get settings(): ResolvedSettings {
-    return this.env.settings;
+  /** The settings as processors see them: `this.settings.myKey`, `this.settings.resolved.root`. */
+  get settings(): SettingsView {
+    return settingsView(this.env.settings);
+  }
+
+  /** Where a relative endpoint path (e.g. `new File('alerts.log')`) lands in this test. */
+  outputPath(relative: string): string {
+    return path.resolve(this.env.settings.outputRoot, relative);
   }
 
   /** What a command subject printed and returned. */
@@ -90,6 +98,21 @@ export abstract class TestCase {
     activateSettings(patched);
   }
 
+  /** The rows of `Model` matching `conditions`, as instances, in primary-key order. */
+  find<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M>[]> {
+    return findRows(Model, conditions);
+  }
+
+  /** The first row of `Model` matching `conditions`, or null. */
+  findOne<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M> | null> {
+    return findRow(Model, conditions);
+  }
+
+  /** How many rows of a model (or table) match `conditions`. */
+  count(target: StreamTarget, conditions: readonly Condition[] = []): Promise<number> {
+    return countRows(this.tableOf(target).table, conditions);
+  }
+
   async save(instance: ModelInstance): Promise<void> {
     await (currentContext() as Transaction).save(instance);
   }
@@ -100,19 +123,19 @@ export abstract class TestCase {
 
   /** Fails unless at least one row of `target` matches `conditions`. */
   async assertStreamHas(target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
-    const count = await this.countRows(target, conditions);
+    const count = await this.count(target, conditions);
     if (count === 0) assert.fail(message ?? `${this.describe(target, conditions)}: no row found`);
   }
 
   /** Fails if any row of `target` matches `conditions`. */
   async assertStreamHasNot(target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
-    const count = await this.countRows(target, conditions);
+    const count = await this.count(target, conditions);
     if (count !== 0) assert.fail(message ?? `${this.describe(target, conditions)}: ${count} row(s) found, expected none`);
   }
 
   /** Fails unless exactly `expected` rows of `target` match `conditions`. */
   async assertStreamCount(expected: number, target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
-    const count = await this.countRows(target, conditions);
+    const count = await this.count(target, conditions);
     if (count !== expected) assert.fail(message ?? `${this.describe(target, conditions)}: ${count} row(s) found, expected ${expected}`);
   }
 
@@ -155,11 +178,6 @@ export abstract class TestCase {
     throw new ImproperlyConfigured(`Stream assertions take a model class or a table name, got ${String(target)}`);
   }
 
-  private async countRows(target: StreamTarget, conditions: readonly Condition[]): Promise<number> {
-    const { table } = this.tableOf(target);
-    const row = (await applyConditions(this.db(table), conditions).count({ n: '*' }).first()) as { n: number | string } | undefined;
-    return Number(row?.n ?? 0);
-  }
 
   private describe(target: StreamTarget, conditions: readonly Condition[]): string {
     const { table, Model } = this.tableOf(target);
@@ -174,11 +192,13 @@ export abstract class TestCase {
   async run(environment: Environment): Promise<void> {
     this.environment = environment;
     let failure: unknown;
+    const fixtures: TestCase[] = [];
     try {
       const Case = this.constructor as TestCaseClass;
       for (const Fixture of Case.runBefore) {
         const fixture = new (Fixture as unknown as new () => TestCase)();
         fixture.environment = environment;
+        fixtures.push(fixture);
         await fixture.stage(() => fixture.setup());
         await fixture.runSubject();
       }
@@ -188,18 +208,23 @@ export abstract class TestCase {
     } catch (error) {
       failure = error;
     } finally {
-      try {
-        await this.stage(() => this.teardown());
-      } catch (error) {
-        failure ??= error;
-      }
-      if (this.patches) {
-        (environment as { settings: ResolvedSettings }).settings = this.patches.restore;
-        activateSettings(this.patches.restore);
-        this.patches = undefined;
+      for (const stage of [this, ...fixtures.reverse()]) {
+        try {
+          await stage.stage(() => stage.teardown());
+        } catch (error) {
+          failure ??= error;
+        }
+        stage.restorePatches(environment);
       }
     }
     if (failure !== undefined) throw failure;
+  }
+
+  private restorePatches(environment: Environment): void {
+    if (!this.patches) return;
+    (environment as { settings: ResolvedSettings }).settings = this.patches.restore;
+    activateSettings(this.patches.restore);
+    this.patches = undefined;
   }
 
   private async stage(work: () => void | Promise<void>): Promise<void> {

@@ -4,6 +4,7 @@
  * TestCase of the pipeline's tests module into a vitest test.
  */
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import type { LogLevel } from '../core/logger.js';
 import { loadSettings, enableTypeScript } from '../conf/load.js';
 import { openEnvironment } from '../run/environment.js';
@@ -14,6 +15,7 @@ import { findTestsModule } from './tests-module.js';
 
 interface VitestApi {
   describe(name: string, body: () => void): void;
+  afterAll(body: () => void): void;
   test: ((name: string, body: () => Promise<void>, timeout?: number) => void) & { skip(name: string, body: () => void): void };
 }
 
@@ -33,6 +35,11 @@ export async function registerPipelineTests(api: VitestApi): Promise<void> {
   const settings = await loadSettings(options.settingsFile);
   const testsFile = findTestsModule(settings);
   if (!testsFile) return;
+  if (process.env.NODE_V8_COVERAGE) {
+    // vitest ends its workers without a normal exit, which is when V8 would write
+    // the coverage of this process: write it explicitly once the tests are done.
+    api.afterAll(() => v8.takeCoverage());
+  }
   await enableTypeScript();
   const module = (await import(pathToFileURL(testsFile).href)) as Record<string, unknown>;
   const cases = Object.values(module).filter(isTestCaseClass);

@@ -23,10 +23,11 @@ export abstract class Alert<Row extends ModelInstance = any> extends Processor {
   }
 
   /**
-   * The text an endpoint sends for one row. Override for a custom message.
+   * The text an endpoint sends for one row. Override for a custom message; it may
+   * be async (e.g. to follow a relation of the row).
    * (Default: `[<pipeline>-ALERT @ <UTC time>] Check the object '<row>'`)
    */
-  renderAlert(now: Date, _endpoint: Endpoint, row: Row): string {
+  renderAlert(now: Date, _endpoint: Endpoint, row: Row): string | Promise<string> {
     return `[${activeSettings().name}-ALERT @ ${now.toISOString()}] Check the object '${String(row)}'\n`;
   }
 }

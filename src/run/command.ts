@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { CommandError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Output } from '../core/output.js';
-import type { ResolvedSettings } from '../conf/settings.js';
+import { settingsView, type SettingsView } from '../conf/load.js';
 import { currentContext } from '../db/context.js';
 import type { Environment, Mode } from './environment.js';
 import { pushContext, popContext } from '../db/context.js';
@@ -39,8 +39,9 @@ export abstract class Command {
     this.out = output;
   }
 
-  get settings(): ResolvedSettings {
-    return this.env.settings;
+  /** The settings as processors see them: `this.settings.myKey`, `this.settings.resolved.root`. */
+  get settings(): SettingsView {
+    return settingsView(this.env.settings);
   }
 
   get logger(): Logger {

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ImproperlyConfigured, DBError } from '../core/errors.js';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../core/logger.js';
 import { freshTestConnection, parseConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
@@ -7,7 +10,7 @@ import type { ResolvedSettings } from '../conf/settings.js';
 import { Engine } from '../db/engine.js';
 import { frameworkModels } from '../db/framework-models.js';
 import type { ModelClass } from '../db/model.js';
-import { createMissingTables } from '../db/schema.js';
+import { createMissingTables, dropTables } from '../db/schema.js';
 import { buildRegistry, type Registry } from './registry.js';
 
 /**
@@ -26,6 +29,8 @@ export interface EnvironmentOptions {
   /** Use this database instead of the mode's (forked children of a test-mode run). */
   readonly connection?: ConnectionConfig | undefined;
   readonly write?: (line: string) => void;
+  /** Mode `in`: create the SQLite file when it does not exist (`createdb`); others refuse to. */
+  readonly createDatabase?: boolean | undefined;
 }
 
 /** Everything a command or a child process needs, opened in one place and closed in one place. */
@@ -71,16 +76,30 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
     }
     temporaryFile = settings.testConnection === undefined ? connection.filename : undefined;
   }
+  if (options.mode === 'in' && connection.filename && !options.createDatabase && !fs.existsSync(connection.filename)) {
+    throw new DBError(`The database file ${connection.filename} does not exist`, { hint: 'Create it with: node in_corral.js createdb' });
+  }
   const engine = await Engine.open({ knex: connection.knex, label: connection.label });
   const releasers: (() => Promise<void>)[] = [async () => engine.destroy()];
   if (temporaryFile) {
     const file = temporaryFile;
     releasers.push(async () => {
-      const fs = await import('node:fs');
       for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
     });
   }
-  if (options.mode === 'test') await createMissingTables(engine, allModels(settings));
+  let active = settings;
+  if (options.mode === 'test') {
+    if (!temporaryFile) {
+      // A configured test database is reused: start each test from empty tables, and leave none behind.
+      await dropTables(engine, allModels(settings));
+      releasers.splice(1, 0, async () => dropTables(engine, allModels(settings)));
+    }
+    await createMissingTables(engine, allModels(settings));
+    const outputRoot = fs.mkdtempSync(path.join(os.tmpdir(), `corral-test-${settings.name}-`));
+    active = Object.freeze({ ...settings, outputRoot });
+    activateSettings(active);
+    releasers.push(async () => fs.rmSync(outputRoot, { recursive: true, force: true }));
+  }
 
   let setup: PipelineSetup | undefined;
   try {
@@ -89,7 +108,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
       if (!(Setup.prototype instanceof PipelineSetup) && Setup !== PipelineSetup) {
         throw new ImproperlyConfigured(`Setting 'pipelineSetup' (${Setup.name}) must be a subclass of PipelineSetup`);
       }
-      setup = new Setup(settings, logger);
+      setup = new Setup(active, logger);
       await setup.setup();
     }
   } catch (error) {
@@ -99,7 +118,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
 
   return {
     mode: options.mode,
-    settings,
+    settings: active,
     registry,
     logger,
     engine,

@@ -6,6 +6,7 @@ import { checkConditions } from '../db/conditions.js';
 import { pushContext, popContext } from '../db/context.js';
 import type { Engine, Transaction } from '../db/engine.js';
 import { Alerted } from '../db/framework-models.js';
+import { toDb, type Dialect } from '../db/values.js';
 import { describeKey, hydrate, isModelClass, isModelInstance, type ModelClass, type ModelInstance } from '../db/model.js';
 import { Alert } from './alert.js';
 import { Loader, type Generated } from './loader.js';
@@ -82,6 +83,15 @@ function modelOf(Class: typeof Step | typeof Alert): ModelClass {
     throw new ImproperlyConfigured(`${Class.name}.conditions is not set`, { hint: 'static conditions = []  (every row) or e.g. [{ ra: null }]' });
   }
   checkConditions(Class.name, Model, Class.conditions);
+  if (Class.prototype instanceof Alert) {
+    const odd = Model.primaryKey.find((name) => !ALERTABLE_KEYS.has(Model.columns[name]!.spec.kind));
+    if (odd) {
+      throw new ImproperlyConfigured(
+        `${Class.name} alerts on ${Model.name}, whose primary key column '${odd}' is a ${Model.columns[odd]!.spec.kind}; alerts remember rows by integer or string keys`,
+        { hint: `Give ${Model.name} an integer id primary key (and make '${odd}' unique instead)` },
+      );
+    }
+  }
   return Model;
 }
 
@@ -110,7 +120,9 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   pushContext(base);
   try {
     if (kind === 'loader') {
-      rows = await runLoader(processor as Loader, context, chunkSize);
+      const outcome = await runLoader(processor as Loader, context, chunkSize);
+      rows = outcome.rows;
+      failure = outcome.failure;
     } else {
       const Model = modelOf(Class as unknown as typeof Step);
       const outcome = await runOverRows(processor as Step | Alert, Class as unknown as typeof Step, Model, context, chunkSize);
@@ -125,7 +137,11 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   }
   const seconds = (performance.now() - started) / 1000;
   if (failure !== undefined) {
-    const error = failure instanceof CorralError && !(failure instanceof ProcessorError) && failedRow === undefined ? failure : new ProcessorError(Class.name, failure, failedRow);
+    // A wrong declaration already names the class; everything else is said as "X failed[ on row K]: ...".
+    const error =
+      failure instanceof ProcessorError || (failure instanceof ImproperlyConfigured && failedRow === undefined)
+        ? failure
+        : new ProcessorError(Class.name, failure, failedRow);
     logger.error({ rows, seconds: round(seconds) }, `Failed ${kind}: ${error.message}`);
     return { processor: Class.name, kind, status: 'failed', rows, seconds, error };
   }
@@ -137,11 +153,11 @@ function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
 }
 
-async function runLoader(loader: Loader, context: RunContext, chunkSize: number): Promise<number> {
+async function runLoader(loader: Loader, context: RunContext, chunkSize: number): Promise<{ rows: number; failure?: unknown }> {
   let stored = 0;
   let inChunk = 0;
   let error: unknown;
-  await loader.setup();
+  await context.engine.inTransaction(async () => loader.setup());
   let tx = await context.engine.begin();
   try {
     let produced: unknown = loader.generate();
@@ -162,10 +178,13 @@ async function runLoader(loader: Loader, context: RunContext, chunkSize: number)
     await tx.rollback();
     stored -= inChunk;
   } finally {
-    await loader.teardown(error);
+    try {
+      await context.engine.inTransaction(async () => loader.teardown(error));
+    } catch (caught) {
+      error ??= caught;
+    }
   }
-  if (error !== undefined) throw error;
-  return stored;
+  return error === undefined ? { rows: stored } : { rows: stored, failure: error };
 }
 
 /** Rows not yet announced by this alert: an anti-join on corral_alerted, in SQL. */
@@ -186,9 +205,12 @@ function notYetAlerted(alertName: string, Model: ModelClass, engine: Engine): Re
   };
 }
 
-export function alertedKey(Model: ModelClass, row: object): string {
-  return Model.primaryKey.map((name) => String((row as Record<string, unknown>)[name])).join('\x1f');
+/** The row's key as SQL's CAST(... AS TEXT) writes it, so the anti-join finds it. */
+export function alertedKey(Model: ModelClass, row: object, dialect: Dialect): string {
+  return Model.primaryKey.map((name) => String(toDb(Model.columns[name]!.spec, (row as Record<string, unknown>)[name], dialect))).join('\x1f');
 }
+
+const ALERTABLE_KEYS = new Set(['integer', 'bigint', 'string', 'text']);
 
 async function runOverRows(
   processor: Step | Alert,
@@ -211,12 +233,14 @@ async function runOverRows(
   let failedRow: string | undefined;
   const setUp: { teardown(error?: unknown): void | Promise<void> }[] = [];
   try {
-    await processor.setup();
-    setUp.push(processor);
-    for (const endpoint of endpoints) {
-      await endpoint.setup(processor as Alert);
-      setUp.push(endpoint);
-    }
+    await context.engine.inTransaction(async () => {
+      await processor.setup();
+      setUp.push(processor);
+      for (const endpoint of endpoints) {
+        await endpoint.setup(processor as Alert);
+        setUp.push(endpoint);
+      }
+    });
     while (!workSet.done) {
       const tx = await context.engine.begin();
       let current: ModelInstance | undefined;
@@ -229,7 +253,7 @@ async function runOverRows(
               const delivered = endpoint.process(current);
               if (isThenable(delivered)) await delivered;
             }
-            await tx.save(new Alerted({ alert: Class.name, model_table: Model.table, model_key: alertedKey(Model, current), created_at: new Date() }));
+            await tx.save(new Alerted({ alert: Class.name, model_table: Model.table, model_key: alertedKey(Model, current, context.engine.dialect), created_at: new Date() }));
           } else {
             let produced: unknown = (processor as Step).process(current);
             if (isThenable(produced)) produced = await produced;
@@ -253,7 +277,7 @@ async function runOverRows(
     // Endpoints close before the processor, in reverse order of opening.
     for (const item of setUp.reverse()) {
       try {
-        await item.teardown(failure);
+        await context.engine.inTransaction(async () => item.teardown(failure));
       } catch (error) {
         failure ??= error;
       }

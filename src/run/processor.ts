@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
 import { ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { activeSettings } from '../conf/load.js';
-import type { ResolvedSettings } from '../conf/settings.js';
-import { applyConditions, type Condition } from '../db/conditions.js';
+import { settingsView, type SettingsView } from '../conf/load.js';
+import type { Condition } from '../db/conditions.js';
+import { countRows, findRow, findRows } from '../db/queries.js';
 import { currentContext } from '../db/context.js';
 import type { Transaction } from '../db/engine.js';
-import { hydrate, isModelInstance, type ModelClass, type ModelInstance } from '../db/model.js';
+import { isModelInstance, type ModelClass, type ModelInstance } from '../db/model.js';
 
 /** Set by the executor before `setup()`; never by user code. */
 export const PROCESSOR_LOGGER = Symbol('corral.processorLogger');
@@ -37,9 +37,8 @@ export abstract class Processor {
   }
 
   /** The pipeline's settings, its own keys included (`this.settings.IRIS_PATH`). */
-  get settings(): Readonly<Record<string, unknown>> & { readonly resolved: ResolvedSettings } {
-    const resolved = activeSettings();
-    return { ...resolved.all, resolved };
+  get settings(): SettingsView {
+    return settingsView();
   }
 
   /** A logger that names this processor. */
@@ -78,24 +77,18 @@ export abstract class Processor {
   }
 
   /** The rows of `Model` matching `conditions`, as instances, in primary-key order. */
-  async find<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M>[]> {
-    const { db, engine } = currentContext();
-    const rows = (await applyConditions(db(Model.table).select('*'), conditions).orderBy([...Model.primaryKey])) as Record<string, unknown>[];
-    return rows.map((row) => hydrate(Model, row, engine.dialect) as InstanceType<M>);
+  find<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M>[]> {
+    return findRows(Model, conditions);
   }
 
-  /** The first row of `Model` matching `conditions`, or null. */
-  async findOne<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M> | null> {
-    const { db, engine } = currentContext();
-    const row = (await applyConditions(db(Model.table).select('*'), conditions).orderBy([...Model.primaryKey]).first()) as Record<string, unknown> | undefined;
-    return row ? (hydrate(Model, row, engine.dialect) as InstanceType<M>) : null;
+  /** The first row of `Model` matching `conditions` (by primary key), or null. */
+  findOne<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M> | null> {
+    return findRow(Model, conditions);
   }
 
   /** How many rows of `Model` match `conditions`. */
-  async count(Model: ModelClass, conditions: readonly Condition[] = []): Promise<number> {
-    const { db } = currentContext();
-    const row = (await applyConditions(db(Model.table), conditions).count({ n: '*' }).first()) as { n: number | string } | undefined;
-    return Number(row?.n ?? 0);
+  count(Model: ModelClass, conditions: readonly Condition[] = []): Promise<number> {
+    return countRows(Model.table, conditions);
   }
 }
 

@@ -19,6 +19,7 @@ export const createdb: CommandSpec = {
   name: 'createdb',
   summary: "Create the database tables of the pipeline's models (and corral's own) that do not exist yet",
   mode: 'in',
+  createsDatabase: true,
   configure(cmd) {
     cmd.option('--noinput', 'do not ask for confirmation');
   },

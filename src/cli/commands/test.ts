@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { Option } from 'commander';
 import { runPipelineTests } from '../../qa/run-tests.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
 
@@ -20,7 +22,9 @@ export const test: CommandSpec = {
       .option('--step-groups <groups...>', 'only the tests of the steps in these groups (also -sg)')
       .option('-a, --alerts <names...>', 'only the tests of these alerts')
       .option('--alert-groups <groups...>', 'only the tests of the alerts in these groups (also -ag)')
-      .option('-c, --commands <names...>', 'only the tests of these commands');
+      .option('-c, --commands <names...>', 'only the tests of these commands')
+      // For coverage and qareport, which run the tests in a subprocess.
+      .addOption(new Option('--report-json <file>', 'write the outcome as JSON').hideHelp());
   },
   async handle(context, options) {
     const env = envOf(context);
@@ -41,6 +45,7 @@ export const test: CommandSpec = {
       defaultLogging: Boolean(options.defaultLogging),
       output: context.output,
     });
+    if (options.reportJson) fs.writeFileSync(options.reportJson, JSON.stringify(outcome, null, 2));
     return outcome.failed > 0 ? 1 : 0;
   },
 };

@@ -26,7 +26,7 @@ export abstract class Endpoint {
   }
 
   /** The alert's text for `row`, as rendered for this endpoint. */
-  render(row: ModelInstance): string {
+  render(row: ModelInstance): string | Promise<string> {
     return this.alert.renderAlert(new Date(), this, row);
   }
 }

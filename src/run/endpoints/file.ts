@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { activeSettings } from '../../conf/load.js';
+import { activeSettings, settingsView, type SettingsView } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
 import { Endpoint } from './endpoint.js';
@@ -14,24 +14,28 @@ export interface FileOptions {
 
 /**
  * Writes one rendered line per alerted row. A relative path is relative to the
- * pipeline folder, not to wherever the command was started.
+ * pipeline folder (not to wherever the command was started); in tests, to the
+ * test's temporary folder.
  */
 export class File extends Endpoint {
-  readonly path: string;
+  /** The path, or a function of the settings that gives it (e.g. from a setting of the pipeline). */
+  readonly path: string | ((settings: SettingsView) => string);
   readonly mode: 'a' | 'w';
   readonly encoding: BufferEncoding;
   private fd: number | undefined;
 
-  constructor(filePath: string, options: FileOptions = {}) {
+  constructor(filePath: string | ((settings: SettingsView) => string), options: FileOptions = {}) {
     super();
     this.path = filePath;
     this.mode = options.mode ?? 'a';
     this.encoding = options.encoding ?? 'utf8';
   }
 
-  /** The absolute path written to. */
+  /** The absolute path written to (relative paths: see `outputRoot` in the settings). */
   get resolvedPath(): string {
-    return path.resolve(activeSettings().root, this.path);
+    const settings = activeSettings();
+    const given = typeof this.path === 'function' ? this.path(settingsView(settings)) : this.path;
+    return path.resolve(settings.outputRoot, given);
   }
 
   override setup(alert: Alert): void {
@@ -41,8 +45,8 @@ export class File extends Endpoint {
     this.fd = fs.openSync(target, this.mode);
   }
 
-  process(row: ModelInstance): void {
-    const text = this.render(row);
+  async process(row: ModelInstance): Promise<void> {
+    const text = await this.render(row);
     fs.writeSync(this.fd!, text.endsWith('\n') ? text : text + '\n', null, this.encoding);
   }
 

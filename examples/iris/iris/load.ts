@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Loader as BaseLoader } from 'corral';
+import { parseCsv } from './csv.js';
+import { Flower, Name } from './models.js';
+
+/** The CSV columns, in the order of the Flower measurements. */
+const MEASUREMENTS = ['SepalLength', 'SepalWidth', 'PetalLength', 'PetalWidth'] as const;
+
+/**
+ * Reads the IRIS CSV (the `irisPath` setting, relative to the pipeline folder),
+ * stores each species once as a Name and yields one Flower per row. The data
+ * set is loaded once: flowers have no identity to tell a new row from one
+ * loaded before, so when the stream already holds flowers (a second `run-all`)
+ * the loader adds nothing.
+ */
+export class Loader extends BaseLoader {
+  private records: Record<string, string>[] = [];
+
+  /** The CSV file this loader reads. */
+  get csvPath(): string {
+    return path.resolve(this.settings.resolved.root, String(this.settings.irisPath ?? 'iris.csv'));
+  }
+
+  override async setup(): Promise<void> {
+    const loaded = await this.count(Flower);
+    if (loaded > 0) {
+      this.logger.info(`The stream already holds ${loaded} flowers: nothing to load`);
+      return;
+    }
+    this.records = parseCsv(fs.readFileSync(this.csvPath, 'utf8'));
+  }
+
+  /** The Name row of `species`, created (and saved, so it has an id) the first time. */
+  async nameInstance(species: string): Promise<Name> {
+    const found = await this.findOne(Name, [{ name: species }]);
+    if (found) return found;
+    const name = new Name({ name: species });
+    await this.save(name);
+    return name;
+  }
+
+  async *generate() {
+    for (const [index, record] of this.records.entries()) {
+      const cells = MEASUREMENTS.map((column) => (record[column] ?? '').trim());
+      const values = cells.map(Number);
+      const species = (record.Name ?? '').trim();
+      if (!species || cells.some((cell, i) => cell === '' || !Number.isFinite(values[i]))) {
+        throw new Error(`${this.csvPath}: record ${index + 1} (line ${index + 2}) is not a flower: ${JSON.stringify(record)}`);
+      }
+      const name = await this.nameInstance(species);
+      const [sepal_l, sepal_w, petal_l, petal_w] = values as [number, number, number, number];
+      yield new Flower({ name_id: name.id, sepal_l, sepal_w, petal_l, petal_w });
+    }
+  }
+
+  override teardown(): void {
+    this.records = [];
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Mistakes a user makes, each answered with a one-line error, a non-zero exit
+ * code and the data left as it was.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { createPipeline, expectExit, type ScaffoldedPipeline } from '../helpers/pipeline.js';
+import { CORRAL_BIN } from '../helpers/paths.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
+import { snapshotDb, tablesOf } from '../helpers/sqlite.js';
+import { tempDirForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirForFile('corral-e2e-bad-');
+let pipe: ScaffoldedPipeline;
+let loaded: Record<string, unknown[]>;
+
+beforeAll(async () => {
+  pipe = await createPipeline(tempDir(), 'badpipe');
+  expectExit(await pipe.cli(['createdb', '--noinput']), 0);
+  expectExit(await pipe.cli(['load']), 0);
+  loaded = snapshotDb(pipe.dbFile);
+});
+
+/** The lines starting with "Error:" (logs and hints aside). */
+function errorLines(result: CliResult): string[] {
+  return result.stderr.split('\n').filter((line) => line.startsWith('Error:'));
+}
+
+/** Runs with settings.ts edited, then puts the file back. */
+async function withEditedSettings(search: string, replacement: string, work: () => Promise<void>): Promise<void> {
+  const original = fs.readFileSync(pipe.settingsFile, 'utf8');
+  try {
+    pipe.edit('settings.ts', search, replacement);
+    await work();
+  } finally {
+    fs.writeFileSync(pipe.settingsFile, original);
+  }
+}
+
+describe('bad command lines', () => {
+  test('when the command is unknown then one error line suggests the closest command and nothing changes', async () => {
+    const result = await pipe.cli(['chek-alerts']);
+    expectExit(result, 1);
+    expect(errorLines(result)).toEqual(["Error: unknown command 'chek-alerts' (Did you mean check-alerts?)"]);
+    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
+  });
+
+  test('when a step name is unknown then one error line suggests the closest step and nothing runs', async () => {
+    const result = await pipe.cli(['run', '--steps', 'MyStp']);
+    expectExit(result, 1);
+    expect(errorLines(result)).toEqual(["Error: Unknown step 'MyStp'. (Did you mean MyStep?)"]);
+    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
+  });
+});
+
+describe('bad settings', () => {
+  test('when CORRAL_SETTINGS points at a missing file then the error names the file', async () => {
+    const missing = path.join(tempDir(), 'nowhere', 'settings.ts');
+    const result = await pipe.cli(['run'], { CORRAL_SETTINGS: missing });
+    expectExit(result, 1);
+    expect(errorLines(result)).toEqual([`Error: Settings file not found: ${missing}`]);
+    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
+  });
+
+  test('when settings.ts has chunkSize -1 then the error names the setting and the file', async () => {
+    await withEditedSettings('chunkSize: 1000', 'chunkSize: -1', async () => {
+      const result = await pipe.cli(['run']);
+      expectExit(result, 1);
+      expect(errorLines(result)).toHaveLength(1);
+      expect(errorLines(result)[0]).toMatch(new RegExp(`^Error: Setting 'chunkSize' in ${pipe.settingsFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is invalid: `));
+      expect(result.stderr).toContain('For example: chunkSize: 1000');
+    });
+    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
+  });
+
+  test('when the database is unreachable then the error names the database, without a stack', async () => {
+    await withEditedSettings("connection: 'sqlite:badpipe-dev.db'", "connection: 'postgres://nobody@127.0.0.1:1/x'", async () => {
+      const result = await pipe.cli(['run']);
+      expectExit(result, 1);
+      expect(errorLines(result)).toHaveLength(1);
+      expect(errorLines(result)[0]).toMatch(/^Error: Cannot connect to the database \(postgres:\/\/nobody@127\.0\.0\.1:1\/x\): .*ECONNREFUSED/);
+      expect(result.stderr).toContain('Check that the server is running');
+      expect(result.stdout).toBe('');
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    });
+  });
+});
+
+describe('a database without tables', () => {
+  test('when run comes before createdb then the error says to run createdb and no database file is left behind', async () => {
+    const fresh = await createPipeline(tempDir(), 'emptypipe');
+    const result = await fresh.cli(['run']);
+    expectExit(result, 1);
+    expect(errorLines(result)).toEqual([`Error: The database file ${fresh.dbFile} does not exist`]);
+    expect(result.stderr).toContain('Create it with: node in_corral.js createdb');
+    expect(fs.existsSync(fresh.dbFile)).toBe(false);
+  });
+
+  test('when the database exists but a table is missing then the error lists the missing tables and says to run createdb', async () => {
+    const fresh = await createPipeline(tempDir(), 'halfpipe');
+    fs.writeFileSync(fresh.dbFile, '');
+    const result = await fresh.cli(['run']);
+    expectExit(result, 1);
+    expect(errorLines(result)).toEqual([`Error: Tables 'Example', 'corral_alerted' missing in sqlite:${fresh.dbFile}`]);
+    expect(result.stderr).toContain('Create them with: node in_corral.js createdb');
+    expect(tablesOf(fresh.dbFile)).toEqual([]);
+  });
+});
+
+describe('corral create', () => {
+  test.each([
+    ['9lives', "Error: '9lives' is not a valid pipeline name: use letters, digits and _, not starting with a digit"],
+    ['my-pipe', "Error: 'my-pipe' is not a valid pipeline name: use letters, digits and _, not starting with a digit"],
+    ['class', "Error: 'class' is a reserved word in JavaScript"],
+    ['steps', "Error: 'steps' clashes with a file of the pipeline scaffold or with corral itself"],
+  ])('when the name is %s then it is refused and no folder is written', async (name, message) => {
+    const result = await runCli([CORRAL_BIN, 'create', name], { cwd: tempDir() });
+    expectExit(result, 1);
+    expect(errorLines(result)).toEqual([message]);
+    expect(fs.existsSync(path.join(tempDir(), name))).toBe(false);
+  });
+
+  test('when the target folder exists then it is refused and the folder is left alone', async () => {
+    const result = await runCli([CORRAL_BIN, 'create', 'badpipe'], { cwd: tempDir() });
+    expectExit(result, 1);
+    expect(errorLines(result)).toEqual([`Error: '${pipe.root}' already exists`]);
+    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
+    expect(fs.readdirSync(pipe.packageDir).sort()).toContain('settings.ts');
+  });
+});

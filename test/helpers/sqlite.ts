@@ -1,0 +1,25 @@
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+
+/** Runs one read query on a SQLite file and returns its rows (the connection is closed at once). */
+export function queryDb<T = Record<string, unknown>>(file: string, sql: string, params: readonly unknown[] = []): T[] {
+  if (!fs.existsSync(file)) throw new Error(`No database file at ${file}`);
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The names of the tables of a SQLite file, sorted. */
+export function tablesOf(file: string): string[] {
+  return queryDb<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").map((r) => r.name);
+}
+
+/** Every row of every table, for "nothing changed" assertions. */
+export function snapshotDb(file: string): Record<string, unknown[]> {
+  const snapshot: Record<string, unknown[]> = {};
+  for (const table of tablesOf(file)) snapshot[table] = queryDb(file, `SELECT * FROM "${table}" ORDER BY rowid`);
+  return snapshot;
+}

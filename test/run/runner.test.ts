@@ -1,0 +1,148 @@
+/**
+ * The runner forks one child per processor; children run dist/run/child.js, so this
+ * file drives the built dist/ (not src/) and a small pipeline written as plain
+ * JavaScript that imports dist/ too: parent, children and pipeline share classes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { memoryOutput } from '../../dist/core/output.js';
+import { createMissingTables } from '../../dist/db/schema.js';
+import { allModels, openEnvironment } from '../../dist/run/environment.js';
+import { printReport, runPhases, type RunReport } from '../../dist/run/runner.js';
+import { DIST_DIR } from '../helpers/paths.js';
+import { queryDb } from '../helpers/sqlite.js';
+import { tempDirForFile } from '../helpers/temp-dir.js';
+
+const tempRoot = tempDirForFile('corral-runner-');
+
+function writePipeline(root: string): string {
+  const corral = pathToFileURL(path.join(DIST_DIR, 'index.js')).href;
+  const pkg = path.join(root, 'runpipe');
+  fs.mkdirSync(pkg, { recursive: true });
+  fs.writeFileSync(
+    path.join(pkg, 'settings.js'),
+    `import { Alert, File, Loader, Step, boolean, defineSettings, float, integer, model, string } from '${corral}';
+
+export class Item extends model('Item', {
+  id: integer().primaryKey(),
+  value: float().notNull(),
+  processed: boolean().notNull().default(false),
+  doubled: float(),
+  parity: string(),
+}) {}
+
+export class Feed extends Loader {
+  *generate() {
+    for (let i = 1; i <= 30; i++) yield new Item({ value: i });
+  }
+}
+
+export class Doubler extends Step {
+  static model = Item;
+  static conditions = [{ processed: false }];
+  process(row) {
+    row.doubled = row.value * 2;
+    row.processed = true;
+  }
+}
+
+export class Broken extends Step {
+  static model = Item;
+  static conditions = [];
+  process(row) {
+    if (row.id === 5) throw new Error('no luck');
+  }
+}
+
+export class Parity extends Step {
+  static model = Item;
+  static conditions = [{ parity: null }];
+  process(row) {
+    row.parity = row.value % 2 === 0 ? 'even' : 'odd';
+  }
+}
+
+export class Notify extends Alert {
+  static model = Item;
+  static conditions = [{ processed: true }];
+  static alertTo = [new File('alerts.log')];
+}
+
+export default defineSettings({
+  name: 'runpipe',
+  connection: 'sqlite:runpipe.db',
+  models: [Item],
+  loader: Feed,
+  steps: [Doubler, Broken, Parity],
+  alerts: [Notify],
+  chunkSize: 10,
+  logLevel: 'silent',
+});
+`,
+  );
+  return path.join(pkg, 'settings.js');
+}
+
+async function runWholePipeline(sync: boolean): Promise<{ root: string; report: RunReport; printed: string }> {
+  const root = path.join(tempRoot(), sync ? 'sync' : 'forked');
+  const settingsFile = writePipeline(root);
+  const env = await openEnvironment({ settingsFile, mode: 'in', logLevel: 'silent', createDatabase: true });
+  try {
+    await createMissingTables(env.engine!, allModels(env.settings));
+    const { loader, steps, alerts } = env.registry;
+    const output = memoryOutput();
+    const report = await runPhases(env, [[loader!], [...steps], [...alerts]], { sync, output, logLevel: 'silent', progress: false });
+    printReport(report, output, false);
+    return { root, report, printed: output.stderr };
+  } finally {
+    await env.close();
+  }
+}
+
+function contents(root: string) {
+  const db = path.join(root, 'runpipe.db');
+  return {
+    items: queryDb(db, 'SELECT id, value, processed, doubled, parity FROM Item ORDER BY id'),
+    alerted: queryDb(db, 'SELECT alert, model_table, model_key FROM corral_alerted ORDER BY CAST(model_key AS INTEGER)'),
+    alertLines: fs.readFileSync(path.join(root, 'alerts.log'), 'utf8').trim().split('\n').length,
+  };
+}
+
+describe('runPhases', () => {
+  type Outcome = Awaited<ReturnType<typeof runWholePipeline>>;
+  const outcomes: { forked?: Outcome; sync?: Outcome } = {};
+
+  beforeAll(async () => {
+    outcomes.forked = await runWholePipeline(false);
+    outcomes.sync = await runWholePipeline(true);
+  });
+
+  test('when the same pipeline runs forked and --sync then the databases end up identical', () => {
+    const forked = contents(outcomes.forked!.root);
+    const sync = contents(outcomes.sync!.root);
+    expect(forked).toEqual(sync);
+    expect(forked.items).toHaveLength(30);
+    expect(forked.items[3]).toEqual({ id: 4, value: 4, processed: 1, doubled: 8, parity: 'even' });
+    expect(forked.alerted).toHaveLength(30);
+    expect(forked.alertLines).toBe(30);
+  });
+
+  test.each(['forked', 'sync'] as const)('when one processor fails (%s) then the others still run and the report lists only the failure', (mode) => {
+    const { report, printed } = outcomes[mode]!;
+    const byName = Object.fromEntries(report.stats.map((s) => [s.processor, s]));
+    expect(Object.keys(byName).sort()).toEqual(['Broken', 'Doubler', 'Feed', 'Notify', 'Parity']);
+    expect(byName.Feed).toMatchObject({ status: 'ok', kind: 'loader', rows: 30 });
+    expect(byName.Doubler).toMatchObject({ status: 'ok', rows: 30 });
+    expect(byName.Parity).toMatchObject({ status: 'ok', rows: 30 });
+    expect(byName.Notify).toMatchObject({ status: 'ok', kind: 'alert', rows: 30 });
+    expect(byName.Broken).toMatchObject({ status: 'failed', rows: 0 });
+    expect(report.failures.map((f) => [f.processor, f.message])).toEqual([['Broken', 'Broken failed on row id=5: no luck']]);
+    expect(report.failures[0]!.stack).toContain('no luck');
+    expect(report.interrupted).toBe(false);
+    expect(printed).toMatch(/FAILED {2}step {3}Broken/);
+    expect(printed).toContain('Error: Broken failed on row id=5: no luck\n');
+    expect(printed).toContain('(run again with --traceback for the stack)');
+  });
+});
