@@ -20,11 +20,15 @@ export { Step, type Ordering, type StepResult } from './run/step.js';
 export { Alert } from './run/alert.js';
 export { Endpoint } from './run/endpoints/endpoint.js';
 export { File, type FileOptions } from './run/endpoints/file.js';
+export { Email, type EmailOptions, type RowText } from './run/endpoints/email.js';
+export { Webhook, type WebhookOptions, type WebhookPayload } from './run/endpoints/webhook.js';
 export { Command } from './run/command.js';
 export type { Mode } from './run/environment.js';
 
 import { Endpoint } from './run/endpoints/endpoint.js';
 import { File } from './run/endpoints/file.js';
-/** Endpoints under the original's short name: `ep.File('x.log')`. */
-export const ep = { Endpoint, File } as const;
+import { Email } from './run/endpoints/email.js';
+import { Webhook } from './run/endpoints/webhook.js';
+/** Endpoints under the original's short name: `ep.File('x.log')`, `ep.Email({ to: [...] })`. */
+export const ep = { Endpoint, File, Email, Webhook } as const;
 export { TestCase, type CommandStatus, type StreamTarget } from './qa/test-case.js';

@@ -1,18 +1,41 @@
 import { spawnSync } from 'node:child_process';
+import type { TestProject } from 'vitest/node';
 import { REPO_ROOT } from './helpers/paths.js';
+import { dropDatabasesWithPrefix, pgRequired, probePostgres } from './helpers/postgres-probe.js';
 
 /**
  * Compiles src/ to dist/ once per `vitest run`: end-to-end tests and the forked
  * runner children execute dist/, which must match the src/ the unit tests see.
  * CORRAL_TEST_SKIP_BUILD=1 skips it when dist/ is known to be fresh.
+ *
+ * Probes PostgreSQL once (test/helpers/postgres.ts): unreachable, its tests are
+ * skipped with one message, or the run fails when CI=1 or CORRAL_REQUIRE_PG=1.
+ * The teardown drops the databases of this run that a crashed test left behind.
  */
-export default function setup(): void {
-  if (process.env.CORRAL_TEST_SKIP_BUILD === '1') return;
-  const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-  });
-  if (result.status !== 0) {
-    throw new Error(`Building dist/ failed (tsc -p tsconfig.build.json, exit ${String(result.status)}):\n${result.stdout}${result.stderr}`);
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const pg = await probePostgres();
+  if (!pg.reachable) {
+    const why = pg.reason ?? 'no answer';
+    if (pgRequired()) {
+      throw new Error(`PostgreSQL not reachable at ${pg.label} (${why}), and CI=1 or CORRAL_REQUIRE_PG=1 require the PostgreSQL tests`);
+    }
+    console.warn(`PostgreSQL not reachable at ${pg.label}: skipping the PostgreSQL tests (${why}; set CORRAL_TEST_PG_URL to use another server)`);
   }
+  project.provide('corralPg', pg);
+
+  if (process.env.CORRAL_TEST_SKIP_BUILD !== '1') {
+    const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) {
+      throw new Error(`Building dist/ failed (tsc -p tsconfig.build.json, exit ${String(result.status)}):\n${result.stdout}${result.stderr}`);
+    }
+  }
+
+  return async () => {
+    if (!pg.reachable) return;
+    const left = await dropDatabasesWithPrefix(pg.url, pg.prefix).catch(() => []);
+    if (left.length > 0) console.warn(`Dropped ${left.length} test database(s) left behind: ${left.join(', ')}`);
+  };
 }

@@ -88,6 +88,15 @@ function buildProgram(output: Output, settings: ResolvedSettings | undefined, se
   return program;
 }
 
+/**
+ * The command line as `runFromCommandLine` builds it for these settings, with every
+ * built-in and pipeline command and their options; for documentation (`create-doc`):
+ * nothing is parsed or run.
+ */
+export function commandLineProgram(settings: ResolvedSettings | undefined): Commander {
+  return buildProgram(processOutput, settings, undefined, {});
+}
+
 function reportError(error: unknown, output: Output, traceback: boolean): number {
   if (error instanceof CorralError) {
     output.err(`Error: ${error.message}\n`);

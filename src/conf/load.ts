@@ -14,6 +14,8 @@ export async function enableTypeScript(): Promise<void> {
   if (tsxRegistered) return;
   const { register } = await import('tsx/esm/api');
   register();
+  // Stacks (--traceback, test failures) then point at the pipeline's .ts lines.
+  process.setSourceMapsEnabled(true);
   tsxRegistered = true;
 }
 

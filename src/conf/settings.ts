@@ -45,6 +45,18 @@ export interface UserSettings {
   pipelineSetup?: AnyClass;
   /** Rows per transaction; a failure loses at most this many rows of work. (Default: 1000) */
   chunkSize?: number;
+  /** Attempts a failing row gets (the first run included) before it is quarantined. (Default: 3) */
+  maxAttempts?: number;
+  /** Wait before the first retry of a failed row; doubles with each attempt. (Default: 60) */
+  retryDelaySeconds?: number;
+  /**
+   * How long a worker may hold its chunk without talking to the database before the
+   * database gives its rows to another worker (PostgreSQL; SQLite releases them when
+   * the process dies). (Default: 300)
+   */
+  leaseSeconds?: number;
+  /** Processes per step or alert, by class name; overrides the class's `static procs`. */
+  procs?: Readonly<Record<string, number>>;
   /** (Default: `'info'`) */
   logLevel?: LogLevel;
   /** `'pretty'` lines or `'json'` objects on stderr. (Default: `'pretty'`) */
@@ -79,6 +91,10 @@ export interface ResolvedSettings {
   readonly commands: readonly AnyClass[];
   readonly pipelineSetup: AnyClass | undefined;
   readonly chunkSize: number;
+  readonly maxAttempts: number;
+  readonly retryDelaySeconds: number;
+  readonly leaseSeconds: number;
+  readonly procs: Readonly<Record<string, number>>;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly email: EmailSettings;
@@ -117,6 +133,10 @@ const schema = z.looseObject({
   commands: z.array(classSchema).optional(),
   pipelineSetup: classSchema.optional(),
   chunkSize: z.number().int().positive().max(1_000_000).optional(),
+  maxAttempts: z.number().int().min(1).max(1000).optional(),
+  retryDelaySeconds: z.number().min(0).optional(),
+  leaseSeconds: z.number().min(1).optional(),
+  procs: z.record(z.string(), z.number().int().min(1).max(256)).optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   logFormat: z.enum(['pretty', 'json']).optional(),
   email: z
@@ -146,6 +166,8 @@ const FIXES: Record<string, string> = {
   alerts: 'alerts: [MyAlert]',
   connection: "connection: 'sqlite:mypipe.db'",
   chunkSize: 'chunkSize: 1000',
+  maxAttempts: 'maxAttempts: 3',
+  procs: 'procs: { MyStep: 4 }',
   logLevel: "logLevel: 'info'  (trace, debug, info, warn, error, fatal or silent)",
 };
 
@@ -187,6 +209,10 @@ export function resolveSettings(user: unknown, settingsFile: string): ResolvedSe
     commands: s.commands ?? [],
     pipelineSetup: s.pipelineSetup,
     chunkSize: s.chunkSize ?? 1000,
+    maxAttempts: s.maxAttempts ?? 3,
+    retryDelaySeconds: s.retryDelaySeconds ?? 60,
+    leaseSeconds: s.leaseSeconds ?? 300,
+    procs: s.procs ?? {},
     logLevel: s.logLevel ?? 'info',
     logFormat: s.logFormat ?? 'pretty',
     email: s.email ?? {},

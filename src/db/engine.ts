@@ -10,8 +10,13 @@ export interface EngineOptions {
   readonly knex: Knex.Config;
   /** How messages name this database (never contains a password). */
   readonly label: string;
-  /** SQLite: how long a writer waits for the file lock, in ms. (Default: 30000) */
+  /** SQLite: how long a writer waits for the file lock, in ms. (Default: 300000) */
   readonly busyTimeoutMs?: number;
+  /**
+   * PostgreSQL: a session that stays silent this long inside a transaction is ended by
+   * the server, which releases the rows it locked (the lease of a chunk). (Default: 300)
+   */
+  readonly leaseSeconds?: number;
 }
 
 type Statement = BetterSqlite3.Statement;
@@ -42,7 +47,9 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const client = String(options.knex.client ?? '');
     const dialect: Dialect = /sqlite/.test(client) ? 'sqlite' : 'postgres';
-    const busyTimeout = options.busyTimeoutMs ?? 30_000;
+    // Long: with several writer processes on one file, a writer may wait for a whole chunk of another.
+    const busyTimeout = options.busyTimeoutMs ?? 300_000;
+    const leaseMs = Math.round((options.leaseSeconds ?? 300) * 1000);
     const config: Knex.Config =
       dialect === 'sqlite'
         ? {
@@ -65,7 +72,22 @@ export class Engine {
               ...(options.knex.pool ?? {}),
             },
           }
-        : options.knex;
+        : {
+            ...options.knex,
+            // TCP keep-alives notice a dead peer; the idle-in-transaction timeout is the lease.
+            connection:
+              typeof options.knex.connection === 'string'
+                ? { connectionString: options.knex.connection, keepAlive: true }
+                : { keepAlive: true, ...(options.knex.connection as object) },
+            pool: {
+              min: 0,
+              max: 4,
+              afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+                conn.query(`SET idle_in_transaction_session_timeout = ${leaseMs}`, (err) => done(err, conn));
+              },
+              ...(options.knex.pool ?? {}),
+            },
+          };
     // knex prints each failed connection attempt with its stack on stdout; the DBError
     // below already says it in one line. Its other warnings go to stderr.
     const log = {
@@ -135,6 +157,55 @@ export class Engine {
     return missing;
   }
 
+  /** Rows can be claimed with FOR UPDATE SKIP LOCKED (PostgreSQL); SQLite locks the whole file instead. */
+  get locksRows(): boolean {
+    return this.dialect === 'postgres';
+  }
+
+  /** Runs one statement in a transaction of its own (bookkeeping outside the chunk in flight). */
+  async autocommit<T>(work: (db: Knex) => Promise<T>): Promise<T> {
+    if (this.raw) {
+      this.raw.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(this.knex);
+        this.raw.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+        throw error;
+      }
+    }
+    return work(this.knex);
+  }
+
+  /** @internal the prepared INSERT of these columns (cached per model and column list). */
+  insertStatement(Model: ModelClass, names: readonly string[], returning: boolean): Statement {
+    const key = `${Model.table}\0i${returning ? 'r' : ''}\0${names.join(',')}`;
+    let statement = this.statements.get(key);
+    if (!statement) {
+      const sql = names.length
+        ? `INSERT INTO ${quote(Model.table)} (${names.map(quote).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`
+        : `INSERT INTO ${quote(Model.table)} DEFAULT VALUES`;
+      statement = this.raw!.prepare(returning ? sql + ' RETURNING *' : sql);
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  /** @internal the prepared UPDATE of these columns by primary key (cached). */
+  updateStatement(Model: ModelClass, changed: readonly string[]): Statement {
+    const key = `${Model.table}\0u\0${changed.join(',')}`;
+    let statement = this.statements.get(key);
+    if (!statement) {
+      const sql =
+        `UPDATE ${quote(Model.table)} SET ${changed.map((n) => `${quote(n)} = ?`).join(', ')}` +
+        ` WHERE ${Model.primaryKey.map((n) => `${quote(n)} = ?`).join(' AND ')}`;
+      statement = this.raw!.prepare(sql);
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
   /** @internal a cached prepared statement on the raw SQLite connection. */
   statement(sql: string): Statement {
     let statement = this.statements.get(sql);
@@ -151,6 +222,18 @@ export class Engine {
   }
 }
 
+/** PostgreSQL array element types for `unnest` batches, per column kind. */
+const PG_ARRAY_TYPES: Record<string, string> = {
+  integer: 'int4',
+  bigint: 'int8',
+  float: 'float8',
+  string: 'text',
+  text: 'text',
+  boolean: 'bool',
+  datetime: 'timestamptz',
+  json: 'jsonb',
+};
+
 function quote(identifier: string): string {
   return '"' + identifier.replaceAll('"', '""') + '"';
 }
@@ -163,6 +246,8 @@ export class Transaction implements DbContext {
   readonly engine: Engine;
   readonly db: Knex;
   private open = true;
+  /** PostgreSQL: row updates held back to be written as one statement per column set. */
+  private readonly deferred = new Map<string, { Model: ModelClass; columns: string[]; keys: unknown[][]; values: unknown[][] }>();
 
   constructor(engine: Engine, db: Knex) {
     this.engine = engine;
@@ -176,14 +261,22 @@ export class Transaction implements DbContext {
 
   async commit(): Promise<void> {
     if (!this.open) return;
+    await this.flush();
     this.open = false;
     popContext(this);
     if (this.engine.sqlite) this.engine.sqlite.exec('COMMIT');
-    else await (this.db as Knex.Transaction).commit();
+    else {
+      // knex's commit() resolves even when COMMIT fails (e.g. the lease ended the
+      // session); the failure only shows on executionPromise.
+      const trx = this.db as Knex.Transaction;
+      await trx.commit();
+      await trx.executionPromise;
+    }
   }
 
   async rollback(): Promise<void> {
     if (!this.open) return;
+    this.deferred.clear();
     this.open = false;
     popContext(this);
     if (this.engine.sqlite) {
@@ -191,6 +284,59 @@ export class Transaction implements DbContext {
     } else {
       await (this.db as Knex.Transaction).rollback().catch(() => undefined);
     }
+  }
+
+  /**
+   * Like `save` for a row the framework read and handed to `process`; on PostgreSQL
+   * its update waits for the end of the chunk and goes out with the chunk's other
+   * updates as one `UPDATE … FROM unnest(…)` (one round trip instead of one per
+   * row). On SQLite a prepared statement per row is as fast, so it writes at once.
+   */
+  async saveProcessed(instance: ModelInstance): Promise<void> {
+    const state = instance[ROW_STATE];
+    if (this.engine.sqlite || !state?.persisted || state.deleted) {
+      await this.save(instance);
+      return;
+    }
+    const Model = instance.model;
+    const row = instance as unknown as Record<string, unknown>;
+    const original = state.original ?? {};
+    const changed: string[] = [];
+    for (const name in Model.columns) {
+      if (!sameValue(Model.columns[name]!.spec, row[name], original[name])) changed.push(name);
+    }
+    if (changed.length === 0) return;
+    const signature = `${Model.table}\0${changed.join(',')}`;
+    let batch = this.deferred.get(signature);
+    if (!batch) {
+      batch = { Model, columns: changed, keys: [], values: [] };
+      this.deferred.set(signature, batch);
+    }
+    batch.keys.push(Model.primaryKey.map((name) => toDb(Model.columns[name]!.spec, original[name] ?? row[name], 'postgres')));
+    batch.values.push(changed.map((name) => toDb(Model.columns[name]!.spec, row[name], 'postgres')));
+    for (const name of changed) original[name] = row[name];
+  }
+
+  /** Writes the held-back updates (PostgreSQL). */
+  async flush(): Promise<void> {
+    for (const { Model, columns, keys, values } of this.deferred.values()) {
+      const keyNames = [...Model.primaryKey];
+      const all = [...columns, ...keyNames];
+      const types = all.map((name) => PG_ARRAY_TYPES[Model.columns[name]!.spec.kind]);
+      const arrays = all.map((_, i) => (i < columns.length ? values.map((v) => v[i]) : keys.map((k) => k[i - columns.length])));
+      const alias = all.map((_, i) => `c${i}`);
+      const sql =
+        `UPDATE ${quote(Model.table)} AS t SET ${columns.map((name, i) => `${quote(name)} = v.c${i}`).join(', ')}` +
+        ` FROM unnest(${types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')}) AS v(${alias.join(', ')})` +
+        ` WHERE ${keyNames.map((name, i) => `t.${quote(name)} = v.c${columns.length + i}`).join(' AND ')}`;
+      const connection = (await this.db.client.acquireConnection()) as { query(sql: string, values: unknown[]): Promise<unknown> };
+      try {
+        await connection.query(sql, arrays);
+      } finally {
+        await this.db.client.releaseConnection(connection);
+      }
+    }
+    this.deferred.clear();
   }
 
   /** Insert or update `instance`; returns whether anything was written. */
@@ -217,7 +363,8 @@ export class Transaction implements DbContext {
     const dialect = this.engine.dialect;
     const names: string[] = [];
     const values: unknown[] = [];
-    let needsReadBack = false;
+    let omitted = 0;
+    let omittedAutoKey: string | undefined;
     for (const name in Model.columns) {
       const spec = Model.columns[name]!.spec;
       const value = row[name];
@@ -225,7 +372,8 @@ export class Transaction implements DbContext {
         // Leave the column out so the database fills it in (auto-increment, default);
         // a column with neither becomes NULL, as it would in SQL.
         if (spec.primaryKey || spec.hasDefault) {
-          needsReadBack = true;
+          omitted += 1;
+          if (spec.primaryKey && Model.primaryKey.length === 1 && (spec.kind === 'integer' || spec.kind === 'bigint')) omittedAutoKey = name;
           continue;
         }
         row[name] = null;
@@ -236,15 +384,13 @@ export class Transaction implements DbContext {
 
     let stored: Record<string, unknown> | undefined;
     if (this.engine.sqlite) {
-      const columns = names.map(quote).join(', ');
-      const base = names.length
-        ? `INSERT INTO ${quote(Model.table)} (${columns}) VALUES (${names.map(() => '?').join(', ')})`
-        : `INSERT INTO ${quote(Model.table)} DEFAULT VALUES`;
-      if (needsReadBack) {
-        stored = this.engine.statement(base + ' RETURNING *').get(values) as Record<string, unknown>;
-      } else {
-        this.engine.statement(base).run(values);
-      }
+      // The common case, a new row whose only missing column is its integer key, needs
+      // no RETURNING: SQLite hands back the rowid.
+      const onlyKeyMissing = omitted === 1 && omittedAutoKey !== undefined;
+      const statement = this.engine.insertStatement(Model, names, omitted > 0 && !onlyKeyMissing);
+      if (omitted === 0) statement.run(values);
+      else if (onlyKeyMissing) row[omittedAutoKey!] = Number(statement.run(values).lastInsertRowid);
+      else stored = statement.get(values) as Record<string, unknown>;
     } else {
       const record: Record<string, unknown> = {};
       names.forEach((name, i) => (record[name] = values[i]));
@@ -272,10 +418,7 @@ export class Transaction implements DbContext {
     const keyValues = Model.primaryKey.map((name) => toDb(Model.columns[name]!.spec, original[name] ?? row[name], dialect));
     const values = changed.map((name) => toDb(Model.columns[name]!.spec, row[name], dialect));
     if (this.engine.sqlite) {
-      const sql =
-        `UPDATE ${quote(Model.table)} SET ${changed.map((n) => `${quote(n)} = ?`).join(', ')}` +
-        ` WHERE ${Model.primaryKey.map((n) => `${quote(n)} = ?`).join(' AND ')}`;
-      this.engine.statement(sql).run([...values, ...keyValues]);
+      this.engine.updateStatement(Model, changed).run([...values, ...keyValues]);
     } else {
       const set: Record<string, unknown> = {};
       changed.forEach((name, i) => (set[name] = values[i]));

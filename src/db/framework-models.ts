@@ -1,4 +1,4 @@
-import { datetime, integer, string } from './columns.js';
+import { boolean, datetime, integer, string, text } from './columns.js';
 import { model } from './model.js';
 
 /**
@@ -12,11 +12,60 @@ export class Alerted extends model(
     id: integer().primaryKey(),
     alert: string(200).notNull(),
     model_table: string(200).notNull(),
-    model_key: string(500).notNull(),
+    model_key: text().notNull(),
     created_at: datetime().notNull(),
   },
   { uniques: [['alert', 'model_table', 'model_key']], description: 'Rows already announced by each alert.' },
 ) {}
 
+/**
+ * Rows whose processing threw: retried on later runs with backoff, up to
+ * `maxAttempts`, then quarantined so the processor moves on.
+ */
+export class Failure extends model(
+  'corral_failures',
+  {
+    id: integer().primaryKey(),
+    processor: string(200).notNull(),
+    model_table: string(200).notNull(),
+    model_key: text().notNull(),
+    error: text().notNull(),
+    stack: text(),
+    attempts: integer().notNull(),
+    first_at: datetime().notNull(),
+    last_at: datetime().notNull(),
+    /** Not retried before this time. */
+    next_at: datetime().notNull(),
+    quarantined: boolean().notNull().default(false),
+  },
+  { uniques: [['processor', 'model_table', 'model_key']], description: 'Rows that failed, their error and retry state.' },
+) {}
+
+/** One row per processor run: who ran what, where, how far it got and how it ended. */
+export class Run extends model(
+  'corral_runs',
+  {
+    id: integer().primaryKey(),
+    processor: string(200).notNull(),
+    kind: string(20).notNull(),
+    host: string(200).notNull(),
+    pid: integer().notNull(),
+    /** `index/count` of the row partition this worker handled, when several share a processor. */
+    partition: string(50),
+    started_at: datetime().notNull(),
+    /** Updated before every chunk: a running worker whose heartbeat is older than the lease is dead. */
+    heartbeat_at: datetime().notNull(),
+    ended_at: datetime(),
+    rows_done: integer().notNull().default(0),
+    rows_failed: integer().notNull().default(0),
+    /** Rows of the chunk in flight. */
+    in_flight: integer().notNull().default(0),
+    /** running, ok, failed or stopped. */
+    status: string(20).notNull(),
+    error: text(),
+  },
+  { indexes: [['processor', 'started_at']], description: 'Run history of every processor.' },
+) {}
+
 /** Tables corral itself keeps in every pipeline database. */
-export const frameworkModels = [Alerted] as const;
+export const frameworkModels = [Alerted, Failure, Run] as const;

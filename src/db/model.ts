@@ -25,11 +25,11 @@ export interface ModelOptions {
 }
 
 /** The static side every model class has. */
-export interface ModelClass<R extends object = any> {
+export interface ModelClass<R extends object = any, C extends ColumnMap = ColumnMap> {
   new (values?: Partial<R>): ModelInstance & R;
   readonly name: string;
   readonly table: string;
-  readonly columns: ColumnMap;
+  readonly columns: C;
   readonly primaryKey: readonly string[];
   readonly indexes: readonly (readonly string[])[];
   readonly uniques: readonly (readonly string[])[];
@@ -90,6 +90,9 @@ export class ModelInstance {
   }
 }
 
+/** Property names every row already has; a column of that name would hide or break them. */
+const RESERVED_COLUMNS = new Set(['constructor', 'prototype', '__proto__', 'model', 'toString', 'toJSON', 'related', 'relatedMany', 'valueOf', 'hasOwnProperty']);
+
 /**
  * Declare a table. Extend the result to name the model and add methods:
  *
@@ -100,9 +103,16 @@ export class ModelInstance {
  *       ra: float(),
  *     }) {}
  */
-export function model<C extends ColumnMap>(table: string, columns: C, options: ModelOptions = {}): ModelClass<RowOf<C>> {
+export function model<C extends ColumnMap>(table: string, columns: C, options: ModelOptions = {}): ModelClass<RowOf<C>, C> {
   if (!table || typeof table !== 'string') {
     throw new ImproperlyConfigured('model() needs a table name as its first argument', { hint: "model('Planet', { id: integer().primaryKey(), ... })" });
+  }
+  for (const name of Object.keys(columns)) {
+    if (RESERVED_COLUMNS.has(name)) {
+      throw new ImproperlyConfigured(`Model for table '${table}' has a column named '${name}', which every row uses for itself`, {
+        hint: `Rename the property (e.g. '${name}_'); names taken: ${[...RESERVED_COLUMNS].join(', ')}`,
+      });
+    }
   }
   const primaryKey = Object.entries(columns)
     .filter(([, column]) => column.spec.primaryKey)
@@ -128,7 +138,7 @@ export function model<C extends ColumnMap>(table: string, columns: C, options: M
     uniques: { value: Object.freeze([...(options.uniques ?? [])]), enumerable: true },
     description: { value: options.description, enumerable: true, writable: true },
   });
-  return base as unknown as ModelClass<RowOf<C>>;
+  return base as unknown as ModelClass<RowOf<C>, C>;
 }
 
 export function isModelClass(value: unknown): value is ModelClass {

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import type { Engine } from './engine.js';
 import { referencedTable, type ModelClass } from './model.js';
-import { toDb } from './values.js';
+import { toDb, type Dialect } from './values.js';
 
 /** Models ordered so that a table comes after every table it references (PostgreSQL needs it). */
 export function orderByDependencies(models: readonly ModelClass[]): ModelClass[] {
@@ -26,42 +26,90 @@ export function orderByDependencies(models: readonly ModelClass[]): ModelClass[]
   return ordered;
 }
 
-function defineTable(table: Knex.CreateTableBuilder, Model: ModelClass, engine: Engine): void {
-  const pk = Model.primaryKey;
-  for (const [name, column] of Object.entries(Model.columns)) {
-    const spec = column.spec;
-    const autoIncrement = spec.primaryKey && pk.length === 1 && (spec.kind === 'integer' || spec.kind === 'bigint');
-    let builder: Knex.ColumnBuilder;
-    if (autoIncrement) {
-      builder = spec.kind === 'bigint' ? table.bigIncrements(name, { primaryKey: true }) : table.increments(name, { primaryKey: true });
-    } else {
-      switch (spec.kind) {
-        case 'integer': builder = table.integer(name); break;
-        case 'bigint': builder = table.bigInteger(name); break;
-        case 'float': builder = table.double(name); break;
-        case 'string': builder = table.string(name, spec.length); break;
-        case 'text': builder = table.text(name); break;
-        case 'boolean': builder = table.boolean(name); break;
-        case 'datetime':
-          builder = engine.dialect === 'postgres' ? table.timestamp(name, { useTz: true }) : table.datetime(name);
-          break;
-        case 'json': builder = engine.dialect === 'postgres' ? table.jsonb(name) : table.text(name); break;
-      }
-    }
-    if (!spec.nullable) builder.notNullable();
-    else if (!spec.primaryKey) builder.nullable();
-    if (spec.unique) builder.unique();
-    if (spec.index) builder.index();
-    if (spec.hasDefault) builder.defaultTo(toDb(spec, spec.defaultValue, engine.dialect) as Knex.Value);
-    if (spec.references) {
-      const { table: target, primaryKey } = referencedTable(spec.references);
-      const foreign = table.foreign(name).references(spec.references.column ?? primaryKey?.[0] ?? 'id').inTable(target);
-      if (spec.references.onDelete) foreign.onDelete(spec.references.onDelete.toUpperCase());
+/**
+ * One call on a knex schema builder: `table.<method>(...args)`, or, after the first
+ * call of a chain, on the builder the previous call returned.
+ */
+export interface BuilderCall {
+  readonly method: string;
+  readonly args: readonly unknown[];
+}
+
+/** How one column is declared: its chain of builder calls, and its foreign key's. */
+export interface ColumnDefinition {
+  readonly name: string;
+  /** `table.integer('x')`, then modifiers: `.notNullable()`, `.unique()`, `.defaultTo(v)`. */
+  readonly column: readonly BuilderCall[];
+  /** `table.foreign('x')`, `.references('id')`, `.inTable('T')`, `.onDelete(...)`. */
+  readonly foreign: readonly BuilderCall[] | undefined;
+}
+
+const call = (method: string, ...args: unknown[]): BuilderCall => ({ method, args });
+
+/**
+ * The knex declaration of one column of `Model`, for `dialect`: the single mapping
+ * from column specs to knex, used by `createdb` (applied) and by `makemigrations`
+ * (written out as code).
+ */
+export function columnDefinition(Model: ModelClass, name: string, dialect: Dialect): ColumnDefinition {
+  const spec = Model.columns[name]!.spec;
+  const autoIncrement = spec.primaryKey && Model.primaryKey.length === 1 && (spec.kind === 'integer' || spec.kind === 'bigint');
+  const column: BuilderCall[] = [];
+  if (autoIncrement) {
+    column.push(spec.kind === 'bigint' ? call('bigIncrements', name, { primaryKey: true }) : call('increments', name, { primaryKey: true }));
+  } else {
+    switch (spec.kind) {
+      case 'integer': column.push(call('integer', name)); break;
+      case 'bigint': column.push(call('bigInteger', name)); break;
+      case 'float': column.push(call('double', name)); break;
+      case 'string': column.push(call('string', name, spec.length)); break;
+      case 'text': column.push(call('text', name)); break;
+      case 'boolean': column.push(call('boolean', name)); break;
+      case 'datetime': column.push(dialect === 'postgres' ? call('timestamp', name, { useTz: true }) : call('datetime', name)); break;
+      case 'json': column.push(dialect === 'postgres' ? call('jsonb', name) : call('text', name)); break;
     }
   }
-  if (pk.length > 1) table.primary([...pk]);
-  for (const columns of Model.indexes) table.index([...columns]);
-  for (const columns of Model.uniques) table.unique([...columns]);
+  if (!spec.nullable) column.push(call('notNullable'));
+  else if (!spec.primaryKey) column.push(call('nullable'));
+  if (spec.unique) column.push(call('unique'));
+  if (spec.index) column.push(call('index'));
+  if (spec.hasDefault) {
+    const value = toDb(spec, spec.defaultValue, dialect);
+    // knex writes a Date default with String(date), which PostgreSQL cannot parse.
+    column.push(call('defaultTo', value instanceof Date ? value.toISOString() : value));
+  }
+  let foreign: BuilderCall[] | undefined;
+  if (spec.references) {
+    const { table: target, primaryKey } = referencedTable(spec.references);
+    foreign = [call('foreign', name), call('references', spec.references.column ?? primaryKey?.[0] ?? 'id'), call('inTable', target)];
+    if (spec.references.onDelete) foreign.push(call('onDelete', spec.references.onDelete.toUpperCase()));
+  }
+  return { name, column, foreign };
+}
+
+/** The table-level declarations of `Model`: a composite primary key, its indexes and uniques. */
+export function tableConstraints(Model: ModelClass): BuilderCall[] {
+  const calls: BuilderCall[] = [];
+  if (Model.primaryKey.length > 1) calls.push(call('primary', [...Model.primaryKey]));
+  for (const columns of Model.indexes) calls.push(call('index', [...columns]));
+  for (const columns of Model.uniques) calls.push(call('unique', [...columns]));
+  return calls;
+}
+
+/** Applies a chain of calls to a knex builder, each on the result of the previous one. */
+export function applyCalls(builder: object, calls: readonly BuilderCall[]): unknown {
+  let target = builder as Record<string, (...args: unknown[]) => unknown>;
+  for (const { method, args } of calls) target = target[method]!(...args) as typeof target;
+  return target;
+}
+
+function defineTable(table: Knex.CreateTableBuilder, Model: ModelClass, engine: Engine): void {
+  for (const name of Object.keys(Model.columns)) {
+    const { column, foreign } = columnDefinition(Model, name, engine.dialect);
+    applyCalls(table, column);
+    if (foreign) applyCalls(table, foreign);
+  }
+  for (const constraint of tableConstraints(Model)) applyCalls(table, [constraint]);
 }
 
 /**

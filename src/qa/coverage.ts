@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CorralError } from '../core/errors.js';
 import type { ResolvedSettings } from '../conf/settings.js';
-import type { TestOutcome } from './run-tests.js';
+import { COLLECTING_TESTS, type TestOutcome } from './run-tests.js';
 import { packageDir } from './source-files.js';
 
 const CORRAL_BIN = fileURLToPath(new URL('../../bin/corral.js', import.meta.url));
@@ -56,6 +56,12 @@ export async function runCoverage(settings: ResolvedSettings, testArgs: readonly
       });
     }
     const tests = JSON.parse(fs.readFileSync(outcomeFile, 'utf8')) as TestOutcome;
+    if (tests.tests.length > 0 && tests.tests.every((t) => t.name === COLLECTING_TESTS)) {
+      // Not a single test ran: whatever the loaded modules covered measures nothing.
+      throw new CorralError(`The tests could not run, so there is no coverage to measure: ${tests.tests.flatMap((t) => t.errors).join('; ')}`, {
+        hint: "Fix the tests module ('node in_corral.js test' shows the whole error), then measure again",
+      });
+    }
     if (fs.readdirSync(rawDir).length === 0) {
       throw new CorralError('The coverage run produced no coverage data', { hint: 'Check that NODE_V8_COVERAGE is not overridden in the environment' });
     }

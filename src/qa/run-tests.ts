@@ -6,7 +6,7 @@ import type { LogLevel } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import { freshTestConnection, sameDatabase } from '../conf/connection.js';
 import type { ResolvedSettings } from '../conf/settings.js';
-import type { TestSelection } from './selection.js';
+import { selectSubjects, type TestSelection } from './selection.js';
 import { findTestsModule } from './tests-module.js';
 import { WORKER_OPTIONS_ENV, type WorkerOptions } from './vitest-runtime.js';
 
@@ -31,6 +31,9 @@ export interface TestOutcome {
   readonly tests: readonly { readonly name: string; readonly subject: string; readonly state: string; readonly errors: readonly string[] }[];
 }
 
+/** The name under which a tests module that fails to load is reported. */
+export const COLLECTING_TESTS = '(collecting tests)';
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -42,6 +45,8 @@ export async function runPipelineTests(settings: ResolvedSettings, options: Test
       hint: 'Remove testConnection (a temporary SQLite file is used) or point it at a database of its own',
     });
   }
+  // Unknown step or alert names fail here, as one error line, before vitest starts.
+  selectSubjects(settings, options.selection);
   if (!findTestsModule(settings)) {
     options.output.err(`No tests module (tests.ts beside ${path.basename(settings.settingsFile)}): no tests to run.\n`);
     return { passed: 0, failed: 0, skipped: 0, tests: [] };
@@ -87,7 +92,7 @@ export async function runPipelineTests(settings: ResolvedSettings, options: Test
         errors: (result.errors ?? []).map((e) => e.message),
       });
     }
-    for (const error of module.errors()) tests.push({ name: '(collecting tests)', subject: '', state: 'failed', errors: [error.message] });
+    for (const error of module.errors()) tests.push({ name: COLLECTING_TESTS, subject: '', state: 'failed', errors: [error.message] });
   }
   const unhandled = vitest.state.getUnhandledErrors();
   await vitest.close();

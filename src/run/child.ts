@@ -1,10 +1,14 @@
 /**
  * Entry point of a forked processor process: never imported, only forked by
  * runner.ts. It opens its own database connection (connections are never shared
- * across a fork), runs one processor, reports, and exits.
+ * across a fork), runs one processor (or its share of the rows), reports, and
+ * exits. SIGTERM or SIGINT stop it gracefully: the chunk in flight finishes or
+ * rolls back, and it reports what it did. Repeated signals change nothing here
+ * (Ctrl-C reaches the whole process group and the parent forwards a SIGTERM too);
+ * stopping at once is the parent's call, with SIGKILL.
  */
 import { CorralError, describeError } from '../core/errors.js';
-import { executeProcessor } from './execute.js';
+import { executeProcessor, type StopFlag } from './execute.js';
 import { openEnvironment, type Environment } from './environment.js';
 import type { ChildMessage, ParentMessage } from './protocol.js';
 import { findProcessor } from './registry.js';
@@ -14,8 +18,20 @@ if (!process.send) {
   process.exit(2);
 }
 
+const stop: StopFlag = { requested: false };
+const onSignal = () => {
+  stop.requested = true;
+};
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);
+// A parent that is gone cannot collect the report: finish the chunk and stop.
+process.on('disconnect', onSignal);
+
 function send(message: ChildMessage): Promise<void> {
-  return new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+  return new Promise((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!(message, undefined, {}, () => resolve());
+  });
 }
 
 async function run(message: ParentMessage): Promise<number> {
@@ -34,6 +50,8 @@ async function run(message: ParentMessage): Promise<number> {
       engine: env.engine!,
       settings: env.settings,
       logger: env.logger,
+      partition: message.partition,
+      stop,
       onProgress: (rows) => {
         const now = Date.now();
         if (now - lastReport > 200) {
@@ -50,8 +68,15 @@ async function run(message: ParentMessage): Promise<number> {
       await send({ type: 'failed', rows: stats.rows, seconds: stats.seconds, message: error.message, hint: error.hint, stack: cause.stack });
       return 1;
     }
-    await send({ type: 'done', rows: stats.rows, seconds: stats.seconds });
-    return 0;
+    await send({
+      type: 'done',
+      status: stats.status,
+      rows: stats.rows,
+      seconds: stats.seconds,
+      failedRows: stats.failedRows,
+      rowFailures: stats.rowFailures.slice(0, 20),
+    });
+    return stats.status === 'stopped' ? 130 : stats.failedRows > 0 ? 1 : 0;
   } catch (error) {
     await env?.close(error).catch(() => undefined);
     await send({

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ImproperlyConfigured, DBError } from '../core/errors.js';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../core/logger.js';
-import { freshTestConnection, parseConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
+import { freshTestConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
 import { activateSettings, loadSettings } from '../conf/load.js';
 import { PipelineSetup } from '../conf/pipeline-setup.js';
 import type { ResolvedSettings } from '../conf/settings.js';
@@ -79,7 +79,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
   if (options.mode === 'in' && connection.filename && !options.createDatabase && !fs.existsSync(connection.filename)) {
     throw new DBError(`The database file ${connection.filename} does not exist`, { hint: 'Create it with: node in_corral.js createdb' });
   }
-  const engine = await Engine.open({ knex: connection.knex, label: connection.label });
+  const engine = await Engine.open({ knex: connection.knex, label: connection.label, leaseSeconds: settings.leaseSeconds });
   const releasers: (() => Promise<void>)[] = [async () => engine.destroy()];
   if (temporaryFile) {
     const file = temporaryFile;
@@ -143,4 +143,4 @@ export async function requireTables(engine: Engine, models: readonly ModelClass[
   }
 }
 
-export { parseConnection };
+

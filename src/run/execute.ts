@@ -1,20 +1,27 @@
 import { performance } from 'node:perf_hooks';
-import { CorralError, ImproperlyConfigured, ProcessorError } from '../core/errors.js';
+import { CorralError, ImproperlyConfigured, ProcessorError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { checkConditions } from '../db/conditions.js';
 import { pushContext, popContext } from '../db/context.js';
-import type { Engine, Transaction } from '../db/engine.js';
-import { Alerted } from '../db/framework-models.js';
-import { toDb, type Dialect } from '../db/values.js';
-import { describeKey, hydrate, isModelClass, isModelInstance, type ModelClass, type ModelInstance } from '../db/model.js';
+import type { Engine } from '../db/engine.js';
+import { isModelClass, type ModelClass } from '../db/model.js';
 import { Alert } from './alert.js';
-import { Loader, type Generated } from './loader.js';
+import { runAlertRows } from './execute-alert.js';
+import { runLoader } from './execute-loader.js';
+import { runStepRows } from './execute-step.js';
+import { RunRecord } from './history.js';
+import { Loader } from './loader.js';
 import { PROCESSOR_LOGGER, type Processor, type ProcessorClass } from './processor.js';
-import { Step, type StepResult } from './step.js';
-import { WorkSet, type Restriction } from './work-set.js';
+import { checkKeyKinds } from './row-keys.js';
+import { Step } from './step.js';
 
 export type ProcessorKind = 'loader' | 'step' | 'alert';
+
+/** Asked between chunks; set by a signal handler to stop gracefully. */
+export interface StopFlag {
+  requested: boolean;
+}
 
 export interface RunContext {
   readonly engine: Engine;
@@ -22,16 +29,41 @@ export interface RunContext {
   readonly logger: Logger;
   /** Called after each committed chunk with the rows done so far. */
   readonly onProgress?: (rows: number) => void;
+  /** This worker's share of the rows when several processes work on one processor. */
+  readonly partition?: { readonly index: number; readonly count: number } | undefined;
+  readonly stop?: StopFlag;
+}
+
+/** A row whose processing threw: it was rolled back alone and recorded for retry. */
+export interface RowFailure {
+  readonly key: string;
+  readonly message: string;
+  readonly attempts: number;
+  readonly quarantined: boolean;
+  readonly stack?: string | undefined;
 }
 
 export interface RunStats {
   readonly processor: string;
   readonly kind: ProcessorKind;
-  readonly status: 'ok' | 'failed';
+  /** `failed`: the processor itself failed (setup, database, an endpoint); `stopped`: by a signal. */
+  readonly status: 'ok' | 'failed' | 'stopped';
   /** Rows read (steps, alerts) or objects stored (loader) and committed. */
   readonly rows: number;
+  /** Rows that threw and were set aside for retry or quarantine. */
+  readonly failedRows: number;
+  readonly rowFailures: readonly RowFailure[];
   readonly seconds: number;
   readonly error?: CorralError;
+}
+
+/** What a processor loop reports back to executeProcessor. */
+export interface LoopOutcome {
+  rows: number;
+  failure?: unknown;
+  failedRow?: string | undefined;
+  rowFailures?: RowFailure[];
+  stopped?: boolean;
 }
 
 export function kindOf(Class: ProcessorClass): ProcessorKind {
@@ -41,38 +73,7 @@ export function kindOf(Class: ProcessorClass): ProcessorKind {
   throw new ImproperlyConfigured(`${Class.name} is not a Loader, Step or Alert`);
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-/** Stores what `generate`/`process` produced: nothing, one instance, or a (lazy, maybe async) sequence. */
-async function storeProduced(processor: Processor, tx: () => Transaction, produced: unknown, onStored: () => void | Promise<void>): Promise<void> {
-  if (produced === undefined || produced === null) return;
-  if (isModelInstance(produced)) {
-    await tx().save(produced);
-    await onStored();
-    return;
-  }
-  if (typeof produced === 'object' && Symbol.asyncIterator in produced) {
-    for await (const item of produced as AsyncIterable<unknown>) {
-      processor.validate(item);
-      await tx().save(item);
-      await onStored();
-    }
-    return;
-  }
-  if (typeof produced === 'object' && Symbol.iterator in produced) {
-    for (const item of produced as Iterable<unknown>) {
-      processor.validate(item);
-      await tx().save(item);
-      await onStored();
-    }
-    return;
-  }
-  processor.validate(produced);
-}
-
-function modelOf(Class: typeof Step | typeof Alert): ModelClass {
+export function modelOf(Class: typeof Step | typeof Alert): ModelClass {
   const Model = Class.model;
   if (!isModelClass(Model)) {
     throw new ImproperlyConfigured(`${Class.name}.model is not set to a model class`, {
@@ -83,15 +84,7 @@ function modelOf(Class: typeof Step | typeof Alert): ModelClass {
     throw new ImproperlyConfigured(`${Class.name}.conditions is not set`, { hint: 'static conditions = []  (every row) or e.g. [{ ra: null }]' });
   }
   checkConditions(Class.name, Model, Class.conditions);
-  if (Class.prototype instanceof Alert) {
-    const odd = Model.primaryKey.find((name) => !ALERTABLE_KEYS.has(Model.columns[name]!.spec.kind));
-    if (odd) {
-      throw new ImproperlyConfigured(
-        `${Class.name} alerts on ${Model.name}, whose primary key column '${odd}' is a ${Model.columns[odd]!.spec.kind}; alerts remember rows by integer or string keys`,
-        { hint: `Give ${Model.name} an integer id primary key (and make '${odd}' unique instead)` },
-      );
-    }
-  }
+  if (Class.prototype instanceof Alert) checkKeyKinds(Class.name, Model);
   return Model;
 }
 
@@ -101,187 +94,69 @@ export function checkProcessorClass(Class: ProcessorClass): void {
   if (kind !== 'loader') modelOf(Class as unknown as typeof Step);
 }
 
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}
+
+/** Run history is bookkeeping: when it cannot be written, say so and carry on. */
+async function safely(logger: Logger, what: string, work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    logger.warn(`Could not ${what}: ${describeError(error)}`);
+  }
+}
+
 /**
- * Runs one processor to the end of its work in this process: the single loop behind
- * `load`, `run`, `check-alerts`, `run-all` (in each child) and tests.
+ * Runs one processor to the end of its work in this process: the single entry
+ * behind `load`, `run`, `check-alerts`, `run-all` (in each child) and tests.
  */
 export async function executeProcessor(Class: ProcessorClass, context: RunContext): Promise<RunStats> {
   const kind = kindOf(Class);
   const started = performance.now();
   const logger = context.logger.child({ processor: Class.name });
+  const partition = context.partition && context.partition.count > 1 ? `${context.partition.index}/${context.partition.count}` : undefined;
+  let record: RunRecord | undefined;
+  await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition)));
   const processor = new (Class as unknown as new () => Processor)();
   processor[PROCESSOR_LOGGER] = logger;
   const chunkSize = Class.chunkSize ?? context.settings.chunkSize;
   const base = { engine: context.engine, db: context.engine.knex };
-  let rows = 0;
-  let failure: unknown;
-  let failedRow: string | undefined;
-  logger.info(`Executing ${kind}`);
+  let outcome: LoopOutcome = { rows: 0 };
+  logger.info(partition ? `Executing ${kind} (rows ${partition})` : `Executing ${kind}`);
   pushContext(base);
   try {
+    const beat = (rows: number, failed: number, inFlight: number) => safely(logger, 'update corral_runs', async () => record?.beat(rows, failed, inFlight));
     if (kind === 'loader') {
-      const outcome = await runLoader(processor as Loader, context, chunkSize);
-      rows = outcome.rows;
-      failure = outcome.failure;
+      outcome = await runLoader(processor as Loader, context, chunkSize);
     } else {
       const Model = modelOf(Class as unknown as typeof Step);
-      const outcome = await runOverRows(processor as Step | Alert, Class as unknown as typeof Step, Model, context, chunkSize);
-      rows = outcome.rows;
-      failure = outcome.failure;
-      failedRow = outcome.failedRow;
+      outcome =
+        kind === 'step'
+          ? await runStepRows(processor as Step, Class as unknown as typeof Step, Model, context, chunkSize, logger, beat)
+          : await runAlertRows(processor as Alert, Class as unknown as typeof Alert, Model, context, chunkSize, beat);
     }
   } catch (error) {
-    failure = error;
+    outcome = { ...outcome, failure: error };
   } finally {
     popContext(base);
   }
   const seconds = (performance.now() - started) / 1000;
-  if (failure !== undefined) {
+  const rowFailures = outcome.rowFailures ?? [];
+  const counts = { rows: outcome.rows, failedRows: rowFailures.length, rowFailures, seconds };
+  if (outcome.failure !== undefined) {
+    const failure = outcome.failure;
     // A wrong declaration already names the class; everything else is said as "X failed[ on row K]: ...".
     const error =
-      failure instanceof ProcessorError || (failure instanceof ImproperlyConfigured && failedRow === undefined)
+      failure instanceof ProcessorError || (failure instanceof ImproperlyConfigured && outcome.failedRow === undefined)
         ? failure
-        : new ProcessorError(Class.name, failure, failedRow);
-    logger.error({ rows, seconds: round(seconds) }, `Failed ${kind}: ${error.message}`);
-    return { processor: Class.name, kind, status: 'failed', rows, seconds, error };
+        : new ProcessorError(Class.name, failure, outcome.failedRow);
+    logger.error({ rows: outcome.rows, seconds: round(seconds) }, `Failed ${kind}: ${error.message}`);
+    await safely(logger, 'update corral_runs', async () => record?.finish('failed', outcome.rows, rowFailures.length, error.message));
+    return { processor: Class.name, kind, status: 'failed', ...counts, error };
   }
-  logger.info({ rows, seconds: round(seconds) }, `Done ${kind}`);
-  return { processor: Class.name, kind, status: 'ok', rows, seconds };
-}
-
-function round(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
-}
-
-async function runLoader(loader: Loader, context: RunContext, chunkSize: number): Promise<{ rows: number; failure?: unknown }> {
-  let stored = 0;
-  let inChunk = 0;
-  let error: unknown;
-  await context.engine.inTransaction(async () => loader.setup());
-  let tx = await context.engine.begin();
-  try {
-    let produced: unknown = loader.generate();
-    if (isThenable(produced)) produced = await produced;
-    await storeProduced(loader, () => tx, produced as Generated, async () => {
-      stored += 1;
-      if (++inChunk >= chunkSize) {
-        await tx.commit();
-        context.onProgress?.(stored);
-        inChunk = 0;
-        tx = await context.engine.begin();
-      }
-    });
-    await tx.commit();
-    context.onProgress?.(stored);
-  } catch (caught) {
-    error = caught;
-    await tx.rollback();
-    stored -= inChunk;
-  } finally {
-    try {
-      await context.engine.inTransaction(async () => loader.teardown(error));
-    } catch (caught) {
-      error ??= caught;
-    }
-  }
-  return error === undefined ? { rows: stored } : { rows: stored, failure: error };
-}
-
-/** Rows not yet announced by this alert: an anti-join on corral_alerted, in SQL. */
-function notYetAlerted(alertName: string, Model: ModelClass, engine: Engine): Restriction {
-  const keyExpression =
-    Model.primaryKey.length === 1
-      ? `CAST(?? AS TEXT)`
-      : Model.primaryKey.map(() => 'CAST(?? AS TEXT)').join(engine.dialect === 'sqlite' ? ' || char(31) || ' : ' || chr(31) || ');
-  const keyColumns = Model.primaryKey.map((name) => `${Model.table}.${name}`);
-  return (query) => {
-    query.whereNotExists(function () {
-      this.select(engine.knex.raw('1'))
-        .from(Alerted.table)
-        .where(`${Alerted.table}.alert`, alertName)
-        .andWhere(`${Alerted.table}.model_table`, Model.table)
-        .andWhereRaw(`${Alerted.table}.model_key = ${keyExpression}`, keyColumns);
-    });
-  };
-}
-
-/** The row's key as SQL's CAST(... AS TEXT) writes it, so the anti-join finds it. */
-export function alertedKey(Model: ModelClass, row: object, dialect: Dialect): string {
-  return Model.primaryKey.map((name) => String(toDb(Model.columns[name]!.spec, (row as Record<string, unknown>)[name], dialect))).join('\x1f');
-}
-
-const ALERTABLE_KEYS = new Set(['integer', 'bigint', 'string', 'text']);
-
-async function runOverRows(
-  processor: Step | Alert,
-  Class: typeof Step | typeof Alert,
-  Model: ModelClass,
-  context: RunContext,
-  chunkSize: number,
-): Promise<{ rows: number; failure?: unknown; failedRow?: string }> {
-  const isAlert = processor instanceof Alert;
-  const endpoints = isAlert ? (processor as Alert).endpoints : [];
-  const workSet = new WorkSet({
-    Model,
-    conditions: Class.conditions ?? [],
-    ordering: Class.ordering,
-    restriction: isAlert ? notYetAlerted(Class.name, Model, context.engine) : undefined,
-    chunkSize,
-  });
-  let rows = 0;
-  let failure: unknown;
-  let failedRow: string | undefined;
-  const setUp: { teardown(error?: unknown): void | Promise<void> }[] = [];
-  try {
-    await context.engine.inTransaction(async () => {
-      await processor.setup();
-      setUp.push(processor);
-      for (const endpoint of endpoints) {
-        await endpoint.setup(processor as Alert);
-        setUp.push(endpoint);
-      }
-    });
-    while (!workSet.done) {
-      const tx = await context.engine.begin();
-      let current: ModelInstance | undefined;
-      try {
-        const chunk = await workSet.next(tx.db);
-        for (const raw of chunk) {
-          current = hydrate(Model, raw, context.engine.dialect);
-          if (isAlert) {
-            for (const endpoint of endpoints) {
-              const delivered = endpoint.process(current);
-              if (isThenable(delivered)) await delivered;
-            }
-            await tx.save(new Alerted({ alert: Class.name, model_table: Model.table, model_key: alertedKey(Model, current, context.engine.dialect), created_at: new Date() }));
-          } else {
-            let produced: unknown = (processor as Step).process(current);
-            if (isThenable(produced)) produced = await produced;
-            await storeProduced(processor, () => tx, produced as StepResult, () => undefined);
-            await tx.save(current);
-          }
-        }
-        current = undefined;
-        await tx.commit();
-        rows += chunk.length;
-        context.onProgress?.(rows);
-      } catch (error) {
-        await tx.rollback();
-        failedRow = current ? describeKey(Model, current) : undefined;
-        throw error;
-      }
-    }
-  } catch (error) {
-    failure = error;
-  } finally {
-    // Endpoints close before the processor, in reverse order of opening.
-    for (const item of setUp.reverse()) {
-      try {
-        await context.engine.inTransaction(async () => item.teardown(failure));
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  }
-  return { rows, failure, failedRow };
+  const status = outcome.stopped ? 'stopped' : 'ok';
+  await safely(logger, 'update corral_runs', async () => record?.finish(status, outcome.rows, rowFailures.length));
+  logger.info({ rows: outcome.rows, failed: rowFailures.length, seconds: round(seconds) }, outcome.stopped ? `Stopped ${kind} on request` : `Done ${kind}`);
+  return { processor: Class.name, kind, status, ...counts };
 }

@@ -28,6 +28,11 @@ export abstract class Processor {
   static description: string | undefined = undefined;
   /** Rows per transaction for this processor. (Default: the `chunkSize` setting) */
   static chunkSize: number | undefined = undefined;
+  /**
+   * Processes that share this step's or alert's rows in `run`/`check-alerts`/`run-all`
+   * (the `procs` setting overrides it per host). (Default: 1)
+   */
+  static procs: number | undefined = undefined;
 
   declare [PROCESSOR_LOGGER]: Logger | undefined;
 
@@ -97,4 +102,5 @@ export type ProcessorClass<P extends Processor = Processor> = (abstract new () =
   readonly groups: readonly string[];
   readonly description: string | undefined;
   readonly chunkSize: number | undefined;
+  readonly procs: number | undefined;
 };

@@ -1,6 +1,6 @@
 import type { ConnectionConfig } from '../conf/connection.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
-import type { ProcessorKind } from './execute.js';
+import type { ProcessorKind, RowFailure } from './execute.js';
 
 /** Parent → child: what to run. Sent once, right after the fork. */
 export interface RunMessage {
@@ -12,6 +12,8 @@ export interface RunMessage {
   readonly logFormat: LogFormat | undefined;
   /** Set when the parent works on another database than `connection` (test mode). */
   readonly connection: ConnectionConfig | undefined;
+  /** This worker's share of the rows, when `procs` > 1. */
+  readonly partition: { readonly index: number; readonly count: number } | undefined;
 }
 
 export type ParentMessage = RunMessage;
@@ -19,7 +21,15 @@ export type ParentMessage = RunMessage;
 /** Child → parent. */
 export type ChildMessage =
   | { readonly type: 'progress'; readonly rows: number }
-  | { readonly type: 'done'; readonly rows: number; readonly seconds: number }
+  | {
+      readonly type: 'done';
+      readonly status: 'ok' | 'stopped';
+      readonly rows: number;
+      readonly seconds: number;
+      readonly failedRows: number;
+      /** The first row failures, for the summary. */
+      readonly rowFailures: readonly RowFailure[];
+    }
   | {
       readonly type: 'failed';
       readonly rows: number;

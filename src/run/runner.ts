@@ -1,13 +1,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CorralError } from '../core/errors.js';
+import type { CorralError } from '../core/errors.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { Output } from '../core/output.js';
-import { executeProcessor, kindOf, type RunStats } from './execute.js';
 import type { Environment } from './environment.js';
+import { executeProcessor, kindOf, type RowFailure, type RunStats, type StopFlag } from './execute.js';
+import type { ProcessorClass } from './processor.js';
 import { ProgressBoard } from './progress.js';
 import type { ChildMessage, RunMessage } from './protocol.js';
-import type { ProcessorClass } from './processor.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.js', import.meta.url));
 
@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly traceback?: boolean;
   /** Show the progress line (default: when stderr is a terminal). */
   readonly progress?: boolean;
+  /** Shared with the caller, so a loop of runs stops on the same signal. */
+  readonly stop?: StopFlag;
 }
 
 /** A failure as the runner reports it: one line, and the stack for --traceback. */
@@ -32,34 +34,57 @@ export interface Failure {
 }
 
 export interface RunReport {
+  /** One entry per processor (its workers combined). */
   readonly stats: readonly RunStats[];
+  /** Processors that failed as a whole. */
   readonly failures: readonly Failure[];
   readonly interrupted: boolean;
 }
 
+/** How many processes share a processor: the `procs` setting, else the class's, else 1. */
+export function procsOf(Class: ProcessorClass, env: Environment): number {
+  if (kindOf(Class) === 'loader') return 1;
+  const wanted = env.settings.procs[Class.name] ?? Class.procs ?? 1;
+  if (wanted <= 1) return 1;
+  const Model = (Class as unknown as { model: { primaryKey: readonly string[]; columns: Record<string, { spec: { kind: string } }> } }).model;
+  const pk = Model.primaryKey;
+  if (pk.length !== 1 || !['integer', 'bigint'].includes(Model.columns[pk[0]!]!.spec.kind)) {
+    env.logger.warn(`${Class.name}: procs ${wanted} needs a single integer primary key to split rows; running 1 process`);
+    return 1;
+  }
+  return wanted;
+}
+
 /**
  * Runs processors phase by phase: every processor of a phase at once, one forked
- * child each (or in-process with `sync`), and the next phase when all are done.
- * `run-all` uses the phases loader → steps → alerts, so steps see what the loader
- * committed and alerts see what the steps wrote; the original started all at once
- * and let the loader race its consumers.
+ * child per process (`procs` of them share a processor's rows, split by key), or
+ * in-process with `sync`; the next phase starts when all are done. `run-all`
+ * uses the phases loader → steps → alerts, so steps see what the loader committed
+ * and alerts see what the steps wrote (the original started all at once).
+ *
+ * SIGINT/SIGTERM stop the run gracefully: children finish or roll back their chunk
+ * in flight and report; a second signal, or 30 s, ends them at once.
  */
 export async function runPhases(env: Environment, phases: readonly (readonly ProcessorClass[])[], options: RunOptions): Promise<RunReport> {
   const board = new ProgressBoard(options.output, options.progress ?? options.output.interactive);
   const stats: RunStats[] = [];
   const failures: Failure[] = [];
-  const stop = { requested: false, children: new Set<ChildProcess>() };
+  const stop = options.stop ?? { requested: false };
+  const children = new Set<ChildProcess>();
+  let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.requested) return;
-    stop.requested = true;
-    env.logger.warn(`Received ${signal}: stopping; work in uncommitted chunks is rolled back`);
-    for (const child of stop.children) child.kill('SIGTERM');
-    setTimeout(() => stop.children.forEach((child) => child.kill('SIGKILL')), 10_000).unref();
+    signals += 1;
+    if (signals === 1) {
+      stop.requested = true;
+      env.logger.warn(`Received ${signal}: finishing the chunks in flight, then stopping (again to stop at once)`);
+      for (const child of children) child.kill('SIGTERM');
+      setTimeout(() => children.forEach((child) => child.kill('SIGKILL')), 30_000).unref();
+    } else {
+      for (const child of children) child.kill('SIGKILL');
+    }
   };
-  if (!options.sync) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     for (const phase of phases) {
       if (stop.requested) break;
@@ -71,6 +96,7 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
             engine: env.engine!,
             settings: env.settings,
             logger: env.logger,
+            stop,
             onProgress: (rows) => board.update(Class.name, rows),
           });
           board.end(Class.name);
@@ -78,7 +104,7 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
           if (result.error) failures.push(failureOf(result.processor, result.error));
         }
       } else {
-        const results = await Promise.all(phase.map((Class) => runForked(env, Class, options, board, stop.children)));
+        const results = await Promise.all(phase.map((Class) => runWorkers(env, Class, options, board, children)));
         for (const { stat, failure } of results) {
           stats.push(stat);
           if (failure) failures.push(failure);
@@ -87,10 +113,8 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
     }
   } finally {
     board.clear();
-    if (!options.sync) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   return { stats, failures, interrupted: stop.requested };
 }
@@ -100,13 +124,49 @@ function failureOf(processor: string, error: CorralError): Failure {
   return { processor, message: error.message, hint: error.hint, stack: cause.stack };
 }
 
+interface WorkerResult {
+  stat: RunStats;
+  failure: Failure | undefined;
+}
+
+/** Forks the processes of one processor and combines what they report. */
+async function runWorkers(env: Environment, Class: ProcessorClass, options: RunOptions, board: ProgressBoard, children: Set<ChildProcess>): Promise<WorkerResult> {
+  const count = procsOf(Class, env);
+  const progress = new Array<number>(count).fill(0);
+  board.start(Class.name);
+  const results = await Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      runForked(env, Class, options, count > 1 ? { index, count } : undefined, children, (rows) => {
+        progress[index] = rows;
+        board.update(Class.name, progress.reduce((a, b) => a + b, 0));
+      }),
+    ),
+  );
+  board.end(Class.name);
+  const statuses = results.map((r) => r.stat.status);
+  const status = statuses.includes('failed') ? 'failed' : statuses.includes('stopped') ? 'stopped' : 'ok';
+  const stat: RunStats = {
+    processor: Class.name,
+    kind: kindOf(Class),
+    status,
+    rows: results.reduce((n, r) => n + r.stat.rows, 0),
+    failedRows: results.reduce((n, r) => n + r.stat.failedRows, 0),
+    rowFailures: results.flatMap((r) => r.stat.rowFailures),
+    seconds: Math.max(...results.map((r) => r.stat.seconds)),
+  };
+  const failed = results.map((r) => r.failure).filter((f): f is Failure => f !== undefined);
+  const failure = failed.length === 0 ? undefined : failed.length === 1 ? failed[0] : { ...failed[0]!, message: `${failed[0]!.message} (and ${failed.length - 1} more of its ${count} processes)` };
+  return { stat, failure };
+}
+
 function runForked(
   env: Environment,
   Class: ProcessorClass,
   options: RunOptions,
-  board: ProgressBoard,
+  partition: { index: number; count: number } | undefined,
   children: Set<ChildProcess>,
-): Promise<{ stat: RunStats; failure: Failure | undefined }> {
+  onProgress: (rows: number) => void,
+): Promise<WorkerResult> {
   const kind = kindOf(Class);
   const started = Date.now();
   return new Promise((resolve) => {
@@ -116,10 +176,9 @@ function runForked(
       execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
     });
     children.add(child);
-    board.start(Class.name);
     let final: ChildMessage | undefined;
     child.on('message', (message: ChildMessage) => {
-      if (message.type === 'progress') board.update(Class.name, message.rows);
+      if (message.type === 'progress') onProgress(message.rows);
       else final = message;
     });
     const message: RunMessage = {
@@ -130,27 +189,30 @@ function runForked(
       logLevel: options.logLevel,
       logFormat: options.logFormat,
       connection: env.mode === 'in' ? undefined : env.connection,
+      partition,
     };
     child.send(message);
     child.on('exit', (code, signal) => {
       children.delete(child);
-      board.end(Class.name);
       const seconds = (Date.now() - started) / 1000;
-      if (final?.type === 'done' && code === 0) {
-        resolve({ stat: { processor: Class.name, kind, status: 'ok', rows: final.rows, seconds }, failure: undefined });
+      const empty = { processor: Class.name, kind, failedRows: 0, rowFailures: [] as RowFailure[], seconds };
+      if (final?.type === 'done') {
+        const stat: RunStats = { ...empty, status: final.status, rows: final.rows, failedRows: final.failedRows, rowFailures: final.rowFailures };
+        resolve({ stat, failure: undefined });
         return;
       }
+      const where = partition ? ` (process ${partition.index + 1} of ${partition.count})` : '';
       const failure: Failure =
         final?.type === 'failed'
           ? { processor: Class.name, message: final.message, hint: final.hint, stack: final.stack }
           : {
               processor: Class.name,
-              message: `${Class.name} stopped before reporting (${signal ? `killed by ${signal}` : `exit code ${code}`}); its chunk in flight was rolled back`,
-              hint: undefined,
+              message: `${Class.name}${where} stopped before reporting (${signal ? `killed by ${signal}` : `exit code ${code}`}); its chunk in flight was rolled back`,
+              hint: 'Its rows are processed by the next run',
               stack: undefined,
             };
-      const rows = final && final.type !== 'progress' ? final.rows : 0;
-      resolve({ stat: { processor: Class.name, kind, status: 'failed', rows, seconds }, failure });
+      const rows = final?.type === 'failed' ? final.rows : 0;
+      resolve({ stat: { ...empty, status: 'failed', rows }, failure });
     });
   });
 }
@@ -164,14 +226,30 @@ export function printReport(report: RunReport, output: Output, traceback: boolea
   const width = Math.max(...report.stats.map((s) => s.processor.length), 9);
   output.err('\n');
   for (const s of report.stats) {
-    const status = s.status === 'ok' ? 'ok    ' : 'FAILED';
-    output.err(`  ${status}  ${s.kind.padEnd(6)} ${s.processor.padEnd(width)} ${String(s.rows).padStart(9)} rows ${s.seconds.toFixed(2).padStart(8)} s\n`);
+    const status = s.status === 'failed' ? 'FAILED' : s.status === 'stopped' ? 'STOPPED' : s.failedRows > 0 ? 'ROWS FAILED' : 'ok';
+    const failed = s.failedRows > 0 ? `, ${s.failedRows} failed` : '';
+    output.err(`  ${status.padEnd(11)} ${s.kind.padEnd(6)} ${s.processor.padEnd(width)} ${String(s.rows).padStart(9)} rows${failed} ${s.seconds.toFixed(2).padStart(8)} s\n`);
+  }
+  for (const s of report.stats) {
+    for (const f of s.rowFailures) {
+      const fate = f.quarantined ? 'quarantined: see `failures`' : 'retried on a later run';
+      output.err(`Error: ${s.processor} failed on row ${f.key}: ${f.message} (attempt ${f.attempts}; ${fate})\n`);
+      if (traceback && f.stack) output.err(f.stack + '\n');
+    }
+    if (s.failedRows > s.rowFailures.length) output.err(`  ... and ${s.failedRows - s.rowFailures.length} more failed rows of ${s.processor} (see \`failures\`)\n`);
   }
   for (const failure of report.failures) {
     output.err(`Error: ${failure.message}\n`);
     if (failure.hint) output.err(`  ${failure.hint}\n`);
     if (traceback && failure.stack) output.err(failure.stack + '\n');
   }
-  if (report.failures.length > 0 && !traceback) output.err('(run again with --traceback for the stack)\n');
+  const anyFailure = report.failures.length > 0 || report.stats.some((s) => s.failedRows > 0);
+  if (anyFailure && !traceback) output.err('(run again with --traceback for the stack)\n');
   if (report.interrupted) output.err('Interrupted: committed chunks are kept; run again to continue.\n');
+}
+
+/** 0 all good, 1 a processor or a row failed, 130 interrupted. */
+export function exitCodeOf(report: RunReport): number {
+  if (report.interrupted) return 130;
+  return report.failures.length > 0 || report.stats.some((s) => s.status === 'failed' || s.failedRows > 0) ? 1 : 0;
 }

@@ -12,6 +12,10 @@ export interface WorkSetSpec {
   readonly ordering: readonly Ordering[] | undefined;
   readonly restriction?: Restriction | undefined;
   readonly chunkSize: number;
+  /** This worker's share when several work on one processor: rows whose integer key % count == index. */
+  readonly partition?: { readonly index: number; readonly count: number } | undefined;
+  /** Lock the rows of each chunk for its transaction, skipping rows other workers hold (PostgreSQL). */
+  readonly lockRows?: boolean;
 }
 
 type Key = unknown[];
@@ -23,7 +27,14 @@ function keyOf(Model: ModelClass, raw: Record<string, unknown>): Key {
 function matching(db: Knex, spec: WorkSetSpec): Knex.QueryBuilder {
   const query = applyConditions(db(spec.Model.table), spec.conditions);
   if (spec.restriction) spec.restriction(query);
+  if (spec.partition && spec.partition.count > 1) {
+    query.whereRaw('(?? % ?) = ?', [`${spec.Model.table}.${spec.Model.primaryKey[0]!}`, spec.partition.count, spec.partition.index]);
+  }
   return query;
+}
+
+function locked(query: Knex.QueryBuilder, spec: WorkSetSpec): Knex.QueryBuilder {
+  return spec.lockRows ? query.forUpdate().skipLocked() : query;
 }
 
 function keyAbove(query: Knex.QueryBuilder, pk: readonly string[], key: Key, op: '>' | '<='): void {
@@ -35,6 +46,12 @@ function orderingOf(ordering: readonly Ordering[]): { column: string; order: 'as
   return ordering.map((o) =>
     typeof o === 'string' ? (o.startsWith('-') ? { column: o.slice(1), order: 'desc' as const } : { column: o, order: 'asc' as const }) : { column: o.column, order: o.order ?? 'asc' },
   );
+}
+
+/** How many rows match the work set's conditions and restrictions right now (its backlog). */
+export async function countMatching(db: Knex, spec: Omit<WorkSetSpec, 'chunkSize'>): Promise<number> {
+  const row = (await matching(db, { ...spec, chunkSize: 1, partition: undefined }).count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
 }
 
 /**
@@ -54,6 +71,10 @@ export class WorkSet {
   private upTo: Key | undefined;
   private orderedKeys: Key[] | undefined;
   private position = 0;
+  /** Where the chunk in flight started, to read it again after a rollback. */
+  private chunkStart: { after: Key | undefined; position: number; finished: boolean } | undefined;
+  /** One chunk shorter than usual: the rows before a failed row, read again. */
+  private nextLimit: number | undefined;
   private started = false;
   private finished = false;
 
@@ -71,7 +92,38 @@ export class WorkSet {
     if (this.finished) return [];
     if (!this.started) await this.start(db);
     if (this.finished) return [];
-    return this.orderedKeys ? this.nextOrdered(db) : this.nextByKey(db);
+    this.chunkStart = { after: this.after, position: this.position, finished: this.finished };
+    const limit = this.nextLimit ?? this.spec.chunkSize;
+    const shortened = this.nextLimit !== undefined;
+    this.nextLimit = undefined;
+    const rows = this.orderedKeys ? await this.nextOrdered(db, limit) : await this.nextByKey(db, limit);
+    // A shortened chunk says nothing about what follows it.
+    if (shortened && !this.orderedKeys) this.finished = false;
+    return rows;
+  }
+
+  /**
+   * Goes back to the start of the chunk just read, to read its first `limit` rows
+   * again (after a row failed and its transaction was rolled back).
+   */
+  rewind(limit: number): void {
+    if (!this.chunkStart) return;
+    this.after = this.chunkStart.after;
+    this.position = this.chunkStart.position;
+    this.finished = false;
+    if (limit > 0) this.nextLimit = limit;
+  }
+
+  /**
+   * Re-reads one row of a chunk read without locks, in the caller's transaction:
+   * still matching, and locked against other workers (PostgreSQL). Undefined when
+   * another worker took it or it no longer matches.
+   */
+  async claim(db: Knex, raw: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    const { Model } = this.spec;
+    const query = matching(db, this.spec).select(`${Model.table}.*`);
+    for (const name of Model.primaryKey) query.where(`${Model.table}.${name}`, raw[name] as never);
+    return (await locked(query, this.spec).first()) as Record<string, unknown> | undefined;
   }
 
   private async start(db: Knex): Promise<void> {
@@ -94,29 +146,29 @@ export class WorkSet {
     else this.upTo = keyOf(Model, last);
   }
 
-  private async nextByKey(db: Knex): Promise<Record<string, unknown>[]> {
-    const { Model, chunkSize } = this.spec;
+  private async nextByKey(db: Knex, limit: number): Promise<Record<string, unknown>[]> {
+    const { Model } = this.spec;
     const pk = [...Model.primaryKey];
     const query = matching(db, this.spec).select(`${Model.table}.*`);
     if (this.after) keyAbove(query, pk, this.after, '>');
     keyAbove(query, pk, this.upTo!, '<=');
-    const rows = (await query.orderBy(pk).limit(chunkSize)) as Record<string, unknown>[];
-    if (rows.length < chunkSize) this.finished = true;
+    const rows = (await locked(query.orderBy(pk.map((column) => `${Model.table}.${column}`)).limit(limit), this.spec)) as Record<string, unknown>[];
+    if (rows.length < limit) this.finished = true;
     if (rows.length > 0) this.after = keyOf(Model, rows[rows.length - 1]!);
     return rows;
   }
 
-  private async nextOrdered(db: Knex): Promise<Record<string, unknown>[]> {
-    const { Model, chunkSize } = this.spec;
+  private async nextOrdered(db: Knex, limit: number): Promise<Record<string, unknown>[]> {
+    const { Model } = this.spec;
     const pk = [...Model.primaryKey];
-    const keys = this.orderedKeys!.slice(this.position, this.position + chunkSize);
+    const keys = this.orderedKeys!.slice(this.position, this.position + limit);
     this.position += keys.length;
     if (this.position >= this.orderedKeys!.length) this.finished = true;
     if (keys.length === 0) return [];
     const query = matching(db, this.spec).select(`${Model.table}.*`);
     if (pk.length === 1) query.whereIn(pk[0]!, keys.map((k) => k[0]) as never[]);
     else query.whereIn(pk, keys as never[][]);
-    const rows = (await query) as Record<string, unknown>[];
+    const rows = (await locked(query, this.spec)) as Record<string, unknown>[];
     const byKey = new Map(rows.map((row) => [JSON.stringify(keyOf(Model, row)), row]));
     // Rows that no longer match (another processor changed them) simply drop out.
     return keys.map((key) => byKey.get(JSON.stringify(key))).filter((row): row is Record<string, unknown> => row !== undefined);

@@ -152,7 +152,7 @@ describe('other command-line errors', () => {
   test('when createdb is confirmed on an existing database then it reports the tables as left unchanged', async () => {
     const result = await cli(['createdb'], ['yes']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('Already present (left unchanged): Sample, corral_alerted\n');
+    expect(result.stdout).toBe('Already present (left unchanged): Sample, corral_alerted, corral_failures, corral_runs\n');
   });
 
   test('when an option is unknown then the error names it', async () => {
@@ -168,3 +168,55 @@ describe('other command-line errors', () => {
     expect(output.stderr).toContain(`Error: Settings file not found: ${path.join(tempDir(), 'nope', 'settings.ts')}`);
   });
 });
+
+describe('status, failures and run-all arguments', () => {
+  test('when failures names an unknown processor then the closest one is suggested and the known ones listed', async () => {
+    const result = await cli(['failures', '-p', 'Dubble', '--clear']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Error: Unknown processor 'Dubble'. (Did you mean Double?)");
+    expect(result.stderr).toContain('Known: Tag, Double, Flag');
+  });
+
+  test('when failures gets both --retry and --clear then it refuses', async () => {
+    const result = await cli(['failures', '--retry', '--clear']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Error: Choose --retry or --clear, not both');
+  });
+
+  test('when no row has failed then failures says so, and --retry and --clear touch nothing', async () => {
+    expect(await cli(['failures'])).toMatchObject({ code: 0, stdout: 'No failed rows.\n' });
+    expect(await cli(['failures', '--json'])).toMatchObject({ code: 0, stdout: '[]\n' });
+    expect(await cli(['failures', '--retry', '-p', 'Tag'])).toMatchObject({ code: 0, stdout: '0 failed row(s) will be retried on the next run\n' });
+    expect(await cli(['failures', '--clear'])).toMatchObject({ code: 0, stdout: '0 failure record(s) cleared\n' });
+  });
+
+  test('when status --json runs then each step shows as backlog the rows its conditions select', async () => {
+    await cli(['seed', '2']);
+    const expected = {
+      Tag: queryDb<{ n: number }>(dbFile, 'SELECT count(*) AS n FROM Sample WHERE tag IS NULL')[0]!.n,
+      Double: queryDb<{ n: number }>(dbFile, 'SELECT count(*) AS n FROM Sample WHERE doubled IS NULL')[0]!.n,
+      Flag: queryDb<{ n: number }>(dbFile, 'SELECT count(*) AS n FROM Sample WHERE value > 2')[0]!.n,
+    };
+    expect(expected.Double).toBeGreaterThan(0);
+    const result = await cli(['status', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const statuses = JSON.parse(result.stdout) as { processor: string; kind: string; backlog: number }[];
+    expect(statuses.map((s) => [s.processor, s.kind, s.backlog])).toEqual([
+      ['Tag', 'step', expected.Tag],
+      ['Double', 'step', expected.Double],
+      ['Flag', 'step', expected.Flag],
+    ]);
+  });
+
+  test('when run-all gets both --loop and --until-idle, or a bad --interval, then it refuses before running anything', async () => {
+    const before = queryDb(dbFile, 'SELECT * FROM Sample ORDER BY id');
+    const both = await cli(['run-all', '--sync', '--loop', '--until-idle']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('Error: Choose --loop or --until-idle, not both');
+    const interval = await cli(['run-all', '--sync', '--loop', '--interval', 'soon']);
+    expect(interval.code).toBe(1);
+    expect(interval.stderr).toContain("Error: --interval takes seconds (a number >= 0), got 'soon'");
+    expect(queryDb(dbFile, 'SELECT * FROM Sample ORDER BY id')).toEqual(before);
+  });
+});
+

@@ -3,7 +3,8 @@ import { ImproperlyConfigured } from '../../src/core/errors.js';
 import { checkConditions, conditionsToSql, applyConditions, type Condition } from '../../src/db/conditions.js';
 import { boolean, datetime, float, integer, string } from '../../src/db/columns.js';
 import { model } from '../../src/db/model.js';
-import { useUnitDb } from '../helpers/unit-db.js';
+import { forEachDatabase } from '../helpers/postgres.js';
+import { useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 
 class Source extends model('Source', {
   id: integer().primaryKey(),
@@ -20,9 +21,9 @@ const ROWS = [
   { name: "e'; DROP TABLE Source; --", mag: 16, status: 'raw' },
 ];
 
-const openDb = useUnitDb();
+const openSqlite = useUnitDb();
 
-async function namesMatching(conditions: readonly Condition[]): Promise<string[]> {
+async function namesMatching(openDb: (user: { models: typeof Source[] }) => Promise<UnitDb>, conditions: readonly Condition[]): Promise<string[]> {
   const { engine } = await openDb({ models: [Source] });
   await engine.knex('Source').insert(ROWS);
   checkConditions('TestStep', Source, conditions);
@@ -30,49 +31,54 @@ async function namesMatching(conditions: readonly Condition[]): Promise<string[]
   return rows.map((r) => r.name.slice(0, 1));
 }
 
-describe('condition forms select the right rows', () => {
-  test.each<[string, Condition[], string[]]>([
-    ['an empty list', [], ['a', 'b', 'c', 'd', 'e']],
-    ['an object (equality, ANDed)', [{ status: 'raw', mag: 12 }], ['b']],
-    ['an object with null (IS NULL)', [{ mag: null }], ['d']],
-    ['a [column, value] pair', [['status', 'done']], ['c']],
-    ['a [column, null] pair', [['status', null]], ['d']],
-    ['a [column, op, value] triple', [['mag', '<', 13]], ['a', 'b']],
-    ["'is not', null", [['mag', 'is not', null]], ['a', 'b', 'c', 'e']],
-    ["'in'", [['name', 'in', ['a', 'c']]], ['a', 'c']],
-    ["'not in'", [['status', 'not in', ['raw']]], ['c']],
-    ["'between'", [['mag', 'between', [11, 15]]], ['b', 'c']],
-    ["'like'", [['name', 'like', 'e%']], ['e']],
-    ['several conditions (ANDed)', [{ status: 'raw' }, ['mag', '>=', 12]], ['b', 'e']],
-    ['a function (OR)', [(q) => q.where('mag', '<', 11).orWhere('status', 'done')], ['a', 'c']],
-  ])('when the condition is %s then the matching rows are selected', async (_label, conditions, expected) => {
-    expect(await namesMatching(conditions)).toEqual(expected);
-  });
+forEachDatabase((dialect) => {
+  const openDb = useUnitDb(dialect);
 
-  test('when the condition is knex.raw then its SQL and bindings apply', async () => {
-    const { engine } = await openDb({ models: [Source] });
-    await engine.knex('Source').insert(ROWS);
-    const raw = engine.knex.raw('?? > ? AND ?? IS NOT NULL', ['mag', 13, 'status']);
-    const rows = (await applyConditions(engine.knex('Source').select('name'), [raw]).orderBy('id')) as { name: string }[];
-    expect(rows.map((r) => r.name.slice(0, 1))).toEqual(['c', 'e']);
-  });
-});
-
-describe('condition values of converted kinds', () => {
-  test('when a condition compares a boolean or a Date then it matches the stored representation', async () => {
-    const Visit = model('Visit', { id: integer().primaryKey(), done: boolean().notNull(), at: datetime().notNull() });
-    const { engine } = await openDb({ models: [Visit] });
-    await engine.inTransaction(async (tx) => {
-      await tx.save(new Visit({ done: true, at: new Date('2020-01-01T00:00:00Z') }));
-      await tx.save(new Visit({ done: false, at: new Date('2021-01-01T00:00:00Z') }));
-      await tx.save(new Visit({ done: true, at: new Date('2022-01-01T00:00:00Z') }));
+  describe('condition forms select the right rows', () => {
+    test.each<[string, Condition[], string[]]>([
+      ['an empty list', [], ['a', 'b', 'c', 'd', 'e']],
+      ['an object (equality, ANDed)', [{ status: 'raw', mag: 12 }], ['b']],
+      ['an object with null (IS NULL)', [{ mag: null }], ['d']],
+      ['a [column, value] pair', [['status', 'done']], ['c']],
+      ['a [column, null] pair', [['status', null]], ['d']],
+      ['a [column, op, value] triple', [['mag', '<', 13]], ['a', 'b']],
+      ["'is not', null", [['mag', 'is not', null]], ['a', 'b', 'c', 'e']],
+      ["'in'", [['name', 'in', ['a', 'c']]], ['a', 'c']],
+      ["'not in'", [['status', 'not in', ['raw']]], ['c']],
+      ["'between'", [['mag', 'between', [11, 15]]], ['b', 'c']],
+      ["'like'", [['name', 'like', 'e%']], ['e']],
+      ['several conditions (ANDed)', [{ status: 'raw' }, ['mag', '>=', 12]], ['b', 'e']],
+      ['a function (OR)', [(q) => q.where('mag', '<', 11).orWhere('status', 'done')], ['a', 'c']],
+    ])('when the condition is %s then the matching rows are selected', async (_label, conditions, expected) => {
+      expect(await namesMatching(openDb, conditions)).toEqual(expected);
     });
-    const ids = async (conditions: Condition[]) =>
-      ((await applyConditions(engine.knex('Visit').select('id'), conditions).orderBy('id')) as { id: number }[]).map((r) => r.id);
-    expect(await ids([{ done: true }])).toEqual([1, 3]);
-    expect(await ids([['at', '>', new Date('2020-06-01T00:00:00Z')]])).toEqual([2, 3]);
-    expect(await ids([{ done: true }, ['at', 'between', [new Date('2021-06-01T00:00:00Z'), new Date('2023-01-01T00:00:00Z')]]])).toEqual([3]);
+
+    test('when the condition is knex.raw then its SQL and bindings apply', async () => {
+      const { engine } = await openDb({ models: [Source] });
+      await engine.knex('Source').insert(ROWS);
+      const raw = engine.knex.raw('?? > ? AND ?? IS NOT NULL', ['mag', 13, 'status']);
+      const rows = (await applyConditions(engine.knex('Source').select('name'), [raw]).orderBy('id')) as { name: string }[];
+      expect(rows.map((r) => r.name.slice(0, 1))).toEqual(['c', 'e']);
+    });
   });
+
+  describe('condition values of converted kinds', () => {
+    test('when a condition compares a boolean or a Date then it matches the stored representation', async () => {
+      const Visit = model('Visit', { id: integer().primaryKey(), done: boolean().notNull(), at: datetime().notNull() });
+      const { engine } = await openDb({ models: [Visit] });
+      await engine.inTransaction(async (tx) => {
+        await tx.save(new Visit({ done: true, at: new Date('2020-01-01T00:00:00Z') }));
+        await tx.save(new Visit({ done: false, at: new Date('2021-01-01T00:00:00Z') }));
+        await tx.save(new Visit({ done: true, at: new Date('2022-01-01T00:00:00Z') }));
+      });
+      const ids = async (conditions: Condition[]) =>
+        ((await applyConditions(engine.knex('Visit').select('id'), conditions).orderBy('id')) as { id: number }[]).map((r) => r.id);
+      expect(await ids([{ done: true }])).toEqual([1, 3]);
+      expect(await ids([['at', '>', new Date('2020-06-01T00:00:00Z')]])).toEqual([2, 3]);
+      expect(await ids([{ done: true }, ['at', 'between', [new Date('2021-06-01T00:00:00Z'), new Date('2023-01-01T00:00:00Z')]]])).toEqual([3]);
+    });
+  });
+
 });
 
 describe('conditions are checked against the model', () => {
@@ -106,7 +112,7 @@ describe('conditions are checked against the model', () => {
 
 describe('conditionsToSql', () => {
   test('when values are given then they are bound as parameters, never spliced into the SQL', async () => {
-    const { engine } = await openDb({ models: [Source] });
+    const { engine } = await openSqlite({ models: [Source] });
     const evil = "x'); DROP TABLE Source; --";
     const { sql, bindings } = conditionsToSql(engine.knex, Source, [{ name: evil }, ['mag', '<', 12], ['status', 'in', ['raw', 'done']]]);
     expect(sql).toBe('`name` = ? and `mag` < ? and `status` in (?, ?)');
@@ -115,7 +121,7 @@ describe('conditionsToSql', () => {
   });
 
   test('when a condition is IS NULL then no binding is produced', async () => {
-    const { engine } = await openDb({ models: [Source] });
+    const { engine } = await openSqlite({ models: [Source] });
     expect(conditionsToSql(engine.knex, Source, [{ mag: null }, ['status', 'is not', null]])).toEqual({
       sql: '`mag` is null and `status` is not null',
       bindings: [],
@@ -123,11 +129,11 @@ describe('conditionsToSql', () => {
   });
 
   test('when there are no conditions then the WHERE clause is empty', async () => {
-    const { engine } = await openDb({ models: [Source] });
+    const { engine } = await openSqlite({ models: [Source] });
     expect(conditionsToSql(engine.knex, Source, [])).toEqual({ sql: '', bindings: [] });
   });
 
   test('when a value looks like SQL then querying with it matches it literally', async () => {
-    expect(await namesMatching([{ name: "e'; DROP TABLE Source; --" }])).toEqual(['e']);
+    expect(await namesMatching(openSqlite, [{ name: "e'; DROP TABLE Source; --" }])).toEqual(['e']);
   });
 });

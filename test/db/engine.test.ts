@@ -1,11 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test, vi } from 'vitest';
 import { DBError } from '../../src/core/errors.js';
 import { boolean, datetime, float, integer, json, string } from '../../src/db/columns.js';
 import { hasContext } from '../../src/db/context.js';
 import { Engine } from '../../src/db/engine.js';
 import { ROW_STATE, model, type ModelInstance } from '../../src/db/model.js';
-import { queryDb } from '../helpers/sqlite.js';
-import { useUnitDb } from '../helpers/unit-db.js';
+import { describePg, forEachDatabase, pgDatabaseForFile } from '../helpers/postgres.js';
+import { selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 
 class Star extends model('Star', {
   id: integer().primaryKey(),
@@ -23,135 +24,147 @@ class Flower extends model('Flower', {
   name_id: integer().references('Name'),
 }) {}
 
-const openDb = useUnitDb();
+forEachDatabase((dialect) => {
+  const openDb = useUnitDb(dialect);
 
-describe('Transaction.save', () => {
-  test('when a new instance is saved then it is inserted and gets its id and defaults back', async () => {
-    const { engine, file } = await openDb({ models: [Star] });
-    const star = new Star({ name: 'Vega', mag: 0.03 });
-    const wrote = await engine.inTransaction((tx) => tx.save(star));
-    expect(wrote).toBe(true);
-    expect(star.id).toBe(1);
-    expect(star.variable).toBe(false);
-    expect(star.seen).toBeNull();
-    expect(star[ROW_STATE]).toMatchObject({ persisted: true });
-    expect(queryDb(file, 'SELECT id, name, mag, variable, seen, meta FROM Star')).toEqual([
-      { id: 1, name: 'Vega', mag: 0.03, variable: 0, seen: null, meta: null },
-    ]);
-  });
+  /** Every row of a table, booleans as true/false whatever the database. */
+  function rowsOf(db: UnitDb, table: string, columns: string[], booleans: string[] = []) {
+    return selectRows(db, (k) => k(table).select(columns).orderBy('id'), booleans);
+  }
 
-  test('when a saved instance is saved again unchanged then nothing is written', async () => {
-    const { engine } = await openDb({ models: [Star] });
-    const star = new Star({ name: 'Deneb' });
-    await engine.inTransaction((tx) => tx.save(star));
-    expect(await engine.inTransaction((tx) => tx.save(star))).toBe(false);
-  });
-
-  test('when one column of a saved row changes then only that column is updated', async () => {
-    const { engine, file } = await openDb({ models: [Star] });
-    const star = new Star({ name: 'Altair', mag: 0.77 });
-    await engine.inTransaction((tx) => tx.save(star));
-    // Another writer changes `mag` behind this instance's back: an update of `name` alone must keep it.
-    await engine.knex('Star').where({ id: star.id }).update({ mag: 9.9 });
-    star.name = 'Altair A';
-    expect(await engine.inTransaction((tx) => tx.save(star))).toBe(true);
-    expect(queryDb(file, 'SELECT name, mag FROM Star')).toEqual([{ name: 'Altair A', mag: 9.9 }]);
-  });
-
-  test('when a hydrated row is changed and saved then the update targets its primary key', async () => {
-    const { engine, file } = await openDb({ models: [Star] });
-    await engine.inTransaction(async (tx) => {
-      await tx.save(new Star({ name: 'a' }));
-      await tx.save(new Star({ name: 'b' }));
+  describe('Transaction.save', () => {
+    test('when a new instance is saved then it is inserted and gets its id and defaults back', async () => {
+      const db = await openDb({ models: [Star] });
+      const { engine } = db;
+      const star = new Star({ name: 'Vega', mag: 0.03 });
+      const wrote = await engine.inTransaction((tx) => tx.save(star));
+      expect(wrote).toBe(true);
+      expect(star.id).toBe(1);
+      expect(star.variable).toBe(false);
+      expect(star.seen).toBeNull();
+      expect(star[ROW_STATE]).toMatchObject({ persisted: true });
+      expect(await rowsOf(db, 'Star', ['id', 'name', 'mag', 'variable', 'seen', 'meta'], ['variable'])).toEqual([
+        { id: 1, name: 'Vega', mag: 0.03, variable: false, seen: null, meta: null },
+      ]);
     });
-    const [first] = await engine.inTransaction(async (tx) => {
-      const { hydrate } = await import('../../src/db/model.js');
-      const raw = (await tx.db('Star').where({ name: 'b' })) as Record<string, unknown>[];
-      return raw.map((r) => hydrate(Star, r) as Star);
-    });
-    first!.variable = true;
-    await engine.inTransaction((tx) => tx.save(first!));
-    expect(queryDb(file, 'SELECT name, variable FROM Star ORDER BY id')).toEqual([
-      { name: 'a', variable: 0 },
-      { name: 'b', variable: 1 },
-    ]);
-  });
 
-  test('when a transaction throws then its writes are rolled back', async () => {
-    const { engine, file } = await openDb({ models: [Star] });
-    await expect(
-      engine.inTransaction(async (tx) => {
-        await tx.save(new Star({ name: 'lost' }));
-        throw new Error('boom');
-      }),
-    ).rejects.toThrow('boom');
-    expect(queryDb(file, 'SELECT * FROM Star')).toEqual([]);
-    expect(hasContext()).toBe(false);
-  });
-
-  test('when a row is deleted then it is gone and saving it again writes nothing', async () => {
-    const { engine, file } = await openDb({ models: [Star] });
-    const star = new Star({ name: 'gone' });
-    await engine.inTransaction((tx) => tx.save(star));
-    await engine.inTransaction((tx) => tx.delete(star));
-    expect(await engine.inTransaction((tx) => tx.save(star))).toBe(false);
-    expect(queryDb(file, 'SELECT * FROM Star')).toEqual([]);
-  });
-});
-
-describe('value round trips', () => {
-  test('when booleans, dates, JSON and nulls are saved then reading the row back gives the same values', async () => {
-    const { engine } = await openDb({ models: [Star] });
-    const seen = new Date('2021-06-01T12:34:56.789Z');
-    const values = [
-      { name: 'full', mag: -1.5, variable: true, seen, meta: { bands: ['g', 'r'], n: 2, ok: true, nested: { x: null } } },
-      { name: 'empty', mag: null, variable: false, seen: null, meta: null },
-      { name: 'scalar-json', mag: 0, variable: false, seen: new Date(0), meta: [1, 'two', null] },
-    ];
-    await engine.inTransaction(async (tx) => {
-      for (const v of values) await tx.save(new Star(v));
+    test('when a saved instance is saved again unchanged then nothing is written', async () => {
+      const { engine } = await openDb({ models: [Star] });
+      const star = new Star({ name: 'Deneb' });
+      await engine.inTransaction((tx) => tx.save(star));
+      expect(await engine.inTransaction((tx) => tx.save(star))).toBe(false);
     });
-    const read = await engine.inTransaction(async (tx) => {
-      const { hydrate } = await import('../../src/db/model.js');
-      const raw = (await tx.db('Star').orderBy('id')) as Record<string, unknown>[];
-      return raw.map((r) => (hydrate(Star, r) as ModelInstance).toJSON());
-    });
-    expect(read).toEqual(values.map((v, i) => ({ id: i + 1, ...v })));
-    expect(read[0]!.seen).toBeInstanceOf(Date);
-  });
-});
 
-describe('related and relatedMany', () => {
-  test('when a row follows its foreign key then related() returns the referenced row and relatedMany() the referencing ones', async () => {
-    const { engine } = await openDb({ models: [Name, Flower] });
-    await engine.inTransaction(async (tx) => {
-      const rose = new Name({ name: 'rose' });
-      const lily = new Name({ name: 'lily' });
-      await tx.save(rose);
-      await tx.save(lily);
-      await tx.save(new Flower({ petals: 5, name_id: rose.id }));
-      await tx.save(new Flower({ petals: 6, name_id: lily.id }));
-      await tx.save(new Flower({ petals: 7, name_id: rose.id }));
-      await tx.save(new Flower({ petals: 0, name_id: null }));
+    test('when one column of a saved row changes then only that column is updated', async () => {
+      const db = await openDb({ models: [Star] });
+      const { engine } = db;
+      const star = new Star({ name: 'Altair', mag: 0.77 });
+      await engine.inTransaction((tx) => tx.save(star));
+      // Another writer changes `mag` behind this instance's back: an update of `name` alone must keep it.
+      await engine.knex('Star').where({ id: star.id }).update({ mag: 9.9 });
+      star.name = 'Altair A';
+      expect(await engine.inTransaction((tx) => tx.save(star))).toBe(true);
+      expect(await rowsOf(db, 'Star', ['name', 'mag'])).toEqual([{ name: 'Altair A', mag: 9.9 }]);
     });
-    await engine.inTransaction(async (tx) => {
-      const { hydrate } = await import('../../src/db/model.js');
-      const flowers = ((await tx.db('Flower').orderBy('id')) as Record<string, unknown>[]).map((r) => hydrate(Flower, r) as Flower);
-      const name = await flowers[1]!.related(Name);
-      expect(name).toBeInstanceOf(Name);
-      expect(name?.name).toBe('lily');
-      expect(await flowers[3]!.related(Name)).toBeNull();
-      const rose = (await flowers[0]!.related(Name))!;
-      const roses = await rose.relatedMany(Flower);
-      expect(roses.map((f) => f.petals)).toEqual([5, 7]);
+
+    test('when a hydrated row is changed and saved then the update targets its primary key', async () => {
+      const db = await openDb({ models: [Star] });
+      const { engine } = db;
+      await engine.inTransaction(async (tx) => {
+        await tx.save(new Star({ name: 'a' }));
+        await tx.save(new Star({ name: 'b' }));
+      });
+      const [first] = await engine.inTransaction(async (tx) => {
+        const { hydrate } = await import('../../src/db/model.js');
+        const raw = (await tx.db('Star').where({ name: 'b' })) as Record<string, unknown>[];
+        return raw.map((r) => hydrate(Star, r) as Star);
+      });
+      first!.variable = true;
+      await engine.inTransaction((tx) => tx.save(first!));
+      expect(await rowsOf(db, 'Star', ['name', 'variable'], ['variable'])).toEqual([
+        { name: 'a', variable: false },
+        { name: 'b', variable: true },
+      ]);
+    });
+
+    test('when a transaction throws then its writes are rolled back', async () => {
+      const db = await openDb({ models: [Star] });
+      const { engine } = db;
+      await expect(
+        engine.inTransaction(async (tx) => {
+          await tx.save(new Star({ name: 'lost' }));
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await rowsOf(db, 'Star', ['id'])).toEqual([]);
+      expect(hasContext()).toBe(false);
+    });
+
+    test('when a row is deleted then it is gone and saving it again writes nothing', async () => {
+      const db = await openDb({ models: [Star] });
+      const { engine } = db;
+      const star = new Star({ name: 'gone' });
+      await engine.inTransaction((tx) => tx.save(star));
+      await engine.inTransaction((tx) => tx.delete(star));
+      expect(await engine.inTransaction((tx) => tx.save(star))).toBe(false);
+      expect(await rowsOf(db, 'Star', ['id'])).toEqual([]);
     });
   });
 
-  test('when there is no foreign key between two models then related() names both', async () => {
-    const { engine } = await openDb({ models: [Name, Flower, Star] });
-    await engine.inTransaction(async () => {
-      const flower = new Flower({ petals: 1 });
-      await expect(flower.related(Star)).rejects.toThrow(/Flower has no foreign key to Star/);
+  describe('value round trips', () => {
+    test('when booleans, dates, JSON and nulls are saved then reading the row back gives the same values', async () => {
+      const { engine } = await openDb({ models: [Star] });
+      const seen = new Date('2021-06-01T12:34:56.789Z');
+      const values = [
+        { name: 'full', mag: -1.5, variable: true, seen, meta: { bands: ['g', 'r'], n: 2, ok: true, nested: { x: null } } },
+        { name: 'empty', mag: null, variable: false, seen: null, meta: null },
+        { name: 'scalar-json', mag: 0, variable: false, seen: new Date(0), meta: [1, 'two', null] },
+      ];
+      await engine.inTransaction(async (tx) => {
+        for (const v of values) await tx.save(new Star(v));
+      });
+      const read = await engine.inTransaction(async (tx) => {
+        const { hydrate } = await import('../../src/db/model.js');
+        const raw = (await tx.db('Star').orderBy('id')) as Record<string, unknown>[];
+        return raw.map((r) => (hydrate(Star, r) as ModelInstance).toJSON());
+      });
+      expect(read).toEqual(values.map((v, i) => ({ id: i + 1, ...v })));
+      expect(read[0]!.seen).toBeInstanceOf(Date);
+    });
+  });
+
+  describe('related and relatedMany', () => {
+    test('when a row follows its foreign key then related() returns the referenced row and relatedMany() the referencing ones', async () => {
+      const { engine } = await openDb({ models: [Name, Flower] });
+      await engine.inTransaction(async (tx) => {
+        const rose = new Name({ name: 'rose' });
+        const lily = new Name({ name: 'lily' });
+        await tx.save(rose);
+        await tx.save(lily);
+        await tx.save(new Flower({ petals: 5, name_id: rose.id }));
+        await tx.save(new Flower({ petals: 6, name_id: lily.id }));
+        await tx.save(new Flower({ petals: 7, name_id: rose.id }));
+        await tx.save(new Flower({ petals: 0, name_id: null }));
+      });
+      await engine.inTransaction(async (tx) => {
+        const { hydrate } = await import('../../src/db/model.js');
+        const flowers = ((await tx.db('Flower').orderBy('id')) as Record<string, unknown>[]).map((r) => hydrate(Flower, r) as Flower);
+        const name = await flowers[1]!.related(Name);
+        expect(name).toBeInstanceOf(Name);
+        expect(name?.name).toBe('lily');
+        expect(await flowers[3]!.related(Name)).toBeNull();
+        const rose = (await flowers[0]!.related(Name))!;
+        const roses = await rose.relatedMany(Flower);
+        expect(roses.map((f) => f.petals)).toEqual([5, 7]);
+      });
+    });
+
+    test('when there is no foreign key between two models then related() names both', async () => {
+      const { engine } = await openDb({ models: [Name, Flower, Star] });
+      await engine.inTransaction(async () => {
+        const flower = new Flower({ petals: 1 });
+        await expect(flower.related(Star)).rejects.toThrow(/Flower has no foreign key to Star/);
+      });
     });
   });
 });
@@ -165,5 +178,60 @@ describe('Engine.open', () => {
     await expect(opening).rejects.toThrow(/Cannot connect to the database \(sqlite:\/nonexistent-corral-dir/);
     expect(printed).not.toHaveBeenCalled();
     printed.mockRestore();
+  });
+
+  test('when the PostgreSQL server does not answer then a DBError names the database and says to check the server', async () => {
+    const printed = vi.spyOn(console, 'log');
+    const label = 'postgres://nobody@127.0.0.1:1/x';
+    const opening = Engine.open({ knex: { client: 'pg', connection: label }, label });
+    await expect(opening).rejects.toThrow(DBError);
+    await expect(opening).rejects.toThrow(/^Cannot connect to the database \(postgres:\/\/nobody@127\.0\.0\.1:1\/x\): .*ECONNREFUSED/);
+    await opening.catch((error: DBError) => expect(error.hint).toMatch(/Check that the server is running/));
+    expect(printed).not.toHaveBeenCalled();
+    printed.mockRestore();
+  });
+});
+
+forEachDatabase((dialect) => {
+  const openDb = useUnitDb(dialect);
+
+  test('when the database is opened then only PostgreSQL claims single rows (SQLite locks the whole file)', async () => {
+    const { engine } = await openDb({ models: [Star] });
+    expect(engine.dialect).toBe(dialect);
+    expect(engine.locksRows).toBe(dialect === 'postgres');
+  });
+});
+
+describePg('the lease on PostgreSQL', () => {
+  const database = pgDatabaseForFile();
+
+  test('when a worker holds locked rows silent for longer than leaseSeconds then the server ends its session and another worker gets the rows', async () => {
+    const { url } = await database();
+    const holder = await Engine.open({ knex: { client: 'pg', connection: url }, label: 'holder', leaseSeconds: 1 });
+    const other = await Engine.open({ knex: { client: 'pg', connection: url }, label: 'other' });
+    try {
+      await other.knex.schema.createTable('Leased', (t) => {
+        t.increments('id');
+        t.integer('v');
+      });
+      await other.knex('Leased').insert([{ v: 1 }, { v: 2 }]);
+      const claim = () => other.inTransaction(async (tx) => ((await tx.db('Leased').select('id').orderBy('id').forUpdate().skipLocked()) as { id: number }[]).map((r) => r.id));
+      const tx = await holder.begin();
+      expect(await tx.db('Leased').select('id').where({ id: 1 }).forUpdate()).toEqual([{ id: 1 }]);
+      await tx.db('Leased').where({ id: 1 }).update({ v: 100 });
+      // While the lease runs, another worker skips the claimed row.
+      expect(await claim()).toEqual([2]);
+      await sleep(2500);
+      // The holder said nothing for longer than its lease: its session is gone, and so is its lock.
+      expect(await claim()).toEqual([1, 2]);
+      await expect(tx.commit()).rejects.toThrow();
+      expect(await other.knex('Leased').select('id', 'v').orderBy('id')).toEqual([
+        { id: 1, v: 1 },
+        { id: 2, v: 2 },
+      ]);
+    } finally {
+      await holder.destroy();
+      await other.destroy();
+    }
   });
 });

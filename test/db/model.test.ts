@@ -2,6 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { ImproperlyConfigured } from '../../src/core/errors.js';
 import { boolean, datetime, float, integer, json, string, text } from '../../src/db/columns.js';
 import { ROW_STATE, describeKey, foreignKeys, hydrate, isModelClass, isModelInstance, model } from '../../src/db/model.js';
+import { toDb } from '../../src/db/values.js';
+import { forEachDatabase } from '../helpers/postgres.js';
+import { useUnitDb } from '../helpers/unit-db.js';
 
 class Planet extends model('Planet', {
   id: integer().primaryKey(),
@@ -115,3 +118,38 @@ describe('hydrate()', () => {
     expect(row.habitable).toBeNull();
   });
 });
+
+forEachDatabase((dialect) => {
+  const openDb = useUnitDb(dialect);
+
+  describe('hydrate() on what the database returns', () => {
+    test('when a row is written with toDb values and read back raw then hydrate gives the JavaScript values again', async () => {
+      const db = await openDb({ models: [Planet] });
+      const found = new Date('2020-01-02T03:04:05.678Z');
+      const values = { name: 'Mars', mass: 0.107, habitable: true, found, extra: { moons: ['Phobos', 'Deimos'], n: 2 }, notes: null };
+      const stored: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(values)) stored[name] = toDb(Planet.columns[name as keyof typeof Planet.columns].spec, value, dialect);
+      await db.engine.knex('Planet').insert(stored);
+      const [raw] = (await db.engine.knex('Planet').select('*')) as Record<string, unknown>[];
+      // What each database hands back differs (1 or true, milliseconds or a Date, text or an object)...
+      if (dialect === 'sqlite') expect(raw).toMatchObject({ habitable: 1, found: found.getTime(), extra: '{"moons":["Phobos","Deimos"],"n":2}' });
+      else expect(raw).toMatchObject({ habitable: true, found, extra: { moons: ['Phobos', 'Deimos'], n: 2 } });
+      // ...and the instance is the same.
+      const planet = hydrate(Planet, raw!) as Planet;
+      expect(planet.toJSON()).toEqual({ id: 1, ...values });
+      expect(planet.found).toBeInstanceOf(Date);
+      expect(planet[ROW_STATE]).toMatchObject({ persisted: true });
+    });
+
+    test('when a unique column gets a duplicate then the database refuses it and the first row still reads back', async () => {
+      const db = await openDb({ models: [Planet] });
+      await db.engine.knex('Planet').insert([{ name: "O'Neill", habitable: toDb(Planet.columns.habitable.spec, false, dialect) }]);
+      await expect(db.engine.knex('Planet').insert([{ name: "O'Neill", habitable: toDb(Planet.columns.habitable.spec, false, dialect) }])).rejects.toThrow(
+        /UNIQUE constraint failed|duplicate key value/,
+      );
+      const [raw] = (await db.engine.knex('Planet').where({ name: "O'Neill" })) as Record<string, unknown>[];
+      expect((hydrate(Planet, raw!) as Planet).habitable).toBe(false);
+    });
+  });
+});
+

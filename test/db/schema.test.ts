@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { ImproperlyConfigured } from '../../src/core/errors.js';
-import { float, integer, string } from '../../src/db/columns.js';
+import { boolean, datetime, float, integer, json, string } from '../../src/db/columns.js';
 import { model } from '../../src/db/model.js';
 import { createMissingTables, orderByDependencies } from '../../src/db/schema.js';
-import { queryDb, tablesOf } from '../helpers/sqlite.js';
-import { useUnitDb } from '../helpers/unit-db.js';
+import { columnNames, columnTypes, foreignKeysOf, indexesOf, primaryKeyColumns, tableNames } from '../helpers/introspect.js';
+import { forEachDatabase } from '../helpers/postgres.js';
+import { selectRows, useUnitDb } from '../helpers/unit-db.js';
 
 class Galaxy extends model('Galaxy', { id: integer().primaryKey(), name: string().notNull() }) {}
 class Cluster extends model('Cluster', { id: integer().primaryKey(), galaxy_id: integer().notNull().references('Galaxy') }) {}
@@ -13,8 +14,6 @@ class Member extends model('Member', {
   cluster_id: integer().references(() => Cluster),
   galaxy_id: integer().references('Galaxy.id'),
 }) {}
-
-const openDb = useUnitDb();
 
 describe('orderByDependencies', () => {
   test('when models reference each other then each table comes after the tables it references', () => {
@@ -29,62 +28,96 @@ describe('orderByDependencies', () => {
   });
 });
 
-describe('createMissingTables', () => {
-  test('when tables are missing then they are created with the framework table, children after parents', async () => {
-    const { file, engine } = await openDb({ models: [Member, Cluster, Galaxy] });
-    // useUnitDb already ran createMissingTables once.
-    expect(tablesOf(file)).toEqual(['Cluster', 'Galaxy', 'Member', 'corral_alerted']);
-    const fks = queryDb<{ table: string; from: string }>(file, "SELECT \"table\", \"from\" FROM pragma_foreign_key_list('Member') ORDER BY \"from\"");
-    expect(fks).toEqual([
-      { table: 'Cluster', from: 'cluster_id' },
-      { table: 'Galaxy', from: 'galaxy_id' },
-    ]);
-    await engine.knex('Galaxy').insert({ name: 'M31' });
-    await expect(engine.knex('Cluster').insert({ galaxy_id: 99 })).rejects.toThrow(/FOREIGN KEY/);
-  });
+forEachDatabase((dialect) => {
+  const openDb = useUnitDb(dialect);
+  const FOREIGN_KEY_VIOLATION = /FOREIGN KEY constraint failed|violates foreign key constraint/;
+  const UNIQUE_VIOLATION = /UNIQUE constraint failed|duplicate key value violates unique constraint/;
 
-  test('when called again then existing tables are left alone and their rows survive', async () => {
-    const { engine, file } = await openDb({ models: [Galaxy] });
-    await engine.knex('Galaxy').insert({ name: 'Milky Way' });
-    const second = await createMissingTables(engine, [Galaxy]);
-    expect(second).toEqual({ created: [], existing: ['Galaxy'] });
-    expect(queryDb(file, 'SELECT name FROM Galaxy')).toEqual([{ name: 'Milky Way' }]);
-  });
+  describe('createMissingTables', () => {
+    test("when tables are missing then they are created with corral's own tables, children after parents", async () => {
+      const db = await openDb({ models: [Member, Cluster, Galaxy] });
+      const { engine } = db;
+      // useUnitDb already ran createMissingTables once.
+      expect(await tableNames(db)).toEqual(['Cluster', 'Galaxy', 'Member', 'corral_alerted', 'corral_failures', 'corral_runs']);
+      expect(await foreignKeysOf(db, 'Member')).toEqual([
+        { table: 'Cluster', from: 'cluster_id' },
+        { table: 'Galaxy', from: 'galaxy_id' },
+      ]);
+      await engine.knex('Galaxy').insert({ name: 'M31' });
+      await expect(engine.knex('Cluster').insert({ galaxy_id: 99 })).rejects.toThrow(FOREIGN_KEY_VIOLATION);
+    });
 
-  test('when a model gains a column then the existing table is not altered', async () => {
-    const { engine, file } = await openDb({ models: [Galaxy] });
-    await engine.knex('Galaxy').insert({ name: 'kept' });
-    const Wider = model('Galaxy', { id: integer().primaryKey(), name: string().notNull(), redshift: float() });
-    const New = model('Newcomer', { id: integer().primaryKey() });
-    const result = await createMissingTables(engine, [Wider, New]);
-    expect(result).toEqual({ created: ['Newcomer'], existing: ['Galaxy'] });
-    const columns = queryDb<{ name: string }>(file, "SELECT name FROM pragma_table_info('Galaxy')").map((c) => c.name);
-    expect(columns).toEqual(['id', 'name']);
-    expect(queryDb(file, 'SELECT name FROM Galaxy')).toEqual([{ name: 'kept' }]);
-  });
+    test("when corral's own tables are created then each remembers a row once per processor", async () => {
+      const db = await openDb({ models: [Galaxy] });
+      expect(await columnNames(db, 'corral_failures')).toEqual([
+        'id', 'processor', 'model_table', 'model_key', 'error', 'stack', 'attempts', 'first_at', 'last_at', 'next_at', 'quarantined',
+      ]);
+      expect(await columnNames(db, 'corral_runs')).toEqual([
+        'id', 'processor', 'kind', 'host', 'pid', 'partition', 'started_at', 'heartbeat_at', 'ended_at', 'rows_done', 'rows_failed', 'in_flight', 'status', 'error',
+      ]);
+      expect(await indexesOf(db, 'corral_alerted')).toEqual([{ columns: 'alert,model_table,model_key', unique: true }]);
+      expect(await indexesOf(db, 'corral_failures')).toEqual([{ columns: 'processor,model_table,model_key', unique: true }]);
+      expect(await indexesOf(db, 'corral_runs')).toEqual([{ columns: 'processor,started_at', unique: false }]);
+      const when = new Date();
+      const failure = { processor: 'S', model_table: 'Galaxy', model_key: '1', error: 'x', attempts: 1, first_at: when, last_at: when, next_at: when };
+      await db.engine.knex('corral_failures').insert(failure);
+      await expect(db.engine.knex('corral_failures').insert(failure)).rejects.toThrow(UNIQUE_VIOLATION);
+      expect(await selectRows(db, (k) => k('corral_failures').select('quarantined'), ['quarantined'])).toEqual([{ quarantined: false }]);
+    });
 
-  test('when two models share a table name then an ImproperlyConfigured names both', async () => {
-    const { engine } = await openDb({ models: [Galaxy] });
-    const Twin = model('Galaxy', { id: integer().primaryKey() });
-    class OtherGalaxy extends Twin {}
-    await expect(createMissingTables(engine, [Galaxy, OtherGalaxy])).rejects.toThrow(ImproperlyConfigured);
-    await expect(createMissingTables(engine, [Galaxy, OtherGalaxy])).rejects.toThrow(/Galaxy and OtherGalaxy both use table 'Galaxy'/);
-  });
+    test('when called again then existing tables are left alone and their rows survive', async () => {
+      const db = await openDb({ models: [Galaxy] });
+      const { engine } = db;
+      await engine.knex('Galaxy').insert({ name: 'Milky Way' });
+      const second = await createMissingTables(engine, [Galaxy]);
+      expect(second).toEqual({ created: [], existing: ['Galaxy'] });
+      expect(await selectRows(db, (k) => k('Galaxy').select('name'))).toEqual([{ name: 'Milky Way' }]);
+    });
 
-  test('when a composite primary key, indexes and uniques are declared then the table has them', async () => {
-    const Obs = model('Obs', { night: integer().primaryKey(), survey: string().primaryKey(), flux: float().index() }, { uniques: [['survey', 'flux']] });
-    const { engine, file } = await openDb({ models: [Obs] });
-    const pk = queryDb<{ name: string; pk: number }>(file, "SELECT name, pk FROM pragma_table_info('Obs') WHERE pk > 0 ORDER BY pk");
-    expect(pk).toEqual([{ name: 'night', pk: 1 }, { name: 'survey', pk: 2 }]);
-    await engine.knex('Obs').insert({ night: 1, survey: 'A', flux: 1 });
-    await expect(engine.knex('Obs').insert({ night: 2, survey: 'A', flux: 1 })).rejects.toThrow(/UNIQUE/);
-    const indexed = queryDb<{ columns: string; unique: number }>(
-      file,
-      "SELECT group_concat(ii.name) AS columns, il.\"unique\" AS \"unique\" FROM pragma_index_list('Obs') il, pragma_index_info(il.name) ii WHERE il.origin = 'c' GROUP BY il.name ORDER BY columns",
-    );
-    expect(indexed).toEqual([
-      { columns: 'flux', unique: 0 },
-      { columns: 'survey,flux', unique: 1 },
-    ]);
+    test('when a model gains a column then the existing table is not altered', async () => {
+      const db = await openDb({ models: [Galaxy] });
+      const { engine } = db;
+      await engine.knex('Galaxy').insert({ name: 'kept' });
+      const Wider = model('Galaxy', { id: integer().primaryKey(), name: string().notNull(), redshift: float() });
+      const New = model('Newcomer', { id: integer().primaryKey() });
+      const result = await createMissingTables(engine, [Wider, New]);
+      expect(result).toEqual({ created: ['Newcomer'], existing: ['Galaxy'] });
+      expect(await columnNames(db, 'Galaxy')).toEqual(['id', 'name']);
+      expect(await selectRows(db, (k) => k('Galaxy').select('name'))).toEqual([{ name: 'kept' }]);
+    });
+
+    test('when two models share a table name then an ImproperlyConfigured names both', async () => {
+      const { engine } = await openDb({ models: [Galaxy] });
+      const Twin = model('Galaxy', { id: integer().primaryKey() });
+      class OtherGalaxy extends Twin {}
+      await expect(createMissingTables(engine, [Galaxy, OtherGalaxy])).rejects.toThrow(ImproperlyConfigured);
+      await expect(createMissingTables(engine, [Galaxy, OtherGalaxy])).rejects.toThrow(/Galaxy and OtherGalaxy both use table 'Galaxy'/);
+    });
+
+    test('when a composite primary key, indexes and uniques are declared then the table has them', async () => {
+      const Obs = model('Obs', { night: integer().primaryKey(), survey: string().primaryKey(), flux: float().index() }, { uniques: [['survey', 'flux']] });
+      const db = await openDb({ models: [Obs] });
+      const { engine } = db;
+      expect(await primaryKeyColumns(db, 'Obs')).toEqual(['night', 'survey']);
+      await engine.knex('Obs').insert({ night: 1, survey: 'A', flux: 1 });
+      await engine.knex('Obs').insert({ night: 1, survey: 'B', flux: 1 });
+      await expect(engine.knex('Obs').insert({ night: 1, survey: 'A', flux: 2 })).rejects.toThrow(UNIQUE_VIOLATION);
+      await expect(engine.knex('Obs').insert({ night: 2, survey: 'A', flux: 1 })).rejects.toThrow(UNIQUE_VIOLATION);
+      expect(await indexesOf(db, 'Obs')).toEqual([
+        { columns: 'flux', unique: false },
+        { columns: 'survey,flux', unique: true },
+      ]);
+    });
+
+    test('when columns of every kind are declared then each gets the type of its dialect', async () => {
+      const Kinds = model('Kinds', { id: integer().primaryKey(), s: string(20), f: float(), b: boolean(), d: datetime(), j: json() });
+      const db = await openDb({ models: [Kinds] });
+      const types = await columnTypes(db, 'Kinds');
+      expect(types).toEqual(
+        dialect === 'postgres'
+          ? { id: 'integer', s: 'character varying', f: 'double precision', b: 'boolean', d: 'timestamp with time zone', j: 'jsonb' }
+          : { id: 'integer', s: 'varchar(20)', f: 'float', b: 'boolean', d: 'datetime', j: 'text' },
+      );
+    });
   });
 });

@@ -102,7 +102,7 @@ describe('a database without tables', () => {
     fs.writeFileSync(fresh.dbFile, '');
     const result = await fresh.cli(['run']);
     expectExit(result, 1);
-    expect(errorLines(result)).toEqual([`Error: Tables 'Example', 'corral_alerted' missing in sqlite:${fresh.dbFile}`]);
+    expect(errorLines(result)).toEqual([`Error: Tables 'Example', 'corral_alerted', 'corral_failures', 'corral_runs' missing in sqlite:${fresh.dbFile}`]);
     expect(result.stderr).toContain('Create them with: node in_corral.js createdb');
     expect(tablesOf(fresh.dbFile)).toEqual([]);
   });

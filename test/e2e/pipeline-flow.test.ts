@@ -29,7 +29,7 @@ describe('createdb, load, run and check-alerts, forked', () => {
   });
 
   test('when a fresh pipeline runs its commands then the rows are loaded, doubled and alerted once each', () => {
-    expect(results.createdb!.stdout).toBe('Created tables: Example, corral_alerted\n');
+    expect(results.createdb!.stdout).toBe('Created tables: Example, corral_alerted, corral_failures, corral_runs\n');
     expect(results.load!.stderr).toMatch(/ok +loader +Loader +3 rows/);
     expect(results.run!.stderr).toMatch(/ok +step +MyStep +3 rows/);
     expect(results['check-alerts']!.stderr).toMatch(/ok +alert +MyAlert +3 rows/);
@@ -50,7 +50,7 @@ describe('createdb, load, run and check-alerts, forked', () => {
     const before = snapshotDb(pipe.dbFile);
     const again = await pipe.cli(['createdb', '--noinput']);
     expectExit(again, 0);
-    expect(again.stdout).toBe('Already present (left unchanged): Example, corral_alerted\n');
+    expect(again.stdout).toBe('Already present (left unchanged): Example, corral_alerted, corral_failures, corral_runs\n');
     expect(snapshotDb(pipe.dbFile)).toEqual(before);
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { CORRAL_BIN, REPO_ROOT } from './paths.js';
-import { describeResult, runCli, type CliResult } from './run-cli.js';
+import { describeResult, runCli, startCli, type CliResult, type RunningCli } from './run-cli.js';
 
 /** A pipeline scaffolded by `corral create`, ready to run. */
 export interface ScaffoldedPipeline {
@@ -35,6 +35,11 @@ export async function createPipeline(dir: string, name: string): Promise<Scaffol
   expect(manifest.dependencies.corral).toBe(`file:${path.resolve(REPO_ROOT)}`);
   fs.mkdirSync(path.join(root, 'node_modules'));
   fs.symlinkSync(path.resolve(REPO_ROOT), path.join(root, 'node_modules', 'corral'), 'dir');
+  return pipelineAt(root, name);
+}
+
+/** The ScaffoldedPipeline of the scaffold folder `root` of pipeline `name`. */
+export function pipelineAt(root: string, name: string): ScaffoldedPipeline {
   const packageDir = path.join(root, name);
   return {
     name,
@@ -52,6 +57,26 @@ export async function createPipeline(dir: string, name: string): Promise<Scaffol
       fs.writeFileSync(target, after);
     },
   };
+}
+
+/**
+ * A copy of a scaffolded pipeline in `dir/<folder>` (default: the pipeline's name),
+ * node_modules link included: a fresh scaffold in milliseconds. Copy it before its
+ * first command if the copy must start without a database.
+ */
+export function copyPipeline(source: ScaffoldedPipeline, dir: string, folder = source.name): ScaffoldedPipeline {
+  const root = path.join(dir, folder);
+  fs.cpSync(source.root, root, { recursive: true, verbatimSymlinks: true });
+  return pipelineAt(root, source.name);
+}
+
+/** `node in_corral.js <args>` in the pipeline folder, started in the background (signals, concurrency). */
+export function startCommand(
+  pipe: ScaffoldedPipeline,
+  args: readonly string[],
+  options: { env?: Readonly<Record<string, string | undefined>>; group?: boolean } = {},
+): RunningCli {
+  return startCli(['in_corral.js', ...args], { cwd: pipe.root, ...options });
 }
 
 /** Fails the test with the command's whole output unless it exited with `code`. */

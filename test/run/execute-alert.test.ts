@@ -4,8 +4,8 @@ import { model, type ModelInstance } from '../../src/db/model.js';
 import { Alert } from '../../src/run/alert.js';
 import { Endpoint } from '../../src/run/endpoints/endpoint.js';
 import { executeProcessor } from '../../src/run/execute.js';
-import { queryDb } from '../helpers/sqlite.js';
-import { useUnitDb, type UnitDb } from '../helpers/unit-db.js';
+import { forEachDatabase } from '../helpers/postgres.js';
+import { selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 
 class Event extends model('Event', {
   id: integer().primaryKey(),
@@ -32,154 +32,162 @@ class Collect extends Endpoint {
   }
 }
 
-const openDb = useUnitDb();
+forEachDatabase((dialect) => {
+  const openDb = useUnitDb(dialect);
 
-function run(db: UnitDb, Class: Parameters<typeof executeProcessor>[0]) {
-  return executeProcessor(Class, { engine: db.engine, settings: db.settings, logger: db.logger });
-}
+  function run(db: UnitDb, Class: Parameters<typeof executeProcessor>[0]) {
+    return executeProcessor(Class, { engine: db.engine, settings: db.settings, logger: db.logger });
+  }
 
-async function withEvents(labels: [string, boolean][], chunkSize = 1000): Promise<UnitDb> {
-  const db = await openDb({ models: [Event, Pair], chunkSize });
-  await db.engine.knex('Event').insert(labels.map(([label, interesting]) => ({ label, interesting })));
-  return db;
-}
+  async function withEvents(labels: [string, boolean][], chunkSize = 1000): Promise<UnitDb> {
+    const db = await openDb({ models: [Event, Pair], chunkSize });
+    await db.engine.knex('Event').insert(labels.map(([label, interesting]) => ({ label, interesting })));
+    return db;
+  }
 
-describe('alerts', () => {
-  test('when an alert runs twice then each matching row is sent once and the second run sends nothing', async () => {
-    const db = await withEvents([['a', true], ['b', false], ['c', true]], 1);
-    const endpoint = new Collect();
-    class Notify extends Alert<Event> {
-      static override model = Event;
-      static override conditions = [{ interesting: true }];
-      static override alertTo = [endpoint];
-    }
-    expect(await run(db, Notify)).toMatchObject({ status: 'ok', rows: 2, kind: 'alert' });
-    expect(endpoint.sent).toEqual(["[unit-ALERT @ T] Check the object '<Event id=1>'", "[unit-ALERT @ T] Check the object '<Event id=3>'"]);
-    expect(endpoint.lifecycle).toEqual(['setup', 'teardown']);
-
-    expect((await run(db, Notify)).rows).toBe(0);
-    expect(endpoint.sent).toHaveLength(2);
-
-    await db.engine.knex('Event').insert({ label: 'd', interesting: true });
-    await db.engine.knex('Event').where({ id: 2 }).update({ interesting: true });
-    expect((await run(db, Notify)).rows).toBe(2);
-    expect(endpoint.sent.slice(2)).toEqual(["[unit-ALERT @ T] Check the object '<Event id=2>'", "[unit-ALERT @ T] Check the object '<Event id=4>'"]);
-  });
-
-  test('when an alert has run then corral_alerted holds one row per alerted row, and another alert keeps its own memory', async () => {
-    const db = await withEvents([['a', true], ['b', true]]);
-    class First extends Alert<Event> {
-      static override model = Event;
-      static override conditions = [];
-      static override alertTo = [new Collect()];
-    }
-    class Second extends Alert<Event> {
-      static override model = Event;
-      static override conditions = [['label', 'b']];
-      static override alertTo = [new Collect()];
-    }
-    await run(db, First);
-    await run(db, Second);
-    await run(db, First);
-    expect(queryDb(db.file, 'SELECT alert, model_table, model_key FROM corral_alerted ORDER BY id')).toEqual([
-      { alert: 'First', model_table: 'Event', model_key: '1' },
-      { alert: 'First', model_table: 'Event', model_key: '2' },
-      { alert: 'Second', model_table: 'Event', model_key: '2' },
-    ]);
-    const createdAt = queryDb<{ created_at: number }>(db.file, 'SELECT created_at FROM corral_alerted')[0]!.created_at;
-    expect(typeof createdAt).toBe('number');
-  });
-
-  test('when the model has a composite key then the alert remembers the whole key', async () => {
-    const db = await openDb({ models: [Pair] });
-    await db.engine.knex('Pair').insert([{ a: 1, b: 'x', hot: true }, { a: 1, b: 'y', hot: true }]);
-    const endpoint = new Collect();
-    class PairAlert extends Alert {
-      static override model = Pair;
-      static override conditions = [{ hot: true }];
-      static override alertTo = [endpoint];
-    }
-    expect((await run(db, PairAlert)).rows).toBe(2);
-    expect((await run(db, PairAlert)).rows).toBe(0);
-    expect(queryDb(db.file, 'SELECT model_key FROM corral_alerted ORDER BY id')).toEqual([{ model_key: '1\x1fx' }, { model_key: '1\x1fy' }]);
-  });
-
-  test('when an endpoint fails on a row then the chunk is not remembered and the next run sends it again', async () => {
-    const db = await withEvents([['a', true], ['b', true]], 1);
-    let failOn: number | undefined = 2;
-    const sent: number[] = [];
-    class Flaky extends Endpoint {
-      process(row: ModelInstance) {
-        const id = (row as Event).id;
-        if (id === failOn) throw new Error('smtp down');
-        sent.push(id);
+  describe('alerts', () => {
+    test('when an alert runs twice then each matching row is sent once and the second run sends nothing', async () => {
+      const db = await withEvents([['a', true], ['b', false], ['c', true]], 1);
+      const endpoint = new Collect();
+      class Notify extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [{ interesting: true }];
+        static override alertTo = [endpoint];
       }
-    }
-    const flaky = new Flaky();
-    class Retrying extends Alert<Event> {
-      static override model = Event;
-      static override conditions = [];
-      static override alertTo = [flaky];
-    }
-    const failed = await run(db, Retrying);
-    expect(failed.status).toBe('failed');
-    expect(failed.error!.message).toBe('Retrying failed on row id=2: smtp down');
-    expect(queryDb(db.file, 'SELECT model_key FROM corral_alerted')).toEqual([{ model_key: '1' }]);
-    failOn = undefined;
-    await run(db, Retrying);
-    expect(sent).toEqual([1, 2]);
-  });
+      expect(await run(db, Notify)).toMatchObject({ status: 'ok', rows: 2, kind: 'alert' });
+      expect(endpoint.sent).toEqual(["[unit-ALERT @ T] Check the object '<Event id=1>'", "[unit-ALERT @ T] Check the object '<Event id=3>'"]);
+      expect(endpoint.lifecycle).toEqual(['setup', 'teardown']);
 
-  test('when an alert overrides renderAlert then endpoints send its text', async () => {
-    const db = await withEvents([['hello', true]]);
-    const endpoint = new Collect();
-    class Custom extends Alert<Event> {
-      static override model = Event;
-      static override conditions = [];
-      static override alertTo = [endpoint];
-      override renderAlert(_now: Date, _endpoint: Endpoint, row: Event): string {
-        return `event ${row.label}`;
+      expect((await run(db, Notify)).rows).toBe(0);
+      expect(endpoint.sent).toHaveLength(2);
+
+      await db.engine.knex('Event').insert({ label: 'd', interesting: true });
+      await db.engine.knex('Event').where({ id: 2 }).update({ interesting: true });
+      expect((await run(db, Notify)).rows).toBe(2);
+      expect(endpoint.sent.slice(2)).toEqual(["[unit-ALERT @ T] Check the object '<Event id=2>'", "[unit-ALERT @ T] Check the object '<Event id=4>'"]);
+    });
+
+    test('when an alert has run then corral_alerted holds one row per alerted row, and another alert keeps its own memory', async () => {
+      const db = await withEvents([['a', true], ['b', true]]);
+      class First extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [];
+        static override alertTo = [new Collect()];
       }
-    }
-    await run(db, Custom);
-    expect(endpoint.sent).toEqual(['event hello']);
-  });
-
-  test('when renderAlert is async then endpoints send the awaited text', async () => {
-    const db = await withEvents([['late', true]]);
-    const endpoint = new Collect();
-    class Later extends Alert<Event> {
-      static override model = Event;
-      static override conditions = [];
-      static override alertTo = [endpoint];
-      override async renderAlert(_now: Date, _endpoint: Endpoint, row: Event): Promise<string> {
-        await new Promise((resolve) => setImmediate(resolve));
-        return `later ${row.label}`;
+      class Second extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [['label', 'b']];
+        static override alertTo = [new Collect()];
       }
-    }
-    await run(db, Later);
-    expect(endpoint.sent).toEqual(['later late']);
+      await run(db, First);
+      await run(db, Second);
+      await run(db, First);
+      expect(await selectRows(db, (k) => k('corral_alerted').select('alert', 'model_table', 'model_key').orderBy('id'))).toEqual([
+        { alert: 'First', model_table: 'Event', model_key: '1' },
+        { alert: 'First', model_table: 'Event', model_key: '2' },
+        { alert: 'Second', model_table: 'Event', model_key: '2' },
+      ]);
+      // Stored as the dialect stores datetimes: milliseconds on SQLite, a timestamptz on PostgreSQL.
+      const [first] = (await db.engine.knex('corral_alerted').select('created_at').orderBy('id').limit(1)) as { created_at: unknown }[];
+      const createdAt = first!.created_at;
+      const millis = dialect === 'sqlite' ? (createdAt as number) : (createdAt as Date).getTime();
+      if (dialect === 'sqlite') expect(typeof createdAt).toBe('number');
+      else expect(createdAt).toBeInstanceOf(Date);
+      expect(Math.abs(Date.now() - millis)).toBeLessThan(10 * 60_000);
+    });
+
+    test('when the model has a composite key then the alert remembers the whole key', async () => {
+      const db = await openDb({ models: [Pair] });
+      await db.engine.knex('Pair').insert([{ a: 1, b: 'x', hot: true }, { a: 1, b: 'y', hot: true }]);
+      const endpoint = new Collect();
+      class PairAlert extends Alert {
+        static override model = Pair;
+        static override conditions = [{ hot: true }];
+        static override alertTo = [endpoint];
+      }
+      expect((await run(db, PairAlert)).rows).toBe(2);
+      expect((await run(db, PairAlert)).rows).toBe(0);
+      expect(await selectRows(db, (k) => k('corral_alerted').select('model_key').orderBy('id'))).toEqual([{ model_key: '1\x1fx' }, { model_key: '1\x1fy' }]);
+    });
+
+    test('when an endpoint fails on a row then the chunk is not remembered and the next run sends it again', async () => {
+      const db = await withEvents([['a', true], ['b', true]], 1);
+      let failOn: number | undefined = 2;
+      const sent: number[] = [];
+      class Flaky extends Endpoint {
+        process(row: ModelInstance) {
+          const id = (row as Event).id;
+          if (id === failOn) throw new Error('smtp down');
+          sent.push(id);
+        }
+      }
+      const flaky = new Flaky();
+      class Retrying extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [];
+        static override alertTo = [flaky];
+      }
+      const failed = await run(db, Retrying);
+      expect(failed.status).toBe('failed');
+      expect(failed.error!.message).toBe('Retrying failed on row id=2: smtp down');
+      expect(await selectRows(db, (k) => k('corral_alerted').select('model_key'))).toEqual([{ model_key: '1' }]);
+      failOn = undefined;
+      await run(db, Retrying);
+      expect(sent).toEqual([1, 2]);
+    });
+
+    test('when an alert overrides renderAlert then endpoints send its text', async () => {
+      const db = await withEvents([['hello', true]]);
+      const endpoint = new Collect();
+      class Custom extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [];
+        static override alertTo = [endpoint];
+        override renderAlert(_now: Date, _endpoint: Endpoint, row: Event): string {
+          return `event ${row.label}`;
+        }
+      }
+      await run(db, Custom);
+      expect(endpoint.sent).toEqual(['event hello']);
+    });
+
+    test('when renderAlert is async then endpoints send the awaited text', async () => {
+      const db = await withEvents([['late', true]]);
+      const endpoint = new Collect();
+      class Later extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [];
+        static override alertTo = [endpoint];
+        override async renderAlert(_now: Date, _endpoint: Endpoint, row: Event): Promise<string> {
+          await new Promise((resolve) => setImmediate(resolve));
+          return `later ${row.label}`;
+        }
+      }
+      await run(db, Later);
+      expect(endpoint.sent).toEqual(['later late']);
+    });
   });
-});
 
-describe('alert memory keys', () => {
-  class Night extends model('Night', { night: datetime().primaryKey(), clear: boolean() }) {}
+  describe('alert memory keys', () => {
+    class Night extends model('Night', { night: datetime().primaryKey(), clear: boolean() }) {}
 
-  // Alerts remember rows by their key as SQL's CAST(key AS TEXT) writes it; a datetime
-  // key has no portable text form (SQLite stores milliseconds, PostgreSQL a timestamp),
-  // so such models are refused up front rather than alerted twice.
-  test('when the primary key is a datetime then the alert is refused with a clear message', async () => {
-    const db = await openDb({ models: [Night] });
-    await db.engine.knex('Night').insert([{ night: Date.UTC(2020, 0, 1), clear: true }]);
-    const endpoint = new Collect();
-    class ClearNight extends Alert {
-      static override model = Night;
-      static override conditions = [{ clear: true }];
-      static override alertTo = [endpoint];
-    }
-    const stats = await run(db, ClearNight);
-    expect(stats.status).toBe('failed');
-    expect(stats.error?.message).toMatch(/primary key column 'night' is a datetime/);
-    expect(endpoint.sent).toHaveLength(0);
+    // Alerts remember rows by their key as SQL's CAST(key AS TEXT) writes it; a datetime
+    // key has no portable text form (SQLite stores milliseconds, PostgreSQL a timestamp),
+    // so such models are refused up front rather than alerted twice.
+    test('when the primary key is a datetime then the alert is refused with a clear message', async () => {
+      const db = await openDb({ models: [Night] });
+      const night = new Date(Date.UTC(2020, 0, 1));
+      await db.engine.knex('Night').insert([{ night: dialect === 'sqlite' ? night.getTime() : night, clear: true }]);
+      const endpoint = new Collect();
+      class ClearNight extends Alert {
+        static override model = Night;
+        static override conditions = [{ clear: true }];
+        static override alertTo = [endpoint];
+      }
+      const stats = await run(db, ClearNight);
+      expect(stats.status).toBe('failed');
+      expect(stats.error?.message).toMatch(/primary key column 'night' is a datetime/);
+      expect(endpoint.sent).toHaveLength(0);
+    });
   });
 });

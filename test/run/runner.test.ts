@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { memoryOutput } from '../../dist/core/output.js';
 import { createMissingTables } from '../../dist/db/schema.js';
 import { allModels, openEnvironment } from '../../dist/run/environment.js';
-import { printReport, runPhases, type RunReport } from '../../dist/run/runner.js';
+import { exitCodeOf, printReport, runPhases, type RunReport } from '../../dist/run/runner.js';
 import { DIST_DIR } from '../helpers/paths.js';
 import { queryDb } from '../helpers/sqlite.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';
@@ -56,6 +56,15 @@ export class Broken extends Step {
   }
 }
 
+export class Crashing extends Step {
+  static model = Item;
+  static conditions = [];
+  setup() {
+    throw new Error('cannot start');
+  }
+  process() {}
+}
+
 export class Parity extends Step {
   static model = Item;
   static conditions = [{ parity: null }];
@@ -75,7 +84,7 @@ export default defineSettings({
   connection: 'sqlite:runpipe.db',
   models: [Item],
   loader: Feed,
-  steps: [Doubler, Broken, Parity],
+  steps: [Doubler, Broken, Crashing, Parity],
   alerts: [Notify],
   chunkSize: 10,
   logLevel: 'silent',
@@ -107,6 +116,7 @@ function contents(root: string) {
     items: queryDb(db, 'SELECT id, value, processed, doubled, parity FROM Item ORDER BY id'),
     alerted: queryDb(db, 'SELECT alert, model_table, model_key FROM corral_alerted ORDER BY CAST(model_key AS INTEGER)'),
     alertLines: fs.readFileSync(path.join(root, 'alerts.log'), 'utf8').trim().split('\n').length,
+    failures: queryDb(db, 'SELECT processor, model_table, model_key, attempts, quarantined, error FROM corral_failures ORDER BY id'),
   };
 }
 
@@ -127,22 +137,34 @@ describe('runPhases', () => {
     expect(forked.items[3]).toEqual({ id: 4, value: 4, processed: 1, doubled: 8, parity: 'even' });
     expect(forked.alerted).toHaveLength(30);
     expect(forked.alertLines).toBe(30);
+    expect(forked.failures).toEqual([{ processor: 'Broken', model_table: 'Item', model_key: '5', attempts: 1, quarantined: 0, error: 'no luck' }]);
   });
 
-  test.each(['forked', 'sync'] as const)('when one processor fails (%s) then the others still run and the report lists only the failure', (mode) => {
+  test.each(['forked', 'sync'] as const)('when a row fails in one step and another step fails as a whole (%s) then the others still run and the report names both', (mode) => {
     const { report, printed } = outcomes[mode]!;
     const byName = Object.fromEntries(report.stats.map((s) => [s.processor, s]));
-    expect(Object.keys(byName).sort()).toEqual(['Broken', 'Doubler', 'Feed', 'Notify', 'Parity']);
-    expect(byName.Feed).toMatchObject({ status: 'ok', kind: 'loader', rows: 30 });
-    expect(byName.Doubler).toMatchObject({ status: 'ok', rows: 30 });
-    expect(byName.Parity).toMatchObject({ status: 'ok', rows: 30 });
+    expect(Object.keys(byName).sort()).toEqual(['Broken', 'Crashing', 'Doubler', 'Feed', 'Notify', 'Parity']);
+    expect(byName.Feed).toMatchObject({ status: 'ok', kind: 'loader', rows: 30, failedRows: 0 });
+    expect(byName.Doubler).toMatchObject({ status: 'ok', rows: 30, failedRows: 0 });
+    expect(byName.Parity).toMatchObject({ status: 'ok', rows: 30, failedRows: 0 });
     expect(byName.Notify).toMatchObject({ status: 'ok', kind: 'alert', rows: 30 });
-    expect(byName.Broken).toMatchObject({ status: 'failed', rows: 0 });
-    expect(report.failures.map((f) => [f.processor, f.message])).toEqual([['Broken', 'Broken failed on row id=5: no luck']]);
-    expect(report.failures[0]!.stack).toContain('no luck');
+    // The row that threw is set aside; its 29 neighbours are done.
+    expect(byName.Broken).toMatchObject({ status: 'ok', rows: 29, failedRows: 1 });
+    expect(byName.Broken!.rowFailures.map((f) => [f.key, f.message, f.attempts, f.quarantined])).toEqual([['id=5', 'no luck', 1, false]]);
+    expect(byName.Broken!.rowFailures[0]!.stack).toContain('no luck');
+    expect(byName.Crashing).toMatchObject({ status: 'failed', rows: 0 });
+    expect(report.failures.map((f) => [f.processor, f.message])).toEqual([['Crashing', 'Crashing failed: cannot start']]);
+    expect(report.failures[0]!.stack).toContain('cannot start');
     expect(report.interrupted).toBe(false);
-    expect(printed).toMatch(/FAILED {2}step {3}Broken/);
-    expect(printed).toContain('Error: Broken failed on row id=5: no luck\n');
+    expect(exitCodeOf(report)).toBe(1);
+    expect(printed).toMatch(/^ {2}ROWS FAILED step {3}Broken +29 rows, 1 failed +\d+\.\d\d s$/m);
+    expect(printed).toMatch(/^ {2}FAILED {6}step {3}Crashing +0 rows +\d+\.\d\d s$/m);
+    expect(printed).toMatch(/^ {2}ok {10}step {3}Doubler +30 rows +\d+\.\d\d s$/m);
+    expect(printed.split('\n').filter((line) => line.startsWith('Error:'))).toEqual([
+      'Error: Broken failed on row id=5: no luck (attempt 1; retried on a later run)',
+      'Error: Crashing failed: cannot start',
+    ]);
     expect(printed).toContain('(run again with --traceback for the stack)');
+    expect(printed).not.toMatch(/^\s+at /m);
   });
 });

@@ -21,7 +21,9 @@ export const createdb: CommandSpec = {
   mode: 'in',
   createsDatabase: true,
   configure(cmd) {
-    cmd.option('--noinput', 'do not ask for confirmation');
+    cmd
+      .option('--noinput', 'do not ask for confirmation')
+      .addHelpText('after', "\nTables that already exist are never altered: for a new column or index in an\nexisting table, write a migration ('makemigrations -m MESSAGE') and apply it ('migrate').");
   },
   async handle(context, options) {
     const env = envOf(context);

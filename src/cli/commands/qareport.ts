@@ -6,13 +6,16 @@ import { qaReportHtml, qaReportMarkdown } from '../../docs/qa-report.js';
 import { assessQuality } from '../../qa/quality.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
 
-/** `--fail-under 90` and `--fail-under 0.9` both mean 90 %. */
+/**
+ * `--fail-under 90` and `--fail-under 0.9` both mean 90 %: values from 1 up are
+ * percent (`1` is 1 %), values below 1 are fractions.
+ */
 export function parseThreshold(value: string): number {
   const number = Number(value);
-  if (!Number.isFinite(number) || number < 0 || number > 100) {
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0 || number > 100) {
     throw new CommandError(`--fail-under takes a QAI between 0 and 100 (percent) or 0 and 1, got '${value}'`);
   }
-  return number > 1 ? number / 100 : number;
+  return number >= 1 ? number / 100 : number;
 }
 
 export const qareport: CommandSpec = {
@@ -23,7 +26,7 @@ export const qareport: CommandSpec = {
     cmd
       .option('-o, --output <file>', 'write the report to this file (default: standard output)')
       .addOption(new Option('--format <format>', 'report format (default: from the file extension, else md)').choices(['md', 'html', 'json']))
-      .option('--fail-under <qai>', 'exit with code 2 when the QAI is below this (percent, e.g. 90, or a fraction, e.g. 0.9)')
+      .option('--fail-under <qai>', 'exit with code 2 when the QAI is below this (percent from 1 up, e.g. 90, or a fraction below 1, e.g. 0.9)')
       .option('--not-explain-qai', 'leave out the explanation of the QAI')
       .option('--exclude-test-output', 'leave out the full test output (also -et)');
   },

@@ -1,15 +1,61 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CommandError } from '../../core/errors.js';
+import type { StopFlag } from '../../run/execute.js';
+import { exitCodeOf } from '../../run/runner.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
-import { runAndReport } from './run.js';
+import { runOnce } from './run.js';
+
+/** Waits `seconds`, waking early when a stop is requested. */
+async function pause(seconds: number, stop: StopFlag): Promise<void> {
+  const until = Date.now() + seconds * 1000;
+  while (!stop.requested && Date.now() < until) await sleep(Math.min(250, until - Date.now()));
+}
 
 export const runAll: CommandSpec = {
   name: 'run-all',
-  summary: 'Run the loader, then every step, then every alert (one process each, or --sync)',
+  summary: 'Run the loader, then every step, then every alert (one process each, or --sync); --loop keeps going as data arrives',
   mode: 'in',
   configure(cmd) {
-    cmd.option('--sync', 'run in this process, one after the other, in settings order');
+    cmd
+      .option('--sync', 'run in this process, one after the other, in settings order')
+      .option('--loop', 'run again and again (loader, steps, alerts) until stopped by a signal')
+      .option('--interval <seconds>', 'with --loop: pause between passes', '10')
+      .option('--until-idle', 'load once, then run steps and alerts again until a pass finds no work');
   },
   async handle(context, options) {
-    const { registry } = envOf(context);
-    return runAndReport(context, [registry.loader ? [registry.loader] : [], [...registry.steps], [...registry.alerts]], Boolean(options.sync));
+    const { registry, logger } = envOf(context);
+    const loader = registry.loader ? [registry.loader] : [];
+    const sync = Boolean(options.sync);
+    if (options.loop && options.untilIdle) throw new CommandError('Choose --loop or --until-idle, not both');
+    if (!options.loop && !options.untilIdle) return exitCodeOf(await runOnce(context, [loader, [...registry.steps], [...registry.alerts]], sync));
+
+    const interval = Number(options.interval);
+    if (!Number.isFinite(interval) || interval < 0) throw new CommandError(`--interval takes seconds (a number >= 0), got '${String(options.interval)}'`);
+    const stop: StopFlag = { requested: false };
+    // Installed here too so a signal during the pause between passes stops the loop.
+    const onSignal = () => void (stop.requested = true);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let worst = 0;
+    try {
+      for (let pass = 1; !stop.requested; pass++) {
+        const phases = options.untilIdle && pass > 1 ? [[...registry.steps], [...registry.alerts]] : [loader, [...registry.steps], [...registry.alerts]];
+        logger.info(`Pass ${pass}`);
+        const report = await runOnce(context, phases, sync, stop);
+        const code = exitCodeOf(report);
+        if (code !== 130) worst = Math.max(worst, code);
+        const work = report.stats.filter((s) => s.kind !== 'loader').reduce((n, s) => n + s.rows, 0);
+        if (options.untilIdle && work === 0 && pass > 1) {
+          logger.info(`Idle after ${pass} passes: no step or alert found work`);
+          return worst;
+        }
+        if (options.loop && !stop.requested) await pause(interval, stop);
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    context.output.err('Stopped by a signal: committed chunks are kept.\n');
+    return worst === 0 ? 130 : worst;
   },
 };

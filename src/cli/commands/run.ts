@@ -1,12 +1,13 @@
 import { CommandError } from '../../core/errors.js';
 import { allModels, requireTables } from '../../run/environment.js';
-import { printReport, runPhases } from '../../run/runner.js';
+import type { StopFlag } from '../../run/execute.js';
 import type { ProcessorClass } from '../../run/processor.js';
 import { selectProcessors } from '../../run/registry.js';
+import { exitCodeOf, printReport, runPhases, type RunReport } from '../../run/runner.js';
 import { envOf, type CommandContext, type CommandSpec } from '../command-spec.js';
 
-/** Runs the phases, prints the summary, and turns the outcome into an exit code. */
-export async function runAndReport(context: CommandContext, phases: ProcessorClass[][], sync: boolean): Promise<number> {
+/** Runs the phases once and prints the summary. */
+export async function runOnce(context: CommandContext, phases: ProcessorClass[][], sync: boolean, stop?: StopFlag): Promise<RunReport> {
   const env = envOf(context);
   await requireTables(env.engine!, allModels(env.settings));
   const report = await runPhases(env, phases.filter((p) => p.length > 0), {
@@ -15,10 +16,15 @@ export async function runAndReport(context: CommandContext, phases: ProcessorCla
     logLevel: context.logLevel,
     logFormat: context.logFormat,
     traceback: context.traceback,
+    ...(stop ? { stop } : {}),
   });
   printReport(report, context.output, context.traceback);
-  if (report.interrupted) return 130;
-  return report.failures.length > 0 ? 1 : 0;
+  return report;
+}
+
+/** Runs the phases, prints the summary, and turns the outcome into an exit code. */
+export async function runAndReport(context: CommandContext, phases: ProcessorClass[][], sync: boolean): Promise<number> {
+  return exitCodeOf(await runOnce(context, phases, sync));
 }
 
 export const run: CommandSpec = {

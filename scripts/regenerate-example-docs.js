@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// Regenerates the generated documents of the example pipelines from their code:
+// examples/<pipeline>/docs/doc.md (`create-doc`) and models.svg
+// (`create-models-diagram`). Run through `npm run docs:examples`, which builds
+// dist/ first (the examples run the built corral).
+//
+//   node scripts/regenerate-example-docs.js           write the files
+//   node scripts/regenerate-example-docs.js --check   write nothing; exit 1 when a committed file is stale
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Each example and its settings module (what its in_corral.js points at). */
+const EXAMPLES = { iris: 'iris/settings.ts', exoplanets: 'exo/settings.ts' };
+const DOCUMENTS = [
+  { file: 'doc.md', args: ['create-doc'] },
+  { file: 'models.svg', args: ['create-models-diagram'] },
+];
+
+// What a plain shell has: nothing that points an example elsewhere (the settings read these).
+for (const key of Object.keys(process.env)) {
+  if (/^(CORRAL_|IRIS_|EXO_)/.test(key)) delete process.env[key];
+}
+
+/** Writes every document of one example into `outDir` (the commands run in this process); returns the paths written. */
+async function generate(example, outDir) {
+  const { runFromCommandLine } = await import(pathToFileURL(path.join(ROOT, 'dist', 'cli', 'main.js')).href);
+  const settingsFile = path.join(ROOT, 'examples', example, EXAMPLES[example]);
+  fs.mkdirSync(outDir, { recursive: true });
+  const written = [];
+  for (const { file, args } of DOCUMENTS) {
+    const target = path.join(outDir, file);
+    let said = '';
+    const output = { out: (text) => (said += text), err: (text) => (said += text), interactive: false };
+    const code = await runFromCommandLine([...args, '-o', target], { settingsFile, output });
+    if (code !== 0) {
+      process.stderr.write(`${example}: '${args.join(' ')}' failed (exit ${code}):\n${said}`);
+      process.exit(2);
+    }
+    written.push(target);
+  }
+  return written;
+}
+
+if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
+  process.stderr.write('dist/ is missing: build corral first (npm run build), or use npm run docs:examples\n');
+  process.exit(2);
+}
+
+const check = process.argv.includes('--check');
+if (check) {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-example-docs-'));
+  const stale = [];
+  try {
+    for (const example of Object.keys(EXAMPLES)) {
+      for (const fresh of await generate(example, path.join(work, example))) {
+        const committed = path.join(ROOT, 'examples', example, 'docs', path.basename(fresh));
+        if (!fs.existsSync(committed) || !fs.readFileSync(committed).equals(fs.readFileSync(fresh))) {
+          stale.push(path.relative(ROOT, committed));
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  if (stale.length > 0) {
+    process.stderr.write(`Stale generated documents (the code changed since they were made):\n${stale.map((f) => `  ${f}`).join('\n')}\nRegenerate them with: npm run docs:examples\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`The generated documents of ${Object.keys(EXAMPLES).join(', ')} are up to date.\n`);
+} else {
+  for (const example of Object.keys(EXAMPLES)) {
+    for (const written of await generate(example, path.join(ROOT, 'examples', example, 'docs'))) process.stdout.write(`Wrote ${path.relative(ROOT, written)}\n`);
+  }
+}

@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Option } from 'commander';
+import type { CommandEntry, PipelineDocInput } from '../../docs/pipeline-doc.js';
+import { commandNameOf, type CommandClass } from '../../run/command.js';
+import { envOf, type CommandSpec } from '../command-spec.js';
+
+export const createDoc: CommandSpec = {
+  name: 'create-doc',
+  summary: "Write the pipeline's manual from its code: models, loader, steps, alerts and commands (Markdown or HTML)",
+  mode: 'out',
+  configure(cmd) {
+    cmd
+      .option('-o, --output <file>', 'write the manual to this file (default: standard output)')
+      .addOption(new Option('--format <format>', 'md or html (default: from the file extension, else md)').choices(['md', 'html']));
+  },
+  async handle(context, options) {
+    const env = envOf(context);
+    // Imported here: the command line imports this module through the list of commands.
+    // pipeline-doc.js loads the TypeScript compiler (~1 s): only for this command, not for every command line.
+    const [{ commandLineProgram }, { builtinCommands }, { pipelineDocHtml, pipelineDocMarkdown }] = await Promise.all([
+      import('../main.js'),
+      import('./index.js'),
+      import('../../docs/pipeline-doc.js'),
+    ]);
+    const custom = env.settings.commands as unknown as CommandClass[];
+    const commands: CommandEntry[] = [
+      ...builtinCommands.map((spec) => ({ name: spec.name, mode: spec.mode, custom: undefined })),
+      ...custom.map((Class) => ({ name: commandNameOf(Class), mode: Class.mode, custom: Class })),
+    ];
+    const input: PipelineDocInput = { settings: env.settings, registry: env.registry, program: commandLineProgram(env.settings), commands };
+    const output: string | undefined = options.output;
+    const extension = output ? path.extname(output).slice(1).toLowerCase() : '';
+    const format: string = options.format ?? (extension === 'html' || extension === 'htm' ? 'html' : 'md');
+    const text = format === 'html' ? await pipelineDocHtml(input) : pipelineDocMarkdown(input);
+    if (output) {
+      fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
+      fs.writeFileSync(output, text);
+      context.output.err(`Wrote the documentation to ${output}\n`);
+    } else {
+      context.output.out(text);
+    }
+    return 0;
+  },
+};

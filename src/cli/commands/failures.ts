@@ -1,0 +1,60 @@
+import { CommandError } from '../../core/errors.js';
+import { renderTable } from '../../core/table.js';
+import { allModels, requireTables } from '../../run/environment.js';
+import { allProcessors } from '../../run/registry.js';
+import { didYouMean } from '../../core/suggest.js';
+import { clearFailures, listFailures, retryFailures } from '../../run/status.js';
+import { envOf, type CommandSpec } from '../command-spec.js';
+
+export const failures: CommandSpec = {
+  name: 'failures',
+  summary: 'List the rows whose processing failed (retrying or quarantined); --retry makes them eligible now, --clear forgets them',
+  mode: 'in',
+  configure(cmd) {
+    cmd
+      .option('-p, --processors <names...>', 'only the failures of these processors')
+      .option('--retry', 'retry these rows on the next run, quarantined ones included (attempts are kept)')
+      .option('--clear', 'forget these failures: the rows are processed again as if they never failed')
+      .option('--stack', 'show the stack of each failure')
+      .option('--json', 'print JSON instead of a table');
+  },
+  async handle(context, options) {
+    const env = envOf(context);
+    const engine = env.engine!;
+    await requireTables(engine, allModels(env.settings));
+    const names: string[] | undefined = options.processors;
+    const known = allProcessors(env.registry).map((p) => p.name);
+    for (const name of names ?? []) {
+      if (!known.includes(name)) throw new CommandError(`Unknown processor '${name}'.${didYouMean(name, known)}`, { hint: `Known: ${known.join(', ')}` });
+    }
+    if (options.retry && options.clear) throw new CommandError('Choose --retry or --clear, not both');
+    if (options.retry) {
+      context.output.out(`${await retryFailures(engine, names)} failed row(s) will be retried on the next run\n`);
+      return 0;
+    }
+    if (options.clear) {
+      context.output.out(`${await clearFailures(engine, names)} failure record(s) cleared\n`);
+      return 0;
+    }
+    const records = await listFailures(engine, names);
+    if (options.json) {
+      context.output.out(JSON.stringify(records, null, 2) + '\n');
+      return 0;
+    }
+    if (records.length === 0) {
+      context.output.out('No failed rows.\n');
+      return 0;
+    }
+    const rows = records.map((r) => [
+      r.processor,
+      `${r.table} ${r.key.replaceAll('\x1f', ',')}`,
+      String(r.attempts),
+      r.quarantined ? 'quarantined' : `retry after ${r.nextAt.replace('T', ' ').slice(0, 19)}`,
+      r.lastAt.replace('T', ' ').slice(0, 19),
+      r.error.length > 80 ? r.error.slice(0, 79) + '…' : r.error,
+    ]);
+    context.output.out(renderTable(['Processor', 'Row', 'Attempts', 'State', 'Last failure (UTC)', 'Error'], rows));
+    if (options.stack) for (const r of records) context.output.out(`\n${r.processor} ${r.table} ${r.key}:\n${r.stack ?? '(no stack)'}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,175 @@
+import readline from 'node:readline';
+import repl from 'node:repl';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { describeError } from '../../core/errors.js';
+import type { Output } from '../../core/output.js';
+import { settingsView } from '../../conf/load.js';
+import type { Transaction } from '../../db/engine.js';
+import { frameworkModels } from '../../db/framework-models.js';
+import type { Environment } from '../../run/environment.js';
+import { envOf, type CommandSpec } from '../command-spec.js';
+
+export interface ShellStreams {
+  readonly input: Readable & { isTTY?: boolean };
+  readonly output: Writable & { isTTY?: boolean };
+  /** Where the shell says what became of the transaction. */
+  readonly messages: Output;
+}
+
+const RULE = '-'.repeat(80);
+
+/** The names the shell defines, and the banner lines that announce them. */
+function shellLocals(env: Environment): { locals: Record<string, unknown>; banner: string[] } {
+  const locals: Record<string, unknown> = {};
+  const banner: string[] = [];
+  const load = (names: Record<string, unknown>, what: string) => {
+    const keys = Object.keys(names);
+    if (keys.length === 0) return;
+    Object.assign(locals, names);
+    banner.push(`LOAD: ${keys.join(', ')} (${what})`);
+  };
+  load({ db: undefined }, `knex, in one transaction on ${env.engine!.label}`);
+  load({ settings: settingsView(env.settings) }, `the settings of ${env.settings.name}`);
+  load(Object.fromEntries(env.settings.models.map((m) => [m.name, m])), 'models');
+  const own = new Set(env.settings.models.map((m) => m.name));
+  load(Object.fromEntries(frameworkModels.filter((m) => !own.has(m.name)).map((m) => [m.name, m])), 'corral models');
+  load({ ...env.settings.shellLocals }, 'shellLocals');
+  return { locals, banner };
+}
+
+/** PostgreSQL refuses every statement of a transaction after one failed; SQLite does not. */
+async function usable(tx: Transaction): Promise<boolean> {
+  if (tx.engine.dialect !== 'postgres') return true;
+  try {
+    await tx.db.raw('select 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function begin(env: Environment): Promise<Transaction> {
+  const tx = await env.engine!.begin();
+  // The engine's lease ends transactions idle for leaseSeconds; a person at a prompt may think longer.
+  if (tx.engine.dialect === 'postgres') await tx.db.raw('SET LOCAL idle_in_transaction_session_timeout = 0');
+  return tx;
+}
+
+/**
+ * A Node REPL on the pipeline. Work through `db` runs in one transaction, committed
+ * when the shell ends cleanly (`.exit`, Ctrl-D, end of input) and rolled back when it
+ * is killed; `.commit` and `.rollback` end it early and start another.
+ *
+ * Piped input is fed one line at a time, each after the previous one has finished
+ * (awaits included): Node's REPL reads piped lines without waiting for their awaits.
+ */
+export async function runShell(env: Environment, streams: ShellStreams): Promise<number> {
+  const { locals, banner } = shellLocals(env);
+  let tx = await begin(env);
+  const interactive = Boolean(streams.input.isTTY && streams.output.isTTY);
+  const feed = interactive ? undefined : new PassThrough();
+  streams.output.write([...banner, RULE, '`.commit` and `.rollback` end the transaction early; `.exit` or Ctrl-D commits and leaves.', ''].join('\n'));
+
+  let markReady: () => void = () => undefined;
+  let ready = Promise.resolve();
+  const server = repl.start({
+    input: feed ?? streams.input,
+    output: streams.output,
+    prompt: `${env.settings.name}> `,
+    terminal: interactive,
+    ignoreUndefined: true,
+  });
+  Object.assign(server.context, locals, { db: tx.db });
+  const displayPrompt = server.displayPrompt.bind(server);
+  server.displayPrompt = (preserveCursor?: boolean) => {
+    displayPrompt(preserveCursor);
+    markReady();
+  };
+
+  const restart = async (commit: boolean) => {
+    if (commit && (await usable(tx))) {
+      await tx.commit();
+      streams.messages.err('Committed.\n');
+    } else {
+      await tx.rollback();
+      streams.messages.err(commit ? 'A statement failed in this transaction, so PostgreSQL refuses to commit it: rolled back.\n' : 'Rolled back.\n');
+    }
+    tx = await begin(env);
+    server.context.db = tx.db;
+  };
+  for (const [name, commit] of [['commit', true], ['rollback', false]] as const) {
+    server.defineCommand(name, {
+      help: commit ? 'Commit the work done through db so far, and start a new transaction' : 'Undo the work done through db since the last commit',
+      action() {
+        restart(commit).then(
+          () => server.displayPrompt(),
+          (error: unknown) => {
+            streams.messages.err(`Error: ${describeError(error)}\n`);
+            server.displayPrompt();
+          },
+        );
+      },
+    });
+  }
+
+  let killed = false;
+  const onSignal = () => {
+    killed = true;
+    server.close();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
+  const exited = new Promise<void>((resolve) => server.on('exit', resolve));
+
+  if (feed) {
+    let closed = false;
+    void exited.then(() => {
+      closed = true;
+      markReady();
+    });
+    const lines = readline.createInterface({ input: streams.input, terminal: false, crlfDelay: Infinity });
+    for await (const line of lines) {
+      await ready;
+      if (closed) break;
+      ready = new Promise((resolve) => (markReady = resolve));
+      feed.write(line + '\n');
+    }
+    await ready;
+    feed.end();
+    lines.close();
+  }
+  await exited;
+  process.removeListener('SIGTERM', onSignal);
+  process.removeListener('SIGHUP', onSignal);
+
+  if (!killed && (await usable(tx))) {
+    await tx.commit();
+    streams.messages.err('Committed.\n');
+    return 0;
+  }
+  await tx.rollback();
+  streams.messages.err(killed ? 'Stopped: rolled back.\n' : 'A statement failed in this transaction, so PostgreSQL refuses to commit it: rolled back.\n');
+  return 1;
+}
+
+export const shell: CommandSpec = {
+  name: 'shell',
+  summary: 'A JavaScript prompt (Node REPL) with the settings, the models and db, a knex in one transaction',
+  mode: 'in',
+  configure(cmd) {
+    cmd.addHelpText(
+      'after',
+      `
+Defines: db (knex bound to one open transaction), settings, every model by its
+class name (corral's own too) and the names of the shellLocals setting.
+Top-level await works: await db('Example').where({ processed: true }).
+What you do through db is committed when you leave with .exit or Ctrl-D (or when
+piped input ends), and rolled back if the shell is killed. .commit and .rollback
+end the transaction early and start a new one. On SQLite the open transaction
+holds the database's write lock: other writers (run, load) wait until you leave.`,
+    );
+  },
+  async handle(context) {
+    return runShell(envOf(context), { input: process.stdin, output: process.stdout, messages: context.output });
+  },
+};

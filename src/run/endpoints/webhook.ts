@@ -1,0 +1,155 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ImproperlyConfigured, describeError } from '../../core/errors.js';
+import { activeSettings, settingsView, type SettingsView } from '../../conf/load.js';
+import type { ModelInstance } from '../../db/model.js';
+import type { Alert } from '../alert.js';
+import { deliveryError } from './email.js';
+import { Endpoint } from './endpoint.js';
+
+export interface WebhookOptions {
+  /**
+   * Where to POST, or a function of the settings that gives it (webhook URLs are
+   * secrets: keep them out of the code, e.g. `(s) => String(s.slackHook)`).
+   */
+  url: string | ((settings: SettingsView) => string);
+  /** Per attempt. (Default: 10000) */
+  timeoutMs?: number;
+  /** Further attempts after a network error, a timeout or a 5xx/429 answer. (Default: 2) */
+  retries?: number;
+  /** Wait before the first retry; doubles with each one. (Default: 500) */
+  backoffMs?: number;
+  /** Extra request headers, e.g. `{ Authorization: 'Bearer ...' }`. */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** What a Webhook posts for one row. `text` is what Slack and Mattermost show. */
+export interface WebhookPayload {
+  readonly text: string;
+  /** The alert's class name. */
+  readonly alert: string;
+  readonly row: Record<string, unknown>;
+}
+
+/** A failed attempt: whether trying again may help. */
+class AttemptError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * POSTs each alerted row as JSON (`{ text, alert, row }`) to a URL: a Slack or
+ * Mattermost incoming webhook, or a service of your own. Network errors, timeouts
+ * and 5xx/429 answers are retried with a short backoff; a 4xx answer is not.
+ * Messages name the server by host and port only: the rest of a webhook URL is
+ * often its secret.
+ */
+export class Webhook extends Endpoint {
+  readonly url: WebhookOptions['url'];
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly backoffMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+  private target: URL | undefined;
+
+  constructor(options: WebhookOptions) {
+    super();
+    if (typeof options?.url !== 'string' && typeof options?.url !== 'function') {
+      throw new ImproperlyConfigured('Webhook needs a url', { hint: "new Webhook({ url: 'https://hooks.example.org/...' })" });
+    }
+    this.url = options.url;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.retries = options.retries ?? 2;
+    this.backoffMs = options.backoffMs ?? 500;
+    this.headers = options.headers ?? {};
+  }
+
+  /** `host:port` of the target, for messages. */
+  get server(): string {
+    if (!this.target) return '(not set up)';
+    return `${this.target.hostname}:${this.target.port || (this.target.protocol === 'https:' ? 443 : 80)}`;
+  }
+
+  /** Checks the URL; connects nowhere yet. */
+  override setup(alert: Alert): void {
+    super.setup(alert);
+    const given = typeof this.url === 'function' ? this.url(settingsView(activeSettings())) : this.url;
+    let target: URL;
+    try {
+      target = new URL(given);
+    } catch {
+      throw new ImproperlyConfigured(`${alert.constructor.name}'s Webhook url is not a URL`);
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      throw new ImproperlyConfigured(`${alert.constructor.name}'s Webhook url must be http or https, not ${target.protocol}`);
+    }
+    this.target = target;
+  }
+
+  /** The JSON body for one row. Override to post another shape. */
+  async payload(row: ModelInstance): Promise<unknown> {
+    const body: WebhookPayload = { text: await this.render(row), alert: this.alert.constructor.name, row: row.toJSON() };
+    return body;
+  }
+
+  async process(row: ModelInstance): Promise<void> {
+    const body = JSON.stringify(await this.payload(row));
+    let delay = this.backoffMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.post(body);
+        return;
+      } catch (error) {
+        const retryable = error instanceof AttemptError ? error.retryable : true;
+        if (!retryable || attempt > this.retries) {
+          const tries = attempt > 1 ? ` (after ${attempt} attempts)` : '';
+          throw deliveryError('Webhook', this.server, `${describeError(error)}${tries}`, error);
+        }
+        await sleep(delay);
+        delay *= 2;
+      }
+    }
+  }
+
+  private async post(body: string): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(this.target!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...this.headers },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : networkReason(error);
+      throw new AttemptError(reason, true);
+    }
+    if (response.ok) {
+      await response.body?.cancel();
+      return;
+    }
+    const text = (await response.text().catch(() => '')).trim().slice(0, 200);
+    const retryable = response.status >= 500 || response.status === 429;
+    throw new AttemptError(`HTTP ${response.status} ${response.statusText}${text ? `: ${text}` : ''}`, retryable);
+  }
+}
+
+const NETWORK_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  UND_ERR_SOCKET: 'connection closed by the server',
+};
+
+/** fetch says only "fetch failed"; the reason is in its cause (ECONNREFUSED, ...). */
+function networkReason(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  if (cause?.code) return `${NETWORK_ERRORS[cause.code] ?? cause.message ?? 'network error'} (${cause.code})`;
+  return cause?.message || describeError(error);
+}

@@ -1,0 +1,50 @@
+import type { LoopOutcome, RunContext } from './execute.js';
+import type { Loader } from './loader.js';
+import { isThenable, storeProduced } from './store.js';
+
+/** Thrown through the loader's generator to stop it between chunks. */
+class StopRequested extends Error {}
+
+/**
+ * Feeds the stream: saves what `generate()` yields, committing every `chunkSize`
+ * objects. A failure rolls back the chunk in flight only; `teardown` learns of it.
+ */
+export async function runLoader(loader: Loader, context: RunContext, chunkSize: number): Promise<LoopOutcome> {
+  let stored = 0;
+  let inChunk = 0;
+  let error: unknown;
+  let stopped = false;
+  await context.engine.inTransaction(async () => loader.setup());
+  let tx = await context.engine.begin();
+  try {
+    let produced: unknown = loader.generate();
+    if (isThenable(produced)) produced = await produced;
+    await storeProduced(loader, () => tx, produced, async () => {
+      stored += 1;
+      if (++inChunk >= chunkSize) {
+        await tx.commit();
+        context.onProgress?.(stored);
+        inChunk = 0;
+        if (context.stop?.requested) throw new StopRequested();
+        tx = await context.engine.begin();
+      }
+    });
+    await tx.commit();
+    context.onProgress?.(stored);
+  } catch (caught) {
+    if (caught instanceof StopRequested) {
+      stopped = true;
+    } else {
+      error = caught;
+      await tx.rollback();
+      stored -= inChunk;
+    }
+  } finally {
+    try {
+      await context.engine.inTransaction(async () => loader.teardown(error));
+    } catch (caught) {
+      error ??= caught;
+    }
+  }
+  return error === undefined ? { rows: stored, stopped } : { rows: stored, failure: error };
+}

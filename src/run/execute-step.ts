@@ -1,0 +1,120 @@
+import type { Logger } from '../core/logger.js';
+import { describeError } from '../core/errors.js';
+import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
+import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
+import { FailureLog } from './failures.js';
+import { checkKeyKinds } from './row-keys.js';
+import type { Step } from './step.js';
+import { isThenable, storeProduced } from './store.js';
+import { WorkSet } from './work-set.js';
+
+type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
+
+/** Failure isolation needs a key corral can remember; other steps fail as a whole on a bad row. */
+function failureLogFor(Class: typeof Step, Model: ModelClass, context: RunContext): FailureLog | undefined {
+  try {
+    checkKeyKinds(Class.name, Model);
+  } catch {
+    return undefined;
+  }
+  return new FailureLog(context.engine, Class.name, Model, context.settings);
+}
+
+/**
+ * The step loop: chunk by chunk, one transaction each. When `process` throws on a
+ * row, the chunk is rolled back, the row is recorded in `corral_failures` (retried
+ * on later runs with backoff, quarantined after `maxAttempts`), the rows before it
+ * are processed again and committed, and the step moves on. `process` therefore
+ * runs at least once per row, and its result is committed exactly once.
+ */
+export async function runStepRows(
+  step: Step,
+  Class: typeof Step,
+  Model: ModelClass,
+  context: RunContext,
+  chunkSize: number,
+  logger: Logger,
+  beat: Beat,
+): Promise<LoopOutcome> {
+  const failures = failureLogFor(Class, Model, context);
+  if (failures) await failures.load();
+  const workSet = new WorkSet({
+    Model,
+    conditions: Class.conditions ?? [],
+    ordering: Class.ordering,
+    restriction: failures?.restriction(),
+    chunkSize,
+    partition: context.partition,
+    lockRows: context.engine.locksRows,
+  });
+  const rowFailures: RowFailure[] = [];
+  let rows = 0;
+  let failure: unknown;
+  let failedRow: string | undefined;
+  let stopped = false;
+  let setUp = false;
+  try {
+    await context.engine.inTransaction(async () => step.setup());
+    setUp = true;
+    while (!workSet.done) {
+      if (context.stop?.requested) {
+        stopped = true;
+        break;
+      }
+      await beat(rows, rowFailures.length, chunkSize);
+      const tx = await context.engine.begin();
+      let current: ModelInstance | undefined;
+      let index = 0;
+      try {
+        const chunk = await workSet.next(tx.db);
+        for (const raw of chunk) {
+          current = hydrate(Model, raw);
+          let produced: unknown = step.process(current);
+          if (isThenable(produced)) produced = await produced;
+          await storeProduced(step, () => tx, produced, () => undefined);
+          await tx.saveProcessed(current);
+          if (failures) await failures.forget(tx.db, current);
+          index += 1;
+        }
+        current = undefined;
+        await tx.commit();
+        rows += chunk.length;
+        context.onProgress?.(rows);
+      } catch (error) {
+        await tx.rollback();
+        if (current === undefined || !failures) {
+          failedRow = current ? describeKey(Model, current) : undefined;
+          throw error;
+        }
+        const key = describeKey(Model, current);
+        const recorded = await failures.record(current, error);
+        rowFailures.push({
+          key,
+          message: describeError(error),
+          attempts: recorded.attempts,
+          quarantined: recorded.quarantined,
+          stack: error instanceof Error ? error.stack : undefined,
+        });
+        logger.warn(
+          { row: key, attempts: recorded.attempts },
+          recorded.quarantined
+            ? `Row ${key} failed and is quarantined after ${recorded.attempts} attempt(s): ${describeError(error)}`
+            : `Row ${key} failed (attempt ${recorded.attempts} of ${context.settings.maxAttempts}, retried after ${recorded.nextAt.toISOString()}): ${describeError(error)}`,
+        );
+        // Read the rows before the failed one again; the failed row is now left out.
+        workSet.rewind(index);
+      }
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    if (setUp) {
+      try {
+        await context.engine.inTransaction(async () => step.teardown(failure));
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  }
+  return { rows, failure, failedRow, rowFailures, stopped };
+}

@@ -1,0 +1,102 @@
+import type { Knex } from 'knex';
+import { describeError } from '../core/errors.js';
+import type { ResolvedSettings } from '../conf/settings.js';
+import type { Engine } from '../db/engine.js';
+import { Failure } from '../db/framework-models.js';
+import type { ModelClass } from '../db/model.js';
+import { toDb } from '../db/values.js';
+import { keyText, keyTextMatches } from './row-keys.js';
+import type { Restriction } from './work-set.js';
+
+/** What happened to a failed row: retried later, or quarantined for good. */
+export interface RecordedFailure {
+  readonly attempts: number;
+  readonly quarantined: boolean;
+  readonly nextAt: Date;
+}
+
+/**
+ * The failure memory of one processor on one model: records failed rows, keeps
+ * them out of the work set while they back off or sit in quarantine, and forgets
+ * a row once it succeeds.
+ */
+export class FailureLog {
+  private readonly engine: Engine;
+  private readonly processor: string;
+  private readonly Model: ModelClass;
+  private readonly settings: ResolvedSettings;
+  /** Whether this processor has any failure on record (checked once, then kept up to date). */
+  private any = false;
+  /** Rows that failed in this run are not retried in it, whatever their backoff. */
+  private readonly runStartedAt = new Date();
+
+  constructor(engine: Engine, processor: string, Model: ModelClass, settings: ResolvedSettings) {
+    this.engine = engine;
+    this.processor = processor;
+    this.Model = Model;
+    this.settings = settings;
+  }
+
+  async load(): Promise<void> {
+    const row = await this.engine.knex(Failure.table).where({ processor: this.processor, model_table: this.Model.table }).first('id');
+    this.any = row !== undefined;
+  }
+
+  /** Leaves out rows that are backing off or quarantined; costs nothing while there are none. */
+  restriction(): Restriction {
+    return (query) => {
+      if (!this.any) return;
+      const { Model, processor, engine } = this;
+      const now = toDb(Failure.columns.next_at.spec, new Date(), engine.dialect);
+      const runStartedAt = toDb(Failure.columns.last_at.spec, this.runStartedAt, engine.dialect);
+      query.whereNotExists(function (this: Knex.QueryBuilder) {
+        this.select(engine.knex.raw('1'))
+          .from(Failure.table)
+          .where(`${Failure.table}.processor`, processor)
+          .andWhere(`${Failure.table}.model_table`, Model.table);
+        keyTextMatches(this, `${Failure.table}.model_key`, Model, engine.dialect);
+        this.andWhere((q) =>
+          q
+            .where(`${Failure.table}.quarantined`, engine.dialect === 'sqlite' ? 1 : true)
+            .orWhere(`${Failure.table}.next_at`, '>', now as never)
+            .orWhere(`${Failure.table}.last_at`, '>=', runStartedAt as never),
+        );
+      });
+    };
+  }
+
+  /** Records a failure in a transaction of its own (the row's work was rolled back). */
+  async record(row: object, error: unknown): Promise<RecordedFailure> {
+    const key = keyText(this.Model, row, this.engine.dialect);
+    const now = new Date();
+    const stack = error instanceof Error ? (error.stack ?? null) : null;
+    let outcome: RecordedFailure | undefined;
+    await this.engine.inTransaction(async (tx) => {
+      const where = { processor: this.processor, model_table: this.Model.table, model_key: key };
+      const existing = (await tx.db(Failure.table).where(where).first()) as Record<string, unknown> | undefined;
+      const attempts = Number(existing?.attempts ?? 0) + 1;
+      const quarantined = attempts >= this.settings.maxAttempts;
+      const delay = this.settings.retryDelaySeconds * 1000 * 2 ** (attempts - 1);
+      const nextAt = new Date(now.getTime() + delay);
+      const values = {
+        error: describeError(error).slice(0, 10_000),
+        stack: stack?.slice(0, 20_000) ?? null,
+        attempts,
+        last_at: toDb(Failure.columns.last_at.spec, now, this.engine.dialect),
+        next_at: toDb(Failure.columns.next_at.spec, nextAt, this.engine.dialect),
+        quarantined: toDb(Failure.columns.quarantined.spec, quarantined, this.engine.dialect),
+      };
+      if (existing) await tx.db(Failure.table).where(where).update(values);
+      else await tx.db(Failure.table).insert({ ...where, ...values, first_at: values.last_at });
+      outcome = { attempts, quarantined, nextAt };
+    });
+    this.any = true;
+    return outcome!;
+  }
+
+  /** Forgets a row that succeeded, in the transaction of its chunk. */
+  async forget(db: Knex, row: object): Promise<void> {
+    if (!this.any) return;
+    await db(Failure.table).where({ processor: this.processor, model_table: this.Model.table, model_key: keyText(this.Model, row, this.engine.dialect) }).delete();
+  }
+}

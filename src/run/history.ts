@@ -1,0 +1,54 @@
+import os from 'node:os';
+import type { Engine } from '../db/engine.js';
+import { Run } from '../db/framework-models.js';
+import { toDb } from '../db/values.js';
+
+export type RunStatus = 'running' | 'ok' | 'failed' | 'stopped';
+
+/**
+ * The `corral_runs` row of one processor run. Bookkeeping only: written in
+ * transactions of its own, never inside a chunk, and a failure to write it is
+ * logged by the caller rather than failing the work.
+ */
+export class RunRecord {
+  private readonly engine: Engine;
+  private id: number | undefined;
+
+  private constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  static async start(engine: Engine, processor: string, kind: string, partition: string | undefined): Promise<RunRecord> {
+    const record = new RunRecord(engine);
+    const now = record.time(new Date());
+    await engine.autocommit(async (db) => {
+      const [row] = (await db(Run.table)
+        .insert({ processor, kind, host: os.hostname(), pid: process.pid, partition: partition ?? null, started_at: now, heartbeat_at: now, status: 'running', rows_done: 0, rows_failed: 0, in_flight: 0 })
+        .returning('id')) as ({ id: number } | number)[];
+      record.id = typeof row === 'object' ? row.id : row;
+    });
+    return record;
+  }
+
+  /** Before each chunk: progress so far, the size of the chunk starting, and a heartbeat. */
+  async beat(rowsDone: number, rowsFailed: number, inFlight: number): Promise<void> {
+    if (this.id === undefined) return;
+    await this.engine.autocommit((db) =>
+      db(Run.table).where({ id: this.id }).update({ rows_done: rowsDone, rows_failed: rowsFailed, in_flight: inFlight, heartbeat_at: this.time(new Date()) }),
+    );
+  }
+
+  async finish(status: RunStatus, rowsDone: number, rowsFailed: number, error?: string): Promise<void> {
+    if (this.id === undefined) return;
+    const now = this.time(new Date());
+    await this.engine.autocommit((db) =>
+      db(Run.table)
+        .where({ id: this.id })
+        .update({ status, rows_done: rowsDone, rows_failed: rowsFailed, in_flight: 0, ended_at: now, heartbeat_at: now, error: error ?? null }),
+    );
+  }
+
+  private time(date: Date): unknown {
+    return toDb(Run.columns.started_at.spec, date, this.engine.dialect);
+  }
+}

@@ -1,0 +1,148 @@
+import type { Engine } from '../db/engine.js';
+import { Failure, Run } from '../db/framework-models.js';
+import { fromDb, toDb } from '../db/values.js';
+import type { Environment } from './environment.js';
+import { notYetAlerted } from './execute-alert.js';
+import { kindOf, modelOf, type ProcessorKind } from './execute.js';
+import { FailureLog } from './failures.js';
+import { allProcessors } from './registry.js';
+import type { Step } from './step.js';
+import { countMatching } from './work-set.js';
+
+export interface LastRun {
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly status: string;
+  readonly rows: number;
+  readonly failedRows: number;
+  readonly host: string;
+  readonly pid: number;
+}
+
+export interface ProcessorStatus {
+  readonly processor: string;
+  readonly kind: ProcessorKind;
+  /** Rows matching its conditions right now (not yet alerted, not backing off); null for the loader. */
+  readonly backlog: number | null;
+  /** Rows in the chunks of workers running now. */
+  readonly inFlight: number;
+  /** Workers marked running whose heartbeat is older than the lease: most likely dead. */
+  readonly staleWorkers: number;
+  readonly retrying: number;
+  readonly quarantined: number;
+  readonly lastRun: LastRun | null;
+}
+
+const iso = (value: unknown) => (value === null || value === undefined ? null : (fromDb(Run.columns.started_at.spec, value) as Date).toISOString());
+
+async function runsOf(engine: Engine, processor: string, leaseSeconds: number) {
+  const rows = (await engine.knex(Run.table).where({ processor }).orderBy('id', 'desc').limit(200)) as Record<string, unknown>[];
+  const leaseStart = Date.now() - leaseSeconds * 1000;
+  let inFlight = 0;
+  let stale = 0;
+  for (const row of rows.filter((r) => r.status === 'running')) {
+    const beat = (fromDb(Run.columns.heartbeat_at.spec, row.heartbeat_at) as Date).getTime();
+    if (beat >= leaseStart) inFlight += Number(row.in_flight);
+    else stale += 1;
+  }
+  const last = rows.find((r) => r.status !== 'running') ?? rows[0];
+  const lastRun: LastRun | null = last
+    ? {
+        startedAt: iso(last.started_at)!,
+        endedAt: iso(last.ended_at),
+        status: String(last.status),
+        rows: Number(last.rows_done),
+        failedRows: Number(last.rows_failed),
+        host: String(last.host),
+        pid: Number(last.pid),
+      }
+    : null;
+  return { inFlight, stale, lastRun };
+}
+
+/** What `corral status` shows for every processor of the pipeline. */
+export async function pipelineStatus(env: Environment): Promise<ProcessorStatus[]> {
+  const engine = env.engine!;
+  const statuses: ProcessorStatus[] = [];
+  for (const Class of allProcessors(env.registry)) {
+    const kind = kindOf(Class);
+    let backlog: number | null = null;
+    if (kind !== 'loader') {
+      const Model = modelOf(Class as unknown as typeof Step);
+      const failures = new FailureLog(engine, Class.name, Model, env.settings);
+      await failures.load();
+      backlog = await countMatching(engine.knex, {
+        Model,
+        conditions: (Class as unknown as typeof Step).conditions ?? [],
+        ordering: undefined,
+        restriction: kind === 'alert' ? notYetAlerted(Class.name, Model, engine) : failures.restriction(),
+      });
+    }
+    const counts = (await engine
+      .knex(Failure.table)
+      .where({ processor: Class.name })
+      .select('quarantined')
+      .count({ n: '*' })
+      .groupBy('quarantined')) as { quarantined: unknown; n: number | string }[];
+    const quarantined = counts.filter((c) => fromDb(Failure.columns.quarantined.spec, c.quarantined) === true).reduce((n, c) => n + Number(c.n), 0);
+    const retrying = counts.reduce((n, c) => n + Number(c.n), 0) - quarantined;
+    const { inFlight, stale, lastRun } = await runsOf(engine, Class.name, env.settings.leaseSeconds);
+    statuses.push({ processor: Class.name, kind, backlog, inFlight, staleWorkers: stale, retrying, quarantined, lastRun });
+  }
+  return statuses;
+}
+
+export interface FailureRecord {
+  readonly processor: string;
+  readonly table: string;
+  readonly key: string;
+  readonly attempts: number;
+  readonly quarantined: boolean;
+  readonly firstAt: string;
+  readonly lastAt: string;
+  readonly nextAt: string;
+  readonly error: string;
+  readonly stack: string | null;
+}
+
+function failureFilter(engine: Engine, processors: readonly string[] | undefined) {
+  const query = engine.knex(Failure.table);
+  if (processors && processors.length > 0) query.whereIn('processor', [...processors]);
+  return query;
+}
+
+export async function listFailures(engine: Engine, processors?: readonly string[]): Promise<FailureRecord[]> {
+  const rows = (await failureFilter(engine, processors).orderBy(['processor', 'id'])) as Record<string, unknown>[];
+  const spec = Failure.columns;
+  return rows.map((r) => ({
+    processor: String(r.processor),
+    table: String(r.model_table),
+    key: String(r.model_key),
+    attempts: Number(r.attempts),
+    quarantined: fromDb(spec.quarantined.spec, r.quarantined) === true,
+    firstAt: iso(r.first_at)!,
+    lastAt: iso(r.last_at)!,
+    nextAt: iso(r.next_at)!,
+    error: String(r.error),
+    stack: r.stack === null || r.stack === undefined ? null : String(r.stack),
+  }));
+}
+
+/** Makes recorded rows eligible again on the next run (attempts are kept). */
+export async function retryFailures(engine: Engine, processors?: readonly string[]): Promise<number> {
+  const past = toDb(Failure.columns.next_at.spec, new Date(0), engine.dialect);
+  return engine.autocommit(async (db) => {
+    const query = db(Failure.table);
+    if (processors && processors.length > 0) query.whereIn('processor', [...processors]);
+    return Number(await query.update({ quarantined: toDb(Failure.columns.quarantined.spec, false, engine.dialect), next_at: past }));
+  });
+}
+
+/** Forgets recorded failures: the rows are processed again as if they never failed. */
+export async function clearFailures(engine: Engine, processors?: readonly string[]): Promise<number> {
+  return engine.autocommit(async (db) => {
+    const query = db(Failure.table);
+    if (processors && processors.length > 0) query.whereIn('processor', [...processors]);
+    return Number(await query.delete());
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * The QA commands on the pipelines users start from: both examples reach an A grade
+ * (QAI >= 90 %) with every test passing, and a freshly created pipeline's tests pass
+ * and its quality report runs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { createPipeline, expectExit } from '../helpers/pipeline.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { qaiByHand, readJson, type QaReportJson } from '../helpers/qa-pipeline.js';
+import { runCli } from '../helpers/run-cli.js';
+import { tempDirForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirForFile('corral-e2e-qaexamples-');
+
+/** Every file under `dir`, for "nothing was left behind" checks. */
+function listing(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }) as string[]).sort();
+}
+
+describe('the examples', () => {
+  test.each(['iris', 'exoplanets'])('when qareport runs on examples/%s then every test passes and the QAI is at least 0.90', async (name) => {
+    const example = path.join(REPO_ROOT, 'examples', name);
+    const before = listing(example);
+    const out = path.join(tempDir(), `${name}.json`);
+    const result = await runCli([path.join('examples', name, 'in_corral.js'), 'qareport', '--format', 'json', '-o', out], { cwd: REPO_ROOT });
+    expectExit(result, 0);
+    const report = readJson<QaReportJson>(out);
+    expect(report.tests.failed).toBe(0);
+    expect(report.tests.passed).toBeGreaterThan(0);
+    expect(report.tests.tests.every((t) => t.state === 'passed')).toBe(true);
+    expect(report.inputs.testsPassed).toBe(true);
+    expect(report.qai).toBeGreaterThanOrEqual(0.9);
+    expect(report.qai).toBeCloseTo(qaiByHand(report.inputs), 12);
+    // The report measured the example and left nothing behind in it (no database, log or
+    // coverage folder; docs/ is left to the documentation commands).
+    expect(listing(example).filter((file) => !before.includes(file) && !file.startsWith('docs'))).toEqual([]);
+  });
+});
+
+describe('a freshly created pipeline', () => {
+  test('when corral create makes a pipeline then its test passes and its qareport runs with a QAI above 0', async () => {
+    const pipe = await createPipeline(tempDir(), 'qafresh');
+    const tested = await pipe.cli(['test']);
+    expectExit(tested, 0);
+    const out = path.join(tempDir(), 'qafresh.json');
+    const reported = await pipe.cli(['qareport', '--format', 'json', '-o', out]);
+    expectExit(reported, 0);
+    const report = readJson<QaReportJson>(out);
+    expect(report.pipeline).toBe('qafresh');
+    expect(report.inputs.testsPassed).toBe(true);
+    expect(report.tests.failed).toBe(0);
+    expect(report.qai).toBeGreaterThan(0);
+    expect(report.untested).toEqual([]);
+  });
+});

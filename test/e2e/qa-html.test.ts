@@ -1,0 +1,60 @@
+/**
+ * The HTML quality report, opened as a user opens it: in a browser (headless
+ * Chromium through playwright-core), from a file:// URL, with no network.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { expectExit } from '../helpers/pipeline.js';
+import { copyQaPipeline, summaryLine } from '../helpers/qa-pipeline.js';
+import type { CliResult } from '../helpers/run-cli.js';
+import { tempDirForFile } from '../helpers/temp-dir.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const tempDir = tempDirForFile('corral-e2e-qahtml-');
+
+let reportRun: CliResult;
+let reportFile: string;
+let browser: Browser | undefined;
+let pageText: string;
+let requested: string[];
+
+beforeAll(async () => {
+  const pipe = copyQaPipeline(tempDir());
+  reportFile = path.join(tempDir(), 'report.html');
+  reportRun = await pipe.cli(['qareport', '--format', 'html', '-o', reportFile]);
+  expectExit(reportRun, 0);
+
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const page = await browser.newPage();
+  requested = [];
+  page.on('request', (request) => requested.push(request.url()));
+  await page.goto(pathToFileURL(reportFile).href, { waitUntil: 'load' });
+  pageText = await page.innerText('body');
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('qareport --format html', () => {
+  test('when the report is opened in Chromium then the page shows the QAI percentage and the grade qareport printed', () => {
+    const summary = summaryLine(reportRun.stderr);
+    expect(summary, reportRun.stderr).toBeDefined();
+    expect(pageText).toContain(`QA Index: ${summary!.percent}%`);
+    expect(pageText).toContain(`QA Grade: ${summary!.grade}`);
+    expect(pageText).toContain('qapipe Quality Report');
+    expect(pageText).toContain('Untested processors: Flag');
+  });
+
+  test('when the page loads then it fetches nothing but the file itself: no external resource', () => {
+    expect(requested).toEqual([pathToFileURL(reportFile).href]);
+    expect(fs.readFileSync(reportFile, 'utf8')).not.toMatch(/(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * A scaffolded pipeline (helpers/pipeline.ts) on either database, as its own
+ * commands see it, and the few edits the issue-5 tests make to the scaffold.
+ *
+ *     const pipe = await createPipeline(dir, 'distpipe');
+ *     const db = await usePipelineDb(pipe, 'postgres', pgDatabase);  // edits `connection`
+ *     configureSettings(pipe, { chunkSize: 50, procs: { MyStep: 2 } });
+ *     addCounter(pipe);  // Example.counter, incremented in SQL by MyStep
+ *     expectExit(await pipe.cli(['createdb', '--noinput']), 0);
+ *     await db.insertExamples(1000);
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { ScaffoldedPipeline } from './pipeline.js';
+import type { Dialect, TestDatabase } from './postgres.js';
+
+/** The pipeline's database, read and written by the test directly (not through corral). */
+export interface PipelineDb {
+  readonly dialect: Dialect;
+  /** What the settings' `connection` says. */
+  readonly connection: string;
+  /** Rows of one query; `?` placeholders on both dialects; booleans and counts as the driver returns them. */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs statements that return nothing. */
+  exec(sql: string): Promise<void>;
+  /** `SELECT count(*) FROM "Example" WHERE <where>` as a number. */
+  count(where?: string, table?: string): Promise<number>;
+  /** Ids of "Example" rows matching `where`, ascending. */
+  ids(where?: string): Promise<number[]>;
+  /** Inserts Example rows `from`..`from+count-1` (name r<i>, value i, not processed) in one SQL statement. */
+  insertExamples(count: number, from?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function postgresPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/**
+ * Points the pipeline at `database` (PostgreSQL) or keeps its SQLite file, and
+ * returns a handle on that database. Close it after the test (PostgreSQL keeps a pool).
+ */
+export function usePipelineDb(pipe: ScaffoldedPipeline, dialect: Dialect, database?: TestDatabase): PipelineDb {
+  let query: PipelineDb['query'];
+  let close: () => Promise<void>;
+  let connection: string;
+  if (dialect === 'postgres') {
+    if (!database) throw new Error('usePipelineDb: PostgreSQL needs a test database (createTestDatabase)');
+    connection = database.url;
+    pipe.edit('settings.ts', /connection: 'sqlite:[^']*'/, `connection: '${connection}'`);
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    // An idle client ended by the server (the database dropped after the test) is no test failure.
+    pool.on('error', () => undefined);
+    query = async <T,>(sql: string, params: readonly unknown[] = []) => (await pool.query(postgresPlaceholders(sql), [...params])).rows as T[];
+    close = () => pool.end();
+  } else {
+    connection = `sqlite:${pipe.name}-dev.db`;
+    query = async <T,>(sql: string, params: readonly unknown[] = []) => {
+      const db = new Database(pipe.dbFile, { fileMustExist: true });
+      try {
+        db.pragma('busy_timeout = 60000');
+        const statement = db.prepare(sql);
+        return (statement.reader ? statement.all(...params) : (statement.run(...params), [])) as T[];
+      } finally {
+        db.close();
+      }
+    };
+    close = async () => undefined;
+  }
+  const self: PipelineDb = {
+    dialect,
+    connection,
+    query,
+    async exec(sql) {
+      if (dialect === 'postgres') await query(sql);
+      else {
+        const db = new Database(pipe.dbFile, { fileMustExist: true });
+        try {
+          db.pragma('busy_timeout = 60000');
+          db.exec(sql);
+        } finally {
+          db.close();
+        }
+      }
+    },
+    async count(where = 'true', table = 'Example') {
+      const [row] = await query<{ n: number | string }>(`SELECT count(*) AS n FROM "${table}" WHERE ${where}`);
+      return Number(row!.n);
+    },
+    async ids(where = 'true') {
+      return (await query<{ id: number | string }>(`SELECT id FROM "Example" WHERE ${where} ORDER BY id`)).map((r) => Number(r.id));
+    },
+    async insertExamples(count, from = 1) {
+      const to = from + count - 1;
+      const columns = dialect === 'postgres' ? `'r' || g, g, false` : `'r' || g, g, 0`;
+      const series =
+        dialect === 'postgres'
+          ? `generate_series(${from}, ${to}) AS g`
+          : `(WITH RECURSIVE s(g) AS (SELECT ${from} UNION ALL SELECT g + 1 FROM s WHERE g < ${to}) SELECT g FROM s)`;
+      await self.exec(`INSERT INTO "Example" (name, value, processed) SELECT ${columns} FROM ${series}`);
+    },
+    close,
+  };
+  return self;
+}
+
+/** Booleans as the two drivers return them (1/0 or true/false), as true/false. */
+export function truthy(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 't';
+}
+
+/**
+ * Sets settings of the scaffold's settings.ts: keys it already has (chunkSize,
+ * logLevel, exampleRows) are replaced, others added. Values are written as JSON.
+ */
+export function configureSettings(pipe: ScaffoldedPipeline, values: Readonly<Record<string, unknown>>): void {
+  for (const [key, value] of Object.entries(values)) {
+    const line = `  ${key}: ${JSON.stringify(value)},`;
+    try {
+      pipe.edit('settings.ts', new RegExp(`^  ${key}: .*,$`, 'm'), line);
+    } catch {
+      pipe.edit('settings.ts', '  // Your own settings', `${line}\n\n  // Your own settings`);
+    }
+  }
+}
+
+/**
+ * Gives Example a `counter` column and makes MyStep increment it in SQL, in the
+ * chunk's transaction, before it doubles the value: a row whose work is committed
+ * twice ends with counter 2 (an increment in JavaScript would hide it), one whose
+ * chunk was rolled back with counter 0. `before` is code run first for each row
+ * (`await new Promise((r) => setTimeout(r, 2));` for a slow step).
+ */
+export function addCounter(pipe: ScaffoldedPipeline, before = ''): void {
+  pipe.edit('models.ts', '  doubled: float(),\n', '  doubled: float(),\n  counter: integer().notNull().default(0),\n');
+  pipe.edit(
+    'steps.ts',
+    '  process(row: Example) {\n    row.doubled = row.value * 2;\n    row.processed = true;\n  }',
+    `  async process(row: Example) {
+    ${before}
+    await this.db('Example').where({ id: row.id }).increment('counter', 1);
+    row.doubled = row.value * 2;
+    row.processed = true;
+  }`,
+  );
+}
+
+/** Polls `check` every `everyMs` until it returns true; fails after `timeoutMs` with `what`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 100): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** The `<status> step MyStep  N rows` summary lines of a run's stderr: processor → rows. */
+export function summaryRows(stderr: string): Record<string, { status: string; rows: number; failed: number }> {
+  const found: Record<string, { status: string; rows: number; failed: number }> = {};
+  for (const match of stderr.matchAll(/^ {2}(ok|FAILED|STOPPED|ROWS FAILED) +(?:loader|step|alert) +(\S+) +(\d+) rows(?:, (\d+) failed)? +[\d.]+ s$/gm)) {
+    found[match[2]!] = { status: match[1]!, rows: Number(match[3]), failed: Number(match[4] ?? 0) };
+  }
+  return found;
+}

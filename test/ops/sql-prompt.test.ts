@@ -1,0 +1,63 @@
+/** corral's built-in SQL prompt (dbshell without a client), driven through streams. */
+import { PassThrough } from 'node:stream';
+import { describe, expect, test } from 'vitest';
+import { splitStatements, sqlPrompt } from '../../src/cli/sql-prompt.js';
+import { integer, string } from '../../src/db/columns.js';
+import { model } from '../../src/db/model.js';
+import { forEachDatabase } from '../helpers/postgres.js';
+import { useUnitDb, type UnitDb } from '../helpers/unit-db.js';
+
+class Star extends model('Star', { id: integer().primaryKey(), name: string(50).notNull() }) {}
+
+async function prompt(db: UnitDb, typed: string): Promise<string> {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = '';
+  output.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+  input.end(typed);
+  expect(await sqlPrompt({ engine: db.engine, input, output })).toBe(0);
+  return text;
+}
+
+describe('splitStatements', () => {
+  test("when text holds ';' inside quotes or comments then only the real ends split it", () => {
+    expect(splitStatements("select ';' as a; -- x; y\nselect \"b;\" from t; /* ; */ select 3")).toEqual({
+      statements: ["select ';' as a", '-- x; y\nselect "b;" from t'],
+      rest: ' /* ; */ select 3',
+    });
+  });
+});
+
+forEachDatabase((dialect) => {
+  const openDb = useUnitDb(dialect);
+
+  test('when statements are typed then SELECTs print tables, writes their row count, errors a line, and the prompt goes on to exit;', async () => {
+    const db = await openDb({ models: [Star] });
+    const out = await prompt(
+      db,
+      [
+        "insert into \"Star\" (name) values ('Sun'), ('Vega');",
+        'select id, name',
+        '  from "Star" order by id;',
+        'select * from nowhere;',
+        "update \"Star\" set name = 'Sol' where id = 1; select '?' as q;",
+        'exit;',
+        "insert into \"Star\" (name) values ('after exit');",
+      ].join('\n') + '\n',
+    );
+    expect(out).toContain(`Connected to: ${db.engine.label}`);
+    expect(out).toContain('(2 rows affected)');
+    expect(out).toContain(['+----+------+', '| id | name |', '+====+======+', '| 1  | Sun  |', '| 2  | Vega |', '+----+------+', '(2 rows)'].join('\n'));
+    expect(out).toMatch(/Error: .*nowhere/);
+    expect(out).toContain('(1 row affected)');
+    expect(out).toContain('| ? |');
+    expect(await db.engine.knex('Star').orderBy('id').pluck('name')).toEqual(['Sol', 'Vega']);
+  });
+
+  test('when input ends in the middle of a statement then it is not run, and the prompt says so', async () => {
+    const db = await openDb({ models: [Star] });
+    const out = await prompt(db, "insert into \"Star\" (name) values ('half')");
+    expect(out).toContain("Not run (no closing ';')");
+    expect(await db.engine.knex('Star').count({ n: '*' })).toEqual([{ n: dialect === 'sqlite' ? 0 : '0' }]);
+  });
+});

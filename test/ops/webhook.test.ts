@@ -1,0 +1,143 @@
+/**
+ * The Webhook endpoint against a real HTTP server on loopback: the payload, the
+ * retries, and what a server that fails or hangs does to the alert.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import { createLogger } from '../../src/core/logger.js';
+import { boolean, datetime, integer, string } from '../../src/db/columns.js';
+import { model } from '../../src/db/model.js';
+import { Alert } from '../../src/run/alert.js';
+import { Webhook, type WebhookOptions } from '../../src/run/endpoints/webhook.js';
+import { executeProcessor } from '../../src/run/execute.js';
+import { useUnitDb, type UnitDb } from '../helpers/unit-db.js';
+import { startHttpServer, type HttpTestServer } from './servers.js';
+
+class Event extends model('Event', {
+  id: integer().primaryKey(),
+  label: string().notNull(),
+  interesting: boolean().notNull().default(false),
+  at: datetime(),
+}) {}
+
+const openDb = useUnitDb();
+const servers: HttpTestServer[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) await server.close();
+});
+
+async function http(): Promise<HttpTestServer> {
+  const server = await startHttpServer();
+  servers.push(server);
+  return server;
+}
+
+async function withEvents(labels: string[], extra: Record<string, unknown> = {}): Promise<UnitDb> {
+  const db = await openDb({ models: [Event], ...extra });
+  await db.engine.knex('Event').insert(labels.map((label) => ({ label, interesting: true, at: new Date('2026-01-02T03:04:05Z') })));
+  return db;
+}
+
+function alertOf(options: WebhookOptions) {
+  return class Hook extends Alert<Event> {
+    static override model = Event;
+    static override conditions = [{ interesting: true }];
+    static override alertTo = [new Webhook({ backoffMs: 10, ...options })];
+  };
+}
+
+async function run(db: UnitDb, Class: unknown) {
+  const logger = createLogger({ name: 'unit', level: 'silent', format: 'json' });
+  return executeProcessor(Class as never, { engine: db.engine, settings: db.settings, logger });
+}
+
+const labelsPosted = (server: HttpTestServer, status = 200) =>
+  server.requests.filter((r) => r.status === status).map((r) => (r.body as { row: { label: string } }).row.label);
+
+describe('Webhook', () => {
+  test('when rows are alerted then each is POSTed as JSON with the alert text, the alert name and the row', async () => {
+    const server = await http();
+    const db = await withEvents(['a', 'b']);
+    const stats = await run(db, alertOf({ url: server.url, headers: { Authorization: 'Bearer t0ken' } }));
+    expect(stats).toMatchObject({ status: 'ok', rows: 2 });
+    expect(server.requests).toHaveLength(2);
+    const first = server.requests[0]!;
+    expect(first.headers['content-type']).toBe('application/json');
+    expect(first.headers.authorization).toBe('Bearer t0ken');
+    expect(first.body).toEqual({
+      text: expect.stringMatching(/^\[unit-ALERT @ \S+\] Check the object '<Event id=1>'\n$/),
+      alert: 'Hook',
+      row: { id: 1, label: 'a', interesting: true, at: '2026-01-02T03:04:05.000Z' },
+    });
+  });
+
+  test('when the url is a function of the settings then it is read from them', async () => {
+    const server = await http();
+    const db = await withEvents(['a'], { hookUrl: server.url });
+    expect((await run(db, alertOf({ url: (settings) => String(settings.hookUrl) }))).status).toBe('ok');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  test('when the server answers 500 twice and then recovers then the retries deliver every row in the same run', async () => {
+    const server = await http();
+    const db = await withEvents(['a', 'b']);
+    server.script([{ status: 500 }, { status: 503 }]);
+    const stats = await run(db, alertOf({ url: server.url, retries: 2 }));
+    expect(stats).toMatchObject({ status: 'ok', rows: 2 });
+    expect(server.requests.map((r) => r.status)).toEqual([500, 503, 200, 200]);
+    expect(labelsPosted(server)).toEqual(['a', 'b']);
+  });
+
+  test('when the server keeps failing then the run fails naming host, port and reason, and the next run sends only the rows not delivered', async () => {
+    const server = await http();
+    const db = await withEvents(['a', 'b', 'c']);
+    const Hook = alertOf({ url: server.url, retries: 1 });
+    server.script([{ status: 200 }], { status: 500, body: 'database is down' });
+    const failed = await run(db, Hook);
+    expect(failed).toMatchObject({ status: 'failed', rows: 1 });
+    expect(failed.error!.message).toBe(
+      `Hook failed on row id=2: Webhook endpoint could not deliver to 127.0.0.1:${server.port}: HTTP 500 Internal Server Error: database is down (after 2 attempts)`,
+    );
+    // The secret part of the URL is never shown.
+    expect(failed.error!.message).not.toContain('secret-token');
+    expect(await db.engine.knex('corral_alerted').orderBy('id').pluck('model_key')).toEqual(['1']);
+
+    server.script([], { status: 200 });
+    expect(await run(db, Hook)).toMatchObject({ status: 'ok', rows: 2 });
+    expect(labelsPosted(server)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('when the server answers 4xx then there is no retry', async () => {
+    const server = await http();
+    const db = await withEvents(['a']);
+    server.script([], { status: 404, body: 'no such hook' });
+    const failed = await run(db, alertOf({ url: server.url, retries: 3 }));
+    expect(failed.error!.message).toMatch(/HTTP 404 Not Found: no such hook$/);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  test('when the server does not answer in time then each attempt times out and the run says so', async () => {
+    const server = await http();
+    const db = await withEvents(['a']);
+    server.script([], 'hang');
+    const failed = await run(db, alertOf({ url: server.url, retries: 1, timeoutMs: 200 }));
+    expect(failed.error!.message).toMatch(/could not deliver to 127\.0\.0\.1:\d+: no answer within 200 ms \(after 2 attempts\)$/);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  test('when nothing listens then the reason is the refused connection', async () => {
+    const server = await http();
+    const db = await withEvents(['a']);
+    const { url, port } = server;
+    await server.close();
+    servers.splice(0);
+    const failed = await run(db, alertOf({ url, retries: 0 }));
+    expect(failed.error!.message).toBe(`Hook failed on row id=1: Webhook endpoint could not deliver to 127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
+  });
+
+  test('when the url is not http(s) then the alert fails at set-up, before any row', async () => {
+    const db = await withEvents(['a']);
+    const failed = await run(db, alertOf({ url: 'ftp://example.org/x' }));
+    expect(failed).toMatchObject({ status: 'failed', rows: 0 });
+    expect(failed.error!.message).toMatch(/must be http or https, not ftp:/);
+  });
+});
