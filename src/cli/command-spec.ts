@@ -26,6 +26,12 @@ export interface CommandSpec {
   readonly mode: Mode | 'nopipe';
   /** Mode `in` only: may create the database file (SQLite) instead of requiring it. */
   readonly createsDatabase?: boolean;
+  /**
+   * The command's own work imports the pipeline's TypeScript sources (tests, a script,
+   * the REPL): the settings are then loaded through tsx as well, so that there is one
+   * copy of each class. Other commands load the compiled pipeline, which starts faster.
+   */
+  readonly importsSources?: boolean;
   configure?(cmd: Commander): void;
   handle(context: CommandContext, options: Record<string, any>, args: string[]): Promise<number | void>;
 }

@@ -110,6 +110,19 @@ function reportError(error: unknown, output: Output, traceback: boolean): number
   return 1;
 }
 
+/** Global options that take a value: the word after them is not the command. */
+const GLOBAL_VALUE_OPTIONS = new Set(['--log-level', '--log-format']);
+
+/** The command named on the line, before commander has parsed it (the settings load first). */
+function commandWord(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (GLOBAL_VALUE_OPTIONS.has(arg)) i += 1;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
 /**
  * The whole command line, callable in-process: parses `argv` (without the node and
  * script names), runs the command in its mode and returns the exit code. Only
@@ -122,11 +135,12 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
   const settingsFile = options.settingsFile ?? process.env.CORRAL_SETTINGS;
   const wantsCreate = args[0] === 'create';
 
+  const compiled = !builtinCommands.find((spec) => spec.name === commandWord(args))?.importsSources;
   let settings: ResolvedSettings | undefined;
   let settingsError: unknown;
   if (settingsFile && !wantsCreate) {
     try {
-      settings = await loadSettings(settingsFile);
+      settings = await loadSettings(settingsFile, { compiled });
     } catch (error) {
       settingsError = error;
     }
@@ -173,6 +187,7 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
         logLevel: globals.logLevel,
         logFormat: globals.logFormat,
         createDatabase: picked.spec?.createsDatabase,
+        compiled,
       });
     }
     const context: CommandContext = {

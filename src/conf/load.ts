@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImproperlyConfigured, describeError } from '../core/errors.js';
+import { compileCacheEnabled, compiledModuleFor } from './compile-cache.js';
 import { resolveSettings, type ResolvedSettings } from './settings.js';
 
 let tsxRegistered = false;
@@ -30,17 +31,36 @@ export function locateSettings(explicit?: string): string {
   return path.resolve(given);
 }
 
+export interface LoadOptions {
+  /**
+   * Import the pipeline's TypeScript from the compile cache (conf/compile-cache.ts)
+   * rather than through tsx. Commands whose own code imports the pipeline's sources
+   * (test, shell, exec, ...) must not, or they would see two copies of each class.
+   */
+  readonly compiled?: boolean;
+}
+
 /** Imports and validates the settings module. */
-export async function loadSettings(file: string): Promise<ResolvedSettings> {
+export async function loadSettings(file: string, options: LoadOptions = {}): Promise<ResolvedSettings> {
   if (!fs.existsSync(file)) {
     throw new ImproperlyConfigured(`Settings file not found: ${file}`, {
       hint: 'Check the path in in_corral.js (or CORRAL_SETTINGS); `corral create NAME` writes one',
     });
   }
-  if (/\.[cm]?tsx?$/.test(file)) await enableTypeScript();
+  let moduleFile = file;
+  if (/\.[cm]?tsx?$/.test(file)) {
+    const compiled = options.compiled && compileCacheEnabled() ? await compiledModuleFor(file) : undefined;
+    if (compiled) {
+      moduleFile = compiled;
+      // Stacks (--traceback) still point at the .ts lines, through the inline source maps.
+      process.setSourceMapsEnabled(true);
+    } else {
+      await enableTypeScript();
+    }
+  }
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    module = (await import(pathToFileURL(moduleFile).href)) as Record<string, unknown>;
   } catch (error) {
     throw new ImproperlyConfigured(`Cannot load the settings module ${file}: ${describeError(error)}`, {
       hint: 'The error comes from the settings or a module it imports (models, steps, ...); run again with --traceback for the stack',

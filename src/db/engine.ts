@@ -1,6 +1,7 @@
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import type BetterSqlite3 from 'better-sqlite3';
 import { DBError, describeError } from '../core/errors.js';
+import { createKnex } from './knex-factory.js';
 import { ROW_STATE, type ModelClass, type ModelInstance } from './model.js';
 import { fromDb, sameValue, toDb, type Dialect } from './values.js';
 import { pushContext, popContext, type DbContext } from './context.js';
@@ -95,7 +96,7 @@ export class Engine {
         if (!String(message).startsWith('Acquire connection error')) console.warn(message);
       },
     };
-    const knex = knexFactory({ log, ...config });
+    const knex = createKnex({ log, ...config });
     const engine = new Engine(knex, dialect, options.label);
     try {
       if (dialect === 'sqlite') {

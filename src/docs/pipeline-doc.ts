@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import type { Argument, Command as Commander, Option } from 'commander';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
+import { createKnex } from '../db/knex-factory.js';
 import { settingsView } from '../conf/load.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import type { ColumnSpec } from '../db/columns.js';
@@ -148,8 +149,8 @@ function sqlOrdering(knex: Knex, ordering: readonly Ordering[] | undefined, Mode
 
 /** A knex that only compiles SQL: no connection is ever opened. */
 function sqlCompiler(settings: ResolvedSettings): { knex: Knex; dialectName: string } {
-  if (settings.connection.dialect === 'postgres') return { knex: knexFactory({ client: 'pg' }), dialectName: 'PostgreSQL' };
-  return { knex: knexFactory({ client: 'better-sqlite3', useNullAsDefault: true }), dialectName: 'SQLite' };
+  if (settings.connection.dialect === 'postgres') return { knex: createKnex({ client: 'pg' }), dialectName: 'PostgreSQL' };
+  return { knex: createKnex({ client: 'better-sqlite3', useNullAsDefault: true }), dialectName: 'SQLite' };
 }
 
 class DocWriter {

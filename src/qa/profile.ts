@@ -116,6 +116,8 @@ function spawnProfiled(settings: ResolvedSettings, dir: string, args: readonly s
         ...process.env,
         NODE_OPTIONS: nodeOptions,
         CORRAL_SETTINGS: settings.settingsFile,
+        // Its hook saves the source maps tsx makes; the compile cache would bypass tsx.
+        CORRAL_COMPILE_CACHE: '0',
         CORRAL_PROFILE_DIR: profiles,
         CORRAL_PROFILE_SOURCES: JSON.stringify(pipelineSourceFiles(settings)),
         NO_COLOR: '1',

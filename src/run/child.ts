@@ -43,6 +43,7 @@ async function run(message: ParentMessage): Promise<number> {
       logLevel: message.logLevel,
       logFormat: message.logFormat,
       connection: message.connection,
+      compiled: message.compiled,
     });
     const Class = findProcessor(env.registry, message.kind, message.name);
     let lastReport = 0;

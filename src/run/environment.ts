@@ -31,6 +31,8 @@ export interface EnvironmentOptions {
   readonly write?: (line: string) => void;
   /** Mode `in`: create the SQLite file when it does not exist (`createdb`); others refuse to. */
   readonly createDatabase?: boolean | undefined;
+  /** Import the pipeline from its compile cache rather than through tsx (see `LoadOptions`). */
+  readonly compiled?: boolean | undefined;
 }
 
 /** Everything a command or a child process needs, opened in one place and closed in one place. */
@@ -43,6 +45,8 @@ export interface Environment {
   readonly engine: Engine | undefined;
   /** The connection the engine uses (children open the same one). */
   readonly connection: ConnectionConfig | undefined;
+  /** The pipeline was imported from its compile cache (children do the same). */
+  readonly compiled: boolean;
   close(error?: unknown): Promise<void>;
 }
 
@@ -52,7 +56,8 @@ export function allModels(settings: ResolvedSettings): ModelClass[] {
 }
 
 export async function openEnvironment(options: EnvironmentOptions): Promise<Environment> {
-  const settings = await loadSettings(options.settingsFile);
+  const compiled = options.compiled ?? false;
+  const settings = await loadSettings(options.settingsFile, { compiled });
   activateSettings(settings);
   const logger = createLogger({
     name: settings.name,
@@ -62,7 +67,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
   });
   const registry = buildRegistry(settings);
   if (options.mode === 'out') {
-    return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, close: async () => undefined };
+    return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, compiled, close: async () => undefined };
   }
 
   let connection = options.connection ?? settings.connection;
@@ -123,6 +128,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
     logger,
     engine,
     connection,
+    compiled,
     async close(error?: unknown) {
       try {
         if (setup) await setup.teardown(error);

@@ -14,6 +14,8 @@ export interface RunMessage {
   readonly connection: ConnectionConfig | undefined;
   /** This worker's share of the rows, when `procs` > 1. */
   readonly partition: { readonly index: number; readonly count: number } | undefined;
+  /** Import the pipeline from its compile cache, as the parent did. */
+  readonly compiled: boolean;
 }
 
 export type ParentMessage = RunMessage;

@@ -190,6 +190,7 @@ function runForked(
       logFormat: options.logFormat,
       connection: env.mode === 'in' ? undefined : env.connection,
       partition,
+      compiled: env.compiled,
     };
     child.send(message);
     child.on('exit', (code, signal) => {

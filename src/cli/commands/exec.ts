@@ -13,6 +13,7 @@ export const exec: CommandSpec = {
   name: 'exec',
   summary: 'Run a TypeScript or JavaScript file inside the pipeline: settings, models and database open',
   mode: 'in',
+  importsSources: true,
   configure(cmd) {
     cmd
       .argument('<file>', 'the .ts or .js file to run (relative to the current folder)')

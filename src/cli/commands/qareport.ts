@@ -22,6 +22,7 @@ export const qareport: CommandSpec = {
   name: 'qareport',
   summary: 'Run tests, coverage and style once; write the quality report with the Quality Assurance Index (QAI)',
   mode: 'out',
+  importsSources: true,
   configure(cmd) {
     cmd
       .option('-o, --output <file>', 'write the report to this file (default: standard output)')

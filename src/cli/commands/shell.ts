@@ -156,6 +156,7 @@ export const shell: CommandSpec = {
   name: 'shell',
   summary: 'A JavaScript prompt (Node REPL) with the settings, the models and db, a knex in one transaction',
   mode: 'in',
+  importsSources: true,
   configure(cmd) {
     cmd.addHelpText(
       'after',

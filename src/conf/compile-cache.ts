@@ -1,0 +1,175 @@
+/**
+ * The pipeline's TypeScript, compiled once to plain JavaScript.
+ *
+ * Registering tsx costs every process ~150 ms: its loader runs on a separate thread
+ * and every later import (corral's, knex's) goes through it. `run-all` forks one
+ * child per processor, so that cost was paid N + 1 times. Instead, the first process
+ * that needs the pipeline compiles its package folder with esbuild (the compiler tsx
+ * itself uses, so the semantics are the same) into
+ * `<pipeline>/.corral/build/<fingerprint>/`, and every process, children included,
+ * imports that JavaScript with no loader at all.
+ *
+ * The fingerprint covers every source file's path, size and modification time, so an
+ * edited file means a new build; checking it costs a directory walk and some stats.
+ * Whatever cannot be compiled this way (a TypeScript import from outside the package
+ * folder, an unwritable folder, a compile error) falls back to tsx: the cache is a
+ * speed-up and never changes what the pipeline does. CORRAL_COMPILE_CACHE=0 turns it off.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Plugin } from 'esbuild';
+import { VERSION } from '../version.js';
+
+const SOURCE = /\.(?:[cm]?ts|tsx)$/;
+/** Builds kept side by side: a process started just before an edit may still import from its own. */
+const KEEP_BUILDS = 3;
+const COMPLETE = '.complete';
+
+/** Whether the cache may be used in this process. */
+export function compileCacheEnabled(): boolean {
+  return process.env.CORRAL_COMPILE_CACHE !== '0';
+}
+
+/**
+ * The compiled counterpart of `settingsFile` (an `.mjs` file), building it when no
+ * current build exists; undefined when the pipeline must be loaded through tsx.
+ */
+export async function compiledModuleFor(settingsFile: string): Promise<string | undefined> {
+  const packageDir = path.dirname(settingsFile);
+  const cacheDir = path.join(path.dirname(packageDir), '.corral', 'build');
+  try {
+    const sources = listSources(packageDir);
+    if (!sources.includes(settingsFile)) return undefined;
+    const buildDir = path.join(cacheDir, fingerprint(packageDir, sources));
+    if (!fs.existsSync(path.join(buildDir, COMPLETE))) await build(packageDir, sources, cacheDir, buildDir);
+    return path.join(buildDir, outputName(path.relative(packageDir, settingsFile)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The TypeScript files of the package folder (not node_modules, not hidden folders, not .d.ts). */
+function listSources(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...listSources(full));
+    else if (SOURCE.test(entry.name) && !/\.d\.[cm]?ts$/.test(entry.name)) found.push(full);
+  }
+  return found.sort();
+}
+
+function fingerprint(packageDir: string, sources: readonly string[]): string {
+  const hash = createHash('sha256').update(`corral ${VERSION} node ${process.versions.node} ${packageDir}\n`);
+  for (const file of sources) {
+    const stat = fs.statSync(file);
+    hash.update(`${path.relative(packageDir, file)}\0${stat.size}\0${stat.mtimeMs}\n`);
+  }
+  // tsconfig.json decides details of the output (decorators, class fields).
+  for (const config of [path.join(packageDir, 'tsconfig.json'), path.join(path.dirname(packageDir), 'tsconfig.json')]) {
+    if (fs.existsSync(config)) hash.update(`${config}\0${fs.statSync(config).mtimeMs}\n`);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** `steps.ts` → `steps.mjs`: `.mjs` is ESM whatever the nearest package.json says. */
+function outputName(relative: string): string {
+  return relative.replace(SOURCE, '.mjs');
+}
+
+async function build(packageDir: string, sources: readonly string[], cacheDir: string, buildDir: string): Promise<void> {
+  const { build: esbuild } = await import('esbuild');
+  fs.mkdirSync(cacheDir, { recursive: true });
+  // Built aside and renamed into place, so a concurrent process never imports half a build.
+  const temporary = `${buildDir}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
+  try {
+    await esbuild({
+      entryPoints: [...sources],
+      outdir: temporary,
+      outbase: packageDir,
+      outExtension: { '.js': '.mjs' },
+      // "Bundling" with every import external transforms each file on its own while
+      // letting the plugin rewrite where its imports point.
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: `node${process.versions.node.split('.')[0]}`,
+      sourcemap: 'inline',
+      // Processor names are class names: never let a rename change one.
+      keepNames: true,
+      logLevel: 'silent',
+      plugins: [keepImportsPlugin(packageDir)],
+    });
+    fs.writeFileSync(path.join(temporary, COMPLETE), '');
+    try {
+      fs.renameSync(temporary, buildDir);
+    } catch (error) {
+      // Another process finished the same build first: use theirs.
+      if (!fs.existsSync(path.join(buildDir, COMPLETE))) throw error;
+    }
+  } finally {
+    fs.rmSync(temporary, { recursive: true, force: true });
+  }
+  pruneOldBuilds(cacheDir, buildDir);
+}
+
+function pruneOldBuilds(cacheDir: string, current: string): void {
+  const builds = fs
+    .readdirSync(cacheDir)
+    .map((name) => path.join(cacheDir, name))
+    .filter((dir) => dir !== current && !dir.includes('.tmp-'))
+    .map((dir) => ({ dir, time: fs.statSync(dir).mtimeMs }))
+    .sort((a, b) => b.time - a.time);
+  for (const { dir } of builds.slice(KEEP_BUILDS - 1)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Keeps every import as an import, pointing where it pointed from the source file:
+ * packages stay bare (resolved from the pipeline folder as before), the package's own
+ * TypeScript files become their compiled siblings, and any other file (JSON, plain
+ * JavaScript) is imported from its original place. `import.meta.url`, `dirname` and
+ * `filename` keep naming the source file, so paths built from them still work.
+ */
+function keepImportsPlugin(packageDir: string): Plugin {
+  const inside = packageDir + path.sep;
+  return {
+    name: 'corral-keep-imports',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind === 'entry-point' || (args.pluginData as { inner?: boolean } | undefined)?.inner) return undefined;
+        const specifier = args.path;
+        if (!specifier.startsWith('.') && !specifier.startsWith('/') && !specifier.startsWith('file:')) return { path: specifier, external: true };
+        const resolved = await build.resolve(specifier, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { inner: true } });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        const target = resolved.path;
+        if (SOURCE.test(target)) {
+          if (!target.startsWith(inside) || target.includes(`${path.sep}node_modules${path.sep}`)) {
+            return { errors: [{ text: `${specifier} is TypeScript outside the pipeline package (${target}): left to tsx` }] };
+          }
+          let relative = path.relative(path.dirname(args.importer), outputName(target)).split(path.sep).join('/');
+          if (!relative.startsWith('.')) relative = `./${relative}`;
+          return { path: relative, external: true };
+        }
+        return { path: pathToFileURL(target).href, external: true };
+      });
+      build.onLoad({ filter: SOURCE }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        const meta: Record<string, string> = {
+          url: pathToFileURL(args.path).href,
+          filename: args.path,
+          dirname: path.dirname(args.path),
+        };
+        const contents = text.replace(/\bimport\.meta\.(url|filename|dirname)\b/g, (_, key: string) => JSON.stringify(meta[key]));
+        return { contents, loader: args.path.endsWith('.tsx') ? 'tsx' : 'ts' };
+      });
+    },
+  };
+}
+
+/** For tests: where a pipeline's builds live. */
+export function compileCacheDir(settingsFile: string): string {
+  return path.join(path.dirname(path.dirname(settingsFile)), '.corral', 'build');
+}
