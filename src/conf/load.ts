@@ -38,6 +38,8 @@ export interface LoadOptions {
    * (test, shell, exec, ...) must not, or they would see two copies of each class.
    */
   readonly compiled?: boolean;
+  /** The settings were checked by the parent process, with the same environment: skip the schema. */
+  readonly checked?: boolean;
 }
 
 /** Imports and validates the settings module. */
@@ -68,7 +70,7 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
     });
   }
   const exported = module.default ?? module.settings;
-  return resolveSettings(exported, file);
+  return resolveSettings(exported, file, { check: !options.checked });
 }
 
 /**

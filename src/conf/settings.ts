@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { z as Z } from 'zod';
 import { ImproperlyConfigured } from '../core/errors.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
@@ -114,49 +115,62 @@ export const DEFAULT_GRADES: Readonly<Record<number, string>> = Object.freeze({
 });
 
 const isClass = (value: unknown) => typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
-const classSchema = z.custom<AnyClass>(isClass, { message: 'expected a class (not an instance, a string or a function)' });
-const connectionSchema = z.union([z.string().min(1), z.looseObject({ client: z.string() })], {
-  message: "expected a URL such as 'sqlite:pipeline.db' or 'postgres://user@host/db', or a knex configuration object",
-});
+// zod costs ~50 ms to load. Forked children load settings their parent has already
+// checked and skip the check, so zod is required on first use only.
+const require = createRequire(import.meta.url);
 
-const schema = z.looseObject({
-  name: z.string({ message: 'expected the pipeline name as a string' }).regex(/^[A-Za-z_][\w-]*$/, 'expected letters, digits, _ or -'),
-  description: z.string().optional(),
-  connection: connectionSchema.optional(),
-  testConnection: connectionSchema.optional(),
-  models: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())], {
-    message: "expected the models module (import * as models from './models.js') or a list of model classes",
-  }),
-  loader: classSchema.optional(),
-  steps: z.array(classSchema).optional(),
-  alerts: z.array(classSchema).optional(),
-  commands: z.array(classSchema).optional(),
-  pipelineSetup: classSchema.optional(),
-  chunkSize: z.number().int().positive().max(1_000_000).optional(),
-  maxAttempts: z.number().int().min(1).max(1000).optional(),
-  retryDelaySeconds: z.number().min(0).optional(),
-  leaseSeconds: z.number().min(1).optional(),
-  procs: z.record(z.string(), z.number().int().min(1).max(256)).optional(),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
-  logFormat: z.enum(['pretty', 'json']).optional(),
-  email: z
-    .object({
-      host: z.string().optional(),
-      port: z.number().int().positive().optional(),
-      secure: z.boolean().optional(),
-      user: z.string().optional(),
-      password: z.string().optional(),
-      from: z.string().optional(),
-    })
-    .optional(),
-  shellLocals: z.record(z.string(), z.unknown()).optional(),
-  qai: z
-    .object({
-      tau: z.number().positive().optional(),
-      grades: z.record(z.string().regex(/^\d+(\.\d+)?$/), z.string()).optional(),
-    })
-    .optional(),
-});
+function buildSchema(z: typeof Z) {
+  const classSchema = z.custom<AnyClass>(isClass, { message: 'expected a class (not an instance, a string or a function)' });
+  const connectionSchema = z.union([z.string().min(1), z.looseObject({ client: z.string() })], {
+    message: "expected a URL such as 'sqlite:pipeline.db' or 'postgres://user@host/db', or a knex configuration object",
+  });
+
+  return z.looseObject({
+    name: z.string({ message: 'expected the pipeline name as a string' }).regex(/^[A-Za-z_][\w-]*$/, 'expected letters, digits, _ or -'),
+    description: z.string().optional(),
+    connection: connectionSchema.optional(),
+    testConnection: connectionSchema.optional(),
+    models: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())], {
+      message: "expected the models module (import * as models from './models.js') or a list of model classes",
+    }),
+    loader: classSchema.optional(),
+    steps: z.array(classSchema).optional(),
+    alerts: z.array(classSchema).optional(),
+    commands: z.array(classSchema).optional(),
+    pipelineSetup: classSchema.optional(),
+    chunkSize: z.number().int().positive().max(1_000_000).optional(),
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    retryDelaySeconds: z.number().min(0).optional(),
+    leaseSeconds: z.number().min(1).optional(),
+    procs: z.record(z.string(), z.number().int().min(1).max(256)).optional(),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+    logFormat: z.enum(['pretty', 'json']).optional(),
+    email: z
+      .object({
+        host: z.string().optional(),
+        port: z.number().int().positive().optional(),
+        secure: z.boolean().optional(),
+        user: z.string().optional(),
+        password: z.string().optional(),
+        from: z.string().optional(),
+      })
+      .optional(),
+    shellLocals: z.record(z.string(), z.unknown()).optional(),
+    qai: z
+      .object({
+        tau: z.number().positive().optional(),
+        grades: z.record(z.string().regex(/^\d+(\.\d+)?$/), z.string()).optional(),
+      })
+      .optional(),
+  });
+}
+
+let schema: ReturnType<typeof buildSchema> | undefined;
+
+function settingsSchema(): ReturnType<typeof buildSchema> {
+  schema ??= buildSchema((require('zod') as { z: typeof Z }).z);
+  return schema;
+}
 
 const FIXES: Record<string, string> = {
   name: "name: 'mypipe'",
@@ -171,13 +185,16 @@ const FIXES: Record<string, string> = {
   logLevel: "logLevel: 'info'  (trace, debug, info, warn, error, fatal or silent)",
 };
 
-/** Validates a settings module's export and fills in the defaults. */
-export function resolveSettings(user: unknown, settingsFile: string): ResolvedSettings {
+/**
+ * Validates a settings module's export and fills in the defaults. `check: false`
+ * skips the schema, for a process whose parent checked the very same settings.
+ */
+export function resolveSettings(user: unknown, settingsFile: string, options: { check?: boolean } = {}): ResolvedSettings {
   if (typeof user !== 'object' || user === null) {
     throw new ImproperlyConfigured(`${settingsFile} must export its settings (export default defineSettings({...}))`);
   }
-  const parsed = schema.safeParse(user);
-  if (!parsed.success) {
+  const parsed = options.check === false ? undefined : settingsSchema().safeParse(user);
+  if (parsed && !parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace('.[', '[');
     const top = String(issue.path[0] ?? '');

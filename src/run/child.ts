@@ -10,7 +10,7 @@
 import { CorralError, describeError } from '../core/errors.js';
 import { executeProcessor, type StopFlag } from './execute.js';
 import { openEnvironment, type Environment } from './environment.js';
-import type { ChildMessage, ParentMessage } from './protocol.js';
+import type { ChildMessage, ParentMessage, RunMessage } from './protocol.js';
 import { findProcessor } from './registry.js';
 
 if (!process.send) {
@@ -19,8 +19,10 @@ if (!process.send) {
 }
 
 const stop: StopFlag = { requested: false };
+let released: (() => void) | undefined;
 const onSignal = () => {
   stop.requested = true;
+  released?.();
 };
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
@@ -34,7 +36,15 @@ function send(message: ChildMessage): Promise<void> {
   });
 }
 
-async function run(message: ParentMessage): Promise<number> {
+/** Resolves when the parent says `start` (or the run is stopped before it does). */
+const startSignal = new Promise<void>((resolve) => {
+  released = resolve;
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'start') resolve();
+  });
+});
+
+async function run(message: RunMessage): Promise<number> {
   let env: Environment | undefined;
   try {
     env = await openEnvironment({
@@ -44,8 +54,16 @@ async function run(message: ParentMessage): Promise<number> {
       logFormat: message.logFormat,
       connection: message.connection,
       compiled: message.compiled,
+      // The parent checked these settings, from the same module and environment.
+      settingsChecked: true,
     });
     const Class = findProcessor(env.registry, message.kind, message.name);
+    await startSignal;
+    if (stop.requested && !process.connected) {
+      // Stopped before its phase came: nothing ran, and nobody is listening.
+      await env.close();
+      return 130;
+    }
     let lastReport = 0;
     const stats = await executeProcessor(Class, {
       engine: env.engine!,
@@ -93,6 +111,7 @@ async function run(message: ParentMessage): Promise<number> {
 }
 
 process.once('message', (message: ParentMessage) => {
+  if (message.type !== 'run') return;
   void run(message).then((code) => {
     process.disconnect?.();
     process.exitCode = code;

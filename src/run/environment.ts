@@ -33,6 +33,8 @@ export interface EnvironmentOptions {
   readonly createDatabase?: boolean | undefined;
   /** Import the pipeline from its compile cache rather than through tsx (see `LoadOptions`). */
   readonly compiled?: boolean | undefined;
+  /** The settings were already checked by the parent process (forked children). */
+  readonly settingsChecked?: boolean | undefined;
 }
 
 /** Everything a command or a child process needs, opened in one place and closed in one place. */
@@ -57,7 +59,7 @@ export function allModels(settings: ResolvedSettings): ModelClass[] {
 
 export async function openEnvironment(options: EnvironmentOptions): Promise<Environment> {
   const compiled = options.compiled ?? false;
-  const settings = await loadSettings(options.settingsFile, { compiled });
+  const settings = await loadSettings(options.settingsFile, { compiled, checked: options.settingsChecked });
   activateSettings(settings);
   const logger = createLogger({
     name: settings.name,

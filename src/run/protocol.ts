@@ -2,7 +2,11 @@ import type { ConnectionConfig } from '../conf/connection.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { ProcessorKind, RowFailure } from './execute.js';
 
-/** Parent → child: what to run. Sent once, right after the fork. */
+/**
+ * Parent → child: what to run. Sent once, right after the fork; the child opens its
+ * environment and then waits for `start` (run-all forks the children of every phase
+ * at once, so later phases do not wait for their processes to start).
+ */
 export interface RunMessage {
   readonly type: 'run';
   readonly settingsFile: string;
@@ -18,7 +22,12 @@ export interface RunMessage {
   readonly compiled: boolean;
 }
 
-export type ParentMessage = RunMessage;
+/** Parent → child: begin the work (the child's phase has come). */
+export interface StartMessage {
+  readonly type: 'start';
+}
+
+export type ParentMessage = RunMessage | StartMessage;
 
 /** Child → parent. */
 export type ChildMessage =

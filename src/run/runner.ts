@@ -7,7 +7,8 @@ import type { Environment } from './environment.js';
 import { executeProcessor, kindOf, type RowFailure, type RunStats, type StopFlag } from './execute.js';
 import type { ProcessorClass } from './processor.js';
 import { ProgressBoard } from './progress.js';
-import type { ChildMessage, RunMessage } from './protocol.js';
+import { hasBacklog } from './status.js';
+import type { ChildMessage, RunMessage, StartMessage } from './protocol.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.js', import.meta.url));
 
@@ -85,33 +86,53 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const inProcess = async (Class: ProcessorClass): Promise<WorkerResult> => {
+    board.start(Class.name);
+    const result = await executeProcessor(Class, {
+      engine: env.engine!,
+      settings: env.settings,
+      logger: env.logger,
+      stop,
+      onProgress: (rows) => board.update(Class.name, rows),
+    });
+    board.end(Class.name);
+    return { stat: result, failure: result.error ? failureOf(result.processor, result.error) : undefined };
+  };
+  // The processes of every processor that has work now are forked at once: each opens
+  // its environment while earlier phases work. A step or alert with nothing to do is
+  // not worth a process (~0.3 s of CPU): it runs here, in milliseconds.
+  const prepared = new Map<ProcessorClass, PreparedWorkers>();
+  const fork = (Class: ProcessorClass) => prepared.set(Class, prepareWorkers(env, Class, options, children));
+  if (!options.sync) {
+    for (const phase of phases) for (const Class of phase) if (await worthAProcess(env, Class)) fork(Class);
+  }
   try {
-    for (const phase of phases) {
+    for (const [index, phase] of phases.entries()) {
       if (stop.requested) break;
       if (options.sync) {
         for (const Class of phase) {
           if (stop.requested) break;
-          board.start(Class.name);
-          const result = await executeProcessor(Class, {
-            engine: env.engine!,
-            settings: env.settings,
-            logger: env.logger,
-            stop,
-            onProgress: (rows) => board.update(Class.name, rows),
-          });
-          board.end(Class.name);
-          stats.push(result);
-          if (result.error) failures.push(failureOf(result.processor, result.error));
-        }
-      } else {
-        const results = await Promise.all(phase.map((Class) => runWorkers(env, Class, options, board, children)));
-        for (const { stat, failure } of results) {
+          const { stat, failure } = await inProcess(Class);
           stats.push(stat);
           if (failure) failures.push(failure);
         }
+        continue;
+      }
+      // Earlier phases may have given work to a processor that had none at the start.
+      if (index > 0) for (const Class of phase) if (!prepared.has(Class) && (await worthAProcess(env, Class))) fork(Class);
+      const running = new Map(phase.filter((Class) => prepared.has(Class)).map((Class) => [Class, prepared.get(Class)!.start(board)]));
+      const done = new Map<ProcessorClass, WorkerResult>();
+      // In-process runs share this process's connection: one at a time.
+      for (const Class of phase) if (!running.has(Class)) done.set(Class, await inProcess(Class));
+      for (const [Class, result] of running) done.set(Class, await result);
+      for (const Class of phase) {
+        const { stat, failure } = done.get(Class)!;
+        stats.push(stat);
+        if (failure) failures.push(failure);
       }
     }
   } finally {
+    for (const workers of prepared.values()) workers.cancel();
     board.clear();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -129,20 +150,53 @@ interface WorkerResult {
   failure: Failure | undefined;
 }
 
-/** Forks the processes of one processor and combines what they report. */
-async function runWorkers(env: Environment, Class: ProcessorClass, options: RunOptions, board: ProgressBoard, children: Set<ChildProcess>): Promise<WorkerResult> {
+/** Whether a processor has rows waiting (a loader always has work); when unsure, yes. */
+async function worthAProcess(env: Environment, Class: ProcessorClass): Promise<boolean> {
+  try {
+    return await hasBacklog(env.engine!, Class, env.settings);
+  } catch {
+    // A missing table, say: the child reports it in the usual way.
+    return true;
+  }
+}
+
+/** The processes of one processor, forked and opening their environment, waiting for `start`. */
+interface PreparedWorkers {
+  readonly Class: ProcessorClass;
+  start(board: ProgressBoard): Promise<WorkerResult>;
+  /** Ends processes that never started (the run stopped before their phase); no-op once started. */
+  cancel(): void;
+}
+
+/** Forks the processes of one processor; `start` runs them and combines what they report. */
+function prepareWorkers(env: Environment, Class: ProcessorClass, options: RunOptions, children: Set<ChildProcess>): PreparedWorkers {
   const count = procsOf(Class, env);
   const progress = new Array<number>(count).fill(0);
-  board.start(Class.name);
-  const results = await Promise.all(
-    Array.from({ length: count }, (_, index) =>
-      runForked(env, Class, options, count > 1 ? { index, count } : undefined, children, (rows) => {
-        progress[index] = rows;
-        board.update(Class.name, progress.reduce((a, b) => a + b, 0));
-      }),
-    ),
+  let onProgress: (rows: number) => void = () => undefined;
+  const workers = Array.from({ length: count }, (_, index) =>
+    forkWorker(env, Class, options, count > 1 ? { index, count } : undefined, children, (rows) => {
+      progress[index] = rows;
+      onProgress(progress.reduce((a, b) => a + b, 0));
+    }),
   );
-  board.end(Class.name);
+  let started = false;
+  return {
+    Class,
+    cancel: () => {
+      if (!started) workers.forEach((worker) => worker.cancel());
+    },
+    async start(board) {
+      started = true;
+      board.start(Class.name);
+      onProgress = (rows) => board.update(Class.name, rows);
+      const results = await Promise.all(workers.map((worker) => worker.start()));
+      board.end(Class.name);
+      return combine(Class, results, count);
+    },
+  };
+}
+
+function combine(Class: ProcessorClass, results: readonly WorkerResult[], count: number): WorkerResult {
   const statuses = results.map((r) => r.stat.status);
   const status = statuses.includes('failed') ? 'failed' : statuses.includes('stopped') ? 'stopped' : 'ok';
   const stat: RunStats = {
@@ -159,40 +213,45 @@ async function runWorkers(env: Environment, Class: ProcessorClass, options: RunO
   return { stat, failure };
 }
 
-function runForked(
+interface Worker {
+  start(): Promise<WorkerResult>;
+  cancel(): void;
+}
+
+function forkWorker(
   env: Environment,
   Class: ProcessorClass,
   options: RunOptions,
   partition: { index: number; count: number } | undefined,
   children: Set<ChildProcess>,
   onProgress: (rows: number) => void,
-): Promise<WorkerResult> {
+): Worker {
   const kind = kindOf(Class);
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = fork(CHILD_ENTRY, [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, CORRAL_SETTINGS: env.settings.settingsFile },
-      execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
-    });
-    children.add(child);
-    let final: ChildMessage | undefined;
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'progress') onProgress(message.rows);
-      else final = message;
-    });
-    const message: RunMessage = {
-      type: 'run',
-      settingsFile: env.settings.settingsFile,
-      kind,
-      name: Class.name,
-      logLevel: options.logLevel,
-      logFormat: options.logFormat,
-      connection: env.mode === 'in' ? undefined : env.connection,
-      partition,
-      compiled: env.compiled,
-    };
-    child.send(message);
+  let started = Date.now();
+  const child = fork(CHILD_ENTRY, [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, CORRAL_SETTINGS: env.settings.settingsFile },
+    execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
+  });
+  children.add(child);
+  let final: ChildMessage | undefined;
+  child.on('message', (message: ChildMessage) => {
+    if (message.type === 'progress') onProgress(message.rows);
+    else final = message;
+  });
+  const message: RunMessage = {
+    type: 'run',
+    settingsFile: env.settings.settingsFile,
+    kind,
+    name: Class.name,
+    logLevel: options.logLevel,
+    logFormat: options.logFormat,
+    connection: env.mode === 'in' ? undefined : env.connection,
+    partition,
+    compiled: env.compiled,
+  };
+  child.send(message);
+  const result = new Promise<WorkerResult>((resolve) => {
     child.on('exit', (code, signal) => {
       children.delete(child);
       const seconds = (Date.now() - started) / 1000;
@@ -216,6 +275,17 @@ function runForked(
       resolve({ stat: { ...empty, status: 'failed', rows }, failure });
     });
   });
+  return {
+    start() {
+      started = Date.now();
+      // A child that failed to open its environment has already reported and gone.
+      if (child.connected) child.send({ type: 'start' } satisfies StartMessage);
+      return result;
+    },
+    cancel() {
+      if (child.connected) child.disconnect();
+    },
+  };
 }
 
 /** The end-of-run summary: one line per processor, then one line per failure. */

@@ -1,3 +1,4 @@
+import type { ResolvedSettings } from '../conf/settings.js';
 import type { Engine } from '../db/engine.js';
 import { Failure, Run } from '../db/framework-models.js';
 import { fromDb, toDb } from '../db/values.js';
@@ -7,7 +8,8 @@ import { kindOf, modelOf, type ProcessorKind } from './execute.js';
 import { FailureLog } from './failures.js';
 import { allProcessors } from './registry.js';
 import type { Step } from './step.js';
-import { countMatching } from './work-set.js';
+import type { ProcessorClass } from './processor.js';
+import { anyMatching, countMatching, type Restriction, type WorkSetSpec } from './work-set.js';
 
 export interface LastRun {
   readonly startedAt: string;
@@ -60,24 +62,42 @@ async function runsOf(engine: Engine, processor: string, leaseSeconds: number) {
   return { inFlight, stale, lastRun };
 }
 
+/**
+ * The rows a step or alert would take on now: its conditions, minus rows already
+ * alerted (alerts) or backing off and quarantined (steps).
+ */
+async function backlogSpec(engine: Engine, Class: ProcessorClass, settings: ResolvedSettings): Promise<Omit<WorkSetSpec, 'chunkSize'>> {
+  const Model = modelOf(Class as unknown as typeof Step);
+  let restriction: Restriction;
+  if (kindOf(Class) === 'alert') {
+    restriction = notYetAlerted(Class.name, Model, engine);
+  } else {
+    const failures = new FailureLog(engine, Class.name, Model, settings);
+    await failures.load();
+    restriction = failures.restriction();
+  }
+  return { Model, conditions: (Class as unknown as typeof Step).conditions ?? [], ordering: undefined, restriction };
+}
+
+/** How many rows a step or alert has waiting (null for the loader, whose work is not in the database). */
+export async function backlogOf(engine: Engine, Class: ProcessorClass, settings: ResolvedSettings): Promise<number | null> {
+  if (kindOf(Class) === 'loader') return null;
+  return countMatching(engine.knex, await backlogSpec(engine, Class, settings));
+}
+
+/** Whether a step or alert has at least one row waiting; a loader always has work. */
+export async function hasBacklog(engine: Engine, Class: ProcessorClass, settings: ResolvedSettings): Promise<boolean> {
+  if (kindOf(Class) === 'loader') return true;
+  return anyMatching(engine.knex, await backlogSpec(engine, Class, settings));
+}
+
 /** What `corral status` shows for every processor of the pipeline. */
 export async function pipelineStatus(env: Environment): Promise<ProcessorStatus[]> {
   const engine = env.engine!;
   const statuses: ProcessorStatus[] = [];
   for (const Class of allProcessors(env.registry)) {
     const kind = kindOf(Class);
-    let backlog: number | null = null;
-    if (kind !== 'loader') {
-      const Model = modelOf(Class as unknown as typeof Step);
-      const failures = new FailureLog(engine, Class.name, Model, env.settings);
-      await failures.load();
-      backlog = await countMatching(engine.knex, {
-        Model,
-        conditions: (Class as unknown as typeof Step).conditions ?? [],
-        ordering: undefined,
-        restriction: kind === 'alert' ? notYetAlerted(Class.name, Model, engine) : failures.restriction(),
-      });
-    }
+    const backlog = await backlogOf(engine, Class, env.settings);
     const counts = (await engine
       .knex(Failure.table)
       .where({ processor: Class.name })

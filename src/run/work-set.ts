@@ -54,6 +54,12 @@ export async function countMatching(db: Knex, spec: Omit<WorkSetSpec, 'chunkSize
   return Number(row?.n ?? 0);
 }
 
+/** Whether any row matches the work set's conditions and restrictions right now (cheaper than counting). */
+export async function anyMatching(db: Knex, spec: Omit<WorkSetSpec, 'chunkSize'>): Promise<boolean> {
+  const row = (await matching(db, { ...spec, chunkSize: 1, partition: undefined }).select(db.raw('1 as found')).first()) as unknown;
+  return row !== undefined;
+}
+
 /**
  * Walks the rows a processor must handle in this run, one chunk at a time, without
  * ever holding more than one chunk in memory.
