@@ -20,6 +20,16 @@ export interface WorkSetSpec {
 
 type Key = unknown[];
 
+/** Stands for a key value in a query compiled once and bound per row. */
+const KEY_SLOT = '\u0000corral-key-';
+
+/** A binding as knex's SQLite client would pass it to better-sqlite3. */
+function sqliteBinding(value: unknown): unknown {
+  if (value instanceof Date) return value.valueOf();
+  if (typeof value === 'boolean') return Number(value);
+  return value;
+}
+
 function keyOf(Model: ModelClass, raw: Record<string, unknown>): Key {
   return Model.primaryKey.map((name) => raw[name]);
 }
@@ -130,6 +140,21 @@ export class WorkSet {
     const query = matching(db, this.spec).select(`${Model.table}.*`);
     for (const name of Model.primaryKey) query.where(`${Model.table}.${name}`, raw[name] as never);
     return (await locked(query, this.spec).first()) as Record<string, unknown> | undefined;
+  }
+
+  /**
+   * `claim` compiled once, for a prepared statement (SQLite): its SQL, and the
+   * bindings that re-read one candidate row.
+   */
+  compiledClaim(db: Knex): { sql: string; bindings(raw: Record<string, unknown>): unknown[] } {
+    const { Model } = this.spec;
+    const pk = Model.primaryKey;
+    const query = matching(db, this.spec).select(`${Model.table}.*`);
+    pk.forEach((name, i) => query.where(`${Model.table}.${name}`, `${KEY_SLOT}${i}`));
+    const { sql, bindings } = query.toSQL().toNative();
+    const slots = bindings.map((value) => (typeof value === 'string' && value.startsWith(KEY_SLOT) ? Number(value.slice(KEY_SLOT.length)) : -1));
+    const fixed = bindings.map(sqliteBinding);
+    return { sql, bindings: (raw) => fixed.map((value, i) => (slots[i]! >= 0 ? raw[pk[slots[i]!]!] : value)) };
   }
 
   private async start(db: Knex): Promise<void> {
