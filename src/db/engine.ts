@@ -3,6 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { DBError, describeError } from '../core/errors.js';
 import { createKnex } from './knex-factory.js';
 import { ROW_STATE, type ModelClass, type ModelInstance } from './model.js';
+import type { ColumnSpec } from './columns.js';
 import { fromDb, sameValue, toDb, type Dialect } from './values.js';
 import { pushContext, popContext, type DbContext } from './context.js';
 
@@ -38,6 +39,8 @@ export class Engine {
   readonly label: string;
   private raw: BetterSqlite3.Database | undefined;
   private readonly statements = new Map<string, Statement>();
+  private readonly updatesBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
+  private readonly insertsBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
 
   private constructor(knex: Knex, dialect: Dialect, label: string) {
     this.knex = knex;
@@ -179,6 +182,19 @@ export class Engine {
     return work(this.knex);
   }
 
+  /** @internal the prepared INSERT of the columns a signature names (see `updateBySignature`). */
+  insertBySignature(Model: ModelClass, signature: string, names: readonly string[], returning: boolean): Statement {
+    const key = returning ? `r${signature}` : signature;
+    let byModel = this.insertsBySignature.get(Model);
+    if (!byModel) this.insertsBySignature.set(Model, (byModel = new Map()));
+    let statement = byModel.get(key);
+    if (!statement) {
+      statement = this.insertStatement(Model, [...signature].map((c) => names[c.charCodeAt(0) - 65]!), returning);
+      byModel.set(key, statement);
+    }
+    return statement;
+  }
+
   /** @internal the prepared INSERT of these columns (cached per model and column list). */
   insertStatement(Model: ModelClass, names: readonly string[], returning: boolean): Statement {
     const key = `${Model.table}\0i${returning ? 'r' : ''}\0${names.join(',')}`;
@@ -203,6 +219,21 @@ export class Engine {
         ` WHERE ${Model.primaryKey.map((n) => `${quote(n)} = ?`).join(' AND ')}`;
       statement = this.raw!.prepare(sql);
       this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * @internal the prepared UPDATE of the columns a signature names: one character per
+   * changed column, its index + 65 (cheaper per row than joining column names).
+   */
+  updateBySignature(Model: ModelClass, signature: string, names: readonly string[]): Statement {
+    let byModel = this.updatesBySignature.get(Model);
+    if (!byModel) this.updatesBySignature.set(Model, (byModel = new Map()));
+    let statement = byModel.get(signature);
+    if (!statement) {
+      statement = this.updateStatement(Model, [...signature].map((c) => names[c.charCodeAt(0) - 65]!));
+      byModel.set(signature, statement);
     }
     return statement;
   }
@@ -234,6 +265,55 @@ const PG_ARRAY_TYPES: Record<string, string> = {
   datetime: 'timestamptz',
   json: 'jsonb',
 };
+
+/** A model's columns as arrays, computed once: the per-row paths index them rather than walk objects. */
+interface Layout {
+  readonly names: readonly string[];
+  readonly specs: readonly ColumnSpec[];
+  readonly keyIndexes: readonly number[];
+  /** Index of the single integer key the database numbers, or -1. */
+  readonly autoKey: number;
+}
+
+const layouts = new WeakMap<ModelClass, Layout>();
+
+function layoutOf(Model: ModelClass): Layout {
+  let layout = layouts.get(Model);
+  if (!layout) {
+    const names = Object.keys(Model.columns);
+    layout = {
+      names,
+      specs: names.map((name) => Model.columns[name]!.spec),
+      keyIndexes: Model.primaryKey.map((name) => names.indexOf(name)),
+      autoKey: -1,
+    };
+    const key = Model.primaryKey.length === 1 ? names.indexOf(Model.primaryKey[0]!) : -1;
+    if (key >= 0 && ['integer', 'bigint'].includes(layout.specs[key]!.kind)) layout = { ...layout, autoKey: key };
+    layouts.set(Model, layout);
+  }
+  return layout;
+}
+
+/** A default that can be filled in before the INSERT: a value, not SQL and not a shared object. */
+function isConstant(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value);
+}
+
+interface PgConnection {
+  query(query: { name?: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+const statementNames = new Map<string, string>();
+
+/** A stable name per SQL text for pg's prepared statements (a session prepares each once). */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `corral_${statementNames.size + 1}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
 
 function quote(identifier: string): string {
   return '"' + identifier.replaceAll('"', '""') + '"';
@@ -293,11 +373,15 @@ export class Transaction implements DbContext {
    * updates as one `UPDATE … FROM unnest(…)` (one round trip instead of one per
    * row). On SQLite a prepared statement per row is as fast, so it writes at once.
    */
-  async saveProcessed(instance: ModelInstance): Promise<void> {
+  saveProcessed(instance: ModelInstance): void | Promise<void> {
     const state = instance[ROW_STATE];
-    if (this.engine.sqlite || !state?.persisted || state.deleted) {
-      await this.save(instance);
+    if (this.engine.sqlite && state?.persisted && !state.deleted) {
+      // The hot path of a step on SQLite: synchronous, no promise per row.
+      this.updateSqlite(instance.model, instance, state.original ?? {});
       return;
+    }
+    if (this.engine.sqlite || !state?.persisted || state.deleted) {
+      return this.save(instance).then(() => undefined);
     }
     const Model = instance.model;
     const row = instance as unknown as Record<string, unknown>;
@@ -330,14 +414,22 @@ export class Transaction implements DbContext {
         `UPDATE ${quote(Model.table)} AS t SET ${columns.map((name, i) => `${quote(name)} = v.c${i}`).join(', ')}` +
         ` FROM unnest(${types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')}) AS v(${alias.join(', ')})` +
         ` WHERE ${keyNames.map((name, i) => `t.${quote(name)} = v.c${columns.length + i}`).join(' AND ')}`;
-      const connection = (await this.db.client.acquireConnection()) as { query(sql: string, values: unknown[]): Promise<unknown> };
-      try {
-        await connection.query(sql, arrays);
-      } finally {
-        await this.db.client.releaseConnection(connection);
-      }
+      await this.pgQuery(sql, arrays);
     }
     this.deferred.clear();
+  }
+
+  /**
+   * Like `save`, synchronous on SQLite (a promise only on PostgreSQL): the loader and
+   * step loops call it once per row, where a promise per row is measurable.
+   */
+  saveNow(instance: ModelInstance): boolean | Promise<boolean> {
+    const state = instance[ROW_STATE];
+    if (!this.engine.sqlite) return this.save(instance);
+    if (state?.deleted) return false;
+    if (state?.persisted) return this.updateSqlite(instance.model, instance, state.original ?? {});
+    this.insertSqlite(instance.model, instance);
+    return true;
   }
 
   /** Insert or update `instance`; returns whether anything was written. */
@@ -359,56 +451,120 @@ export class Transaction implements DbContext {
     instance[ROW_STATE] = { persisted: false, original: undefined, deleted: true };
   }
 
-  private async insert(Model: ModelClass, instance: ModelInstance): Promise<void> {
+  /**
+   * INSERT of a new row. Columns left undefined are left out so that the database
+   * fills them in (auto-increment, defaults), except a constant default, which is
+   * filled in here: then the row needs no read-back, and SQLite hands back the
+   * rowid of an integer key. A column with neither becomes NULL, as it would in SQL.
+   */
+  private insertSqlite(Model: ModelClass, instance: ModelInstance): void {
     const row = instance as unknown as Record<string, unknown>;
-    const dialect = this.engine.dialect;
-    const names: string[] = [];
+    const { names, specs, autoKey } = layoutOf(Model);
+    let signature = '';
+    let readBack = false;
     const values: unknown[] = [];
-    let omitted = 0;
-    let omittedAutoKey: string | undefined;
-    for (const name in Model.columns) {
-      const spec = Model.columns[name]!.spec;
-      const value = row[name];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const spec = specs[i]!;
+      let value = row[name];
       if (value === undefined) {
-        // Leave the column out so the database fills it in (auto-increment, default);
-        // a column with neither becomes NULL, as it would in SQL.
-        if (spec.primaryKey || spec.hasDefault) {
-          omitted += 1;
-          if (spec.primaryKey && Model.primaryKey.length === 1 && (spec.kind === 'integer' || spec.kind === 'bigint')) omittedAutoKey = name;
+        if (spec.hasDefault && isConstant(spec.defaultValue)) {
+          row[name] = value = spec.defaultValue;
+        } else if (spec.primaryKey || spec.hasDefault) {
+          if (i !== autoKey) readBack = true;
           continue;
+        } else {
+          row[name] = value = null;
         }
-        row[name] = null;
       }
-      names.push(name);
-      values.push(toDb(spec, row[name], dialect));
+      signature += String.fromCharCode(65 + i);
+      values.push(toDb(spec, value, 'sqlite'));
     }
-
-    let stored: Record<string, unknown> | undefined;
-    if (this.engine.sqlite) {
-      // The common case, a new row whose only missing column is its integer key, needs
-      // no RETURNING: SQLite hands back the rowid.
-      const onlyKeyMissing = omitted === 1 && omittedAutoKey !== undefined;
-      const statement = this.engine.insertStatement(Model, names, omitted > 0 && !onlyKeyMissing);
-      if (omitted === 0) statement.run(values);
-      else if (onlyKeyMissing) row[omittedAutoKey!] = Number(statement.run(values).lastInsertRowid);
-      else stored = statement.get(values) as Record<string, unknown>;
+    const statement = this.engine.insertBySignature(Model, signature, names, readBack);
+    if (readBack) {
+      const stored = statement.get(values) as Record<string, unknown>;
+      for (let i = 0; i < names.length; i++) if (row[names[i]!] === undefined) row[names[i]!] = fromDb(specs[i]!, stored[names[i]!]);
     } else {
-      const record: Record<string, unknown> = {};
-      names.forEach((name, i) => (record[name] = values[i]));
-      const returned = (await this.db(Model.table).insert(record).returning('*')) as Record<string, unknown>[];
-      stored = returned[0];
+      const result = statement.run(values);
+      if (autoKey >= 0 && row[names[autoKey]!] === undefined) row[names[autoKey]!] = Number(result.lastInsertRowid);
     }
     const original: Record<string, unknown> = {};
-    for (const name in Model.columns) {
-      if (stored && row[name] === undefined) {
-        row[name] = fromDb(Model.columns[name]!.spec, stored[name]);
+    for (const name of names) original[name] = row[name];
+    instance[ROW_STATE] = { persisted: true, original };
+  }
+
+  private async insert(Model: ModelClass, instance: ModelInstance): Promise<void> {
+    if (this.engine.sqlite) return this.insertSqlite(Model, instance);
+    const row = instance as unknown as Record<string, unknown>;
+    const { names, specs } = layoutOf(Model);
+    const columns: string[] = [];
+    const values: unknown[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      const spec = specs[i]!;
+      let value = row[name];
+      if (value === undefined) {
+        if (spec.hasDefault && isConstant(spec.defaultValue)) row[name] = value = spec.defaultValue;
+        else if (spec.primaryKey || spec.hasDefault) continue;
+        else row[name] = value = null;
       }
+      columns.push(name);
+      values.push(toDb(spec, value, 'postgres'));
+    }
+    // Straight to the transaction's pg connection as a named prepared statement: knex
+    // would build and the server would plan the same INSERT again for every row.
+    const sql = columns.length
+      ? `INSERT INTO ${quote(Model.table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`
+      : `INSERT INTO ${quote(Model.table)} DEFAULT VALUES RETURNING *`;
+    const stored = (await this.pgQuery(sql, values, true))[0]!;
+    const original: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (row[name] === undefined) row[name] = fromDb(specs[i]!, stored[name]);
       original[name] = row[name];
     }
     instance[ROW_STATE] = { persisted: true, original };
   }
 
+  /** PostgreSQL: one statement on this transaction's connection; `prepared` names it so the server plans it once per session. */
+  private async pgQuery(sql: string, values: unknown[], prepared = false): Promise<Record<string, unknown>[]> {
+    const connection = (await this.db.client.acquireConnection()) as PgConnection;
+    try {
+      const result = await connection.query(prepared ? { name: statementName(sql), text: sql, values } : { text: sql, values });
+      return result.rows;
+    } finally {
+      await this.db.client.releaseConnection(connection);
+    }
+  }
+
+  /** UPDATE of the changed columns through a prepared statement cached per column set. */
+  private updateSqlite(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): boolean {
+    const row = instance as unknown as Record<string, unknown>;
+    const { names, specs, keyIndexes } = layoutOf(Model);
+    let signature = '';
+    const values: unknown[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (!sameValue(specs[i]!, row[name], original[name])) {
+        signature += String.fromCharCode(65 + i);
+        values.push(toDb(specs[i]!, row[name], 'sqlite'));
+      }
+    }
+    if (values.length === 0) return false;
+    for (const k of keyIndexes) {
+      const name = names[k]!;
+      values.push(toDb(specs[k]!, original[name] ?? row[name], 'sqlite'));
+    }
+    this.engine.updateBySignature(Model, signature, names).run(values);
+    for (let i = 0; i < signature.length; i++) {
+      const name = names[signature.charCodeAt(i) - 65]!;
+      original[name] = row[name];
+    }
+    return true;
+  }
+
   private async update(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): Promise<boolean> {
+    if (this.engine.sqlite) return this.updateSqlite(Model, instance, original);
     const row = instance as unknown as Record<string, unknown>;
     const dialect = this.engine.dialect;
     const changed: string[] = [];

@@ -19,15 +19,17 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   try {
     let produced: unknown = loader.generate();
     if (isThenable(produced)) produced = await produced;
-    await storeProduced(loader, () => tx, produced, async () => {
+    const nextChunk = async () => {
+      await tx.commit();
+      context.onProgress?.(stored);
+      inChunk = 0;
+      if (context.stop?.requested) throw new StopRequested();
+      tx = await context.engine.begin();
+    };
+    // Returns a promise only when a chunk ends, so storing a row awaits nothing.
+    await storeProduced(loader, () => tx, produced, () => {
       stored += 1;
-      if (++inChunk >= chunkSize) {
-        await tx.commit();
-        context.onProgress?.(stored);
-        inChunk = 0;
-        if (context.stop?.requested) throw new StopRequested();
-        tx = await context.engine.begin();
-      }
+      if (++inChunk >= chunkSize) return nextChunk();
     });
     await tx.commit();
     context.onProgress?.(stored);

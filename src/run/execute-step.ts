@@ -69,11 +69,13 @@ export async function runStepRows(
         const chunk = await workSet.next(tx.db);
         for (const raw of chunk) {
           current = hydrate(Model, raw);
+          // The common case (a synchronous process that only changes its row) awaits nothing.
           let produced: unknown = step.process(current);
           if (isThenable(produced)) produced = await produced;
-          await storeProduced(step, () => tx, produced, () => undefined);
-          await tx.saveProcessed(current);
-          if (failures) await failures.forget(tx.db, current);
+          if (produced !== undefined && produced !== null) await storeProduced(step, () => tx, produced, () => undefined);
+          const saved = tx.saveProcessed(current);
+          if (saved) await saved;
+          if (failures?.anyRecorded) await failures.forget(tx.db, current);
           index += 1;
         }
         current = undefined;

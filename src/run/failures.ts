@@ -37,6 +37,11 @@ export class FailureLog {
     this.settings = settings;
   }
 
+  /** Whether any failure of this processor is on record (so a success may have one to forget). */
+  get anyRecorded(): boolean {
+    return this.any;
+  }
+
   async load(): Promise<void> {
     const row = await this.engine.knex(Failure.table).where({ processor: this.processor, model_table: this.Model.table }).first('id');
     this.any = row !== undefined;

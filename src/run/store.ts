@@ -1,5 +1,5 @@
 import type { Transaction } from '../db/engine.js';
-import { isModelInstance } from '../db/model.js';
+import { isModelInstance, type ModelInstance } from '../db/model.js';
 import type { Processor } from './processor.js';
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -14,25 +14,30 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 export async function storeProduced(processor: Processor, tx: () => Transaction, produced: unknown, onStored: () => void | Promise<void>): Promise<void> {
   if (produced === undefined || produced === null) return;
   if (isModelInstance(produced)) {
-    await tx().save(produced);
-    await onStored();
+    await store(tx(), produced, onStored);
     return;
   }
   if (typeof produced === 'object' && Symbol.asyncIterator in produced) {
     for await (const item of produced as AsyncIterable<unknown>) {
       processor.validate(item);
-      await tx().save(item);
-      await onStored();
+      await store(tx(), item, onStored);
     }
     return;
   }
   if (typeof produced === 'object' && Symbol.iterator in produced) {
     for (const item of produced as Iterable<unknown>) {
       processor.validate(item);
-      await tx().save(item);
-      await onStored();
+      // Awaits only what is asynchronous: on SQLite a row is stored synchronously.
+      const pending = store(tx(), item, onStored);
+      if (pending) await pending;
     }
     return;
   }
   processor.validate(produced);
+}
+
+function store(tx: Transaction, item: ModelInstance, onStored: () => void | Promise<void>): void | Promise<void> {
+  const saved = tx.saveNow(item);
+  if (isThenable(saved)) return saved.then(() => onStored());
+  return onStored();
 }
