@@ -1,4 +1,4 @@
-import type { LoopOutcome, RunContext } from './execute.js';
+import { yieldToEventLoop, type LoopOutcome, type RunContext } from './execute.js';
 import type { Loader } from './loader.js';
 import { isThenable, storeProduced } from './store.js';
 
@@ -23,6 +23,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
       await tx.commit();
       context.onProgress?.(stored);
       inChunk = 0;
+      await yieldToEventLoop();
       if (context.stop?.requested) throw new StopRequested();
       tx = await context.engine.begin();
     };

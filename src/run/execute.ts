@@ -18,6 +18,11 @@ import { Step } from './step.js';
 
 export type ProcessorKind = 'loader' | 'step' | 'alert';
 
+/** One turn of the event loop (timers, signals, IPC), between chunks. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Asked between chunks; set by a signal handler to stop gracefully. */
 export interface StopFlag {
   requested: boolean;
@@ -126,7 +131,12 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   logger.info(partition ? `Executing ${kind} (rows ${partition})` : `Executing ${kind}`);
   pushContext(base);
   try {
-    const beat = (rows: number, failed: number, inFlight: number) => safely(logger, 'update corral_runs', async () => record?.beat(rows, failed, inFlight));
+    // Called before every chunk. It also lets the event loop turn: on SQLite a whole run
+    // can otherwise go by in microtasks, with signals and progress messages waiting.
+    const beat = async (rows: number, failed: number, inFlight: number) => {
+      await yieldToEventLoop();
+      await safely(logger, 'update corral_runs', async () => record?.beat(rows, failed, inFlight));
+    };
     if (kind === 'loader') {
       outcome = await runLoader(processor as Loader, context, chunkSize);
     } else {

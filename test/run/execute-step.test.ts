@@ -188,6 +188,31 @@ forEachDatabase((dialect) => {
       expect(await countWhere(db, 'Item', { processed: false })).toBe(0);
     });
 
+    test('when a signal handler asks to stop during a synchronous step then the step sees it between chunks', async () => {
+      // A signal handler runs on a turn of the event loop. A synchronous process() on
+      // SQLite never awaits anything real, so the loop must make those turns itself.
+      const db = await withItems(2000, 50);
+      const stop = { requested: false };
+      class Busy extends Step<Item> {
+        static override model = Item;
+        static override conditions = [{ processed: false }];
+        process(row: Item) {
+          const until = performance.now() + 0.2;
+          while (performance.now() < until) {
+            // at least 0.4 s of work in all, whatever the machine
+          }
+          row.processed = true;
+        }
+      }
+      const timer = setTimeout(() => (stop.requested = true), 20);
+      const stats = await executeProcessor(Busy, { engine: db.engine, settings: db.settings, logger: db.logger, stop });
+      clearTimeout(timer);
+      expect(stats.status).toBe('stopped');
+      expect(stats.rows).toBeLessThan(2000);
+      expect(stats.rows % 50).toBe(0);
+      expect(await countWhere(db, 'Item', { processed: true })).toBe(stats.rows);
+    });
+
     test('when a row fails then the step still succeeds and teardown receives no error', async () => {
       const db = await withItems(3);
       const calls: string[] = [];
