@@ -99,7 +99,9 @@ ${Array.from(
   (_, i) => `
 export class Noop${i} extends Step<PointSource> {
   static override model = PointSource;
-  static override conditions = [['id', '<', 0]];
+  // BENCH_NOOP_ROW=1: each step finds row 1 (and leaves it as it is), so that every
+  // step gets a process of its own; otherwise none matches and run-all runs them in-process.
+  static override conditions = [['id', process.env.BENCH_NOOP_ROW ? '=' : '<', process.env.BENCH_NOOP_ROW ? 1 : 0]];
   process() {}
 }
 `,

@@ -165,6 +165,10 @@ function frameworkSample(run, span) {
 /** (a), (b): process start-up, interleaved so that noise hits every series alike. */
 async function measureStartup(fixture, opts, dir) {
   const db = freshSqlite(fixture, path.join(dir, 'startup.db'));
+  // Row 1, for the steps of runAllForked to find.
+  const writer = new Database(db);
+  writer.prepare('INSERT INTO "PointSource" (id, x, y, app_mag) VALUES (1, 0, 0, 20)').run();
+  writer.close();
   const env = { BENCH_CONNECTION: `sqlite:${db}` };
   const noopEnv = { ...env, CORRAL_SETTINGS: fixture.noopSettingsFile };
   const series = {
@@ -173,6 +177,7 @@ async function measureStartup(fixture, opts, dir) {
     help: () => fixture.cli(['--help'], env),
     forkFloor: () => timeNode([path.join(REPO, 'bench', 'floor.js'), String(NOOP_STEPS)], { cwd: fixture.root }),
     runAll: () => fixture.cli(['run-all'], noopEnv),
+    runAllForked: () => fixture.cli(['run-all'], { ...noopEnv, BENCH_NOOP_ROW: '1' }),
   };
   const samples = Object.fromEntries(Object.keys(series).map((k) => [k, []]));
   // One unrecorded warm-up each: the OS page cache and tsx's transform cache, as on any second run.

@@ -18,7 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 import { VERSION } from '../version.js';
 
@@ -142,9 +142,15 @@ function keepImportsPlugin(packageDir: string): Plugin {
         if (args.kind === 'entry-point' || (args.pluginData as { inner?: boolean } | undefined)?.inner) return undefined;
         const specifier = args.path;
         if (!specifier.startsWith('.') && !specifier.startsWith('/') && !specifier.startsWith('file:')) return { path: specifier, external: true };
-        const resolved = await build.resolve(specifier, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { inner: true } });
-        if (resolved.errors.length > 0) return { errors: resolved.errors };
-        const target = resolved.path;
+        let target: string;
+        if (specifier.startsWith('file:')) {
+          // esbuild does not resolve URLs; a file URL names its file exactly.
+          target = fileURLToPath(specifier);
+        } else {
+          const resolved = await build.resolve(specifier, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { inner: true } });
+          if (resolved.errors.length > 0) return { errors: resolved.errors };
+          target = resolved.path;
+        }
         if (SOURCE.test(target)) {
           if (!target.startsWith(inside) || target.includes(`${path.sep}node_modules${path.sep}`)) {
             return { errors: [{ text: `${specifier} is TypeScript outside the pipeline package (${target}): left to tsx` }] };

@@ -88,6 +88,23 @@ describe('the compile cache', () => {
     expect(value.file).toBe(pkg.settings);
   });
 
+  it('keeps imports by file URL and by absolute path pointing at their files', async () => {
+    const outside = track(writePackage({ 'lib/data.js': 'export const rows = 42;\n' }));
+    const dataFile = path.join(outside.root, 'lib', 'data.js');
+    const pkg = track(
+      writePackage({
+        'pkg/settings.ts': [
+          `import { rows } from ${JSON.stringify(pathToFileURL(dataFile).href)};`,
+          `import { rows as again } from ${JSON.stringify(dataFile)};`,
+          'export default { rows, again };',
+        ].join('\n'),
+      }),
+    );
+    const compiled = await compiledModuleFor(pkg.settings);
+    expect(compiled).toBeDefined();
+    expect((await importFresh(compiled!)).default).toEqual({ rows: 42, again: 42 });
+  });
+
   it('leaves to tsx a package that imports TypeScript from outside its folder', async () => {
     const pkg = track(
       writePackage({
