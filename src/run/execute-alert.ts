@@ -75,7 +75,7 @@ export async function runAlertRows(
         opened.push(endpoint);
       }
     });
-    while (!workSet.done) {
+    while (!workSet.done && !context.knownIdle) {
       if (context.stop?.requested) {
         stopped = true;
         break;

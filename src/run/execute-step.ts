@@ -56,7 +56,7 @@ export async function runStepRows(
   try {
     await context.engine.inTransaction(async () => step.setup());
     setUp = true;
-    while (!workSet.done) {
+    while (!workSet.done && !context.knownIdle) {
       if (context.stop?.requested) {
         stopped = true;
         break;
