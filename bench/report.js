@@ -85,6 +85,20 @@ function pgFigures(m) {
   return out;
 }
 
+/** What limits each figure: shown beside every verdict, met or not. */
+const BOUNDS = {
+  sqliteStep: "SQLite's own work: reading each page of 1,000 rows and one prepared UPDATE per row, which the raw loop pays too.",
+  sqliteRatio: 'Per row, corral builds a model instance, finds the changed columns and picks the prepared UPDATE for that set; per run it writes its run record and checks for failed rows.',
+  loader: 'One prepared INSERT per row; corral also checks each yielded object and fills in constant defaults.',
+  pg: 'Round trips and the server: one SELECT … FOR UPDATE SKIP LOCKED and one UPDATE … FROM unnest per chunk, the server sharing the 2 cores with the workers.',
+  pgRatio: 'The same statements as the raw loop; the difference is process start within the measured span and the run records.',
+  outMode: "Node's own start (the bare floor), then loading corral's modules and the compiled pipeline; knex and zod are not loaded.",
+  runAllIdle: 'A step with nothing to do runs in the parent: one SELECT … LIMIT 1 to find that out, then its setup, teardown and run record.',
+  runAllForked: "Ten Node processes on 2 cores: each needs ~0.2 s of CPU to start (Node itself, corral's modules, knex, the database connection).",
+  rss: "Node's baseline plus one chunk of rows; nothing accumulates per row.",
+  rssFlat: 'V8 sizes its heap up over the first hundreds of thousands of rows, then stays.',
+};
+
 /** One verdict: `value` against `threshold` (`atLeast` or `atMost`). */
 function verdict({ target, figure, value, threshold, kind, fmt, note }) {
   if (value === null || value === undefined) return { target, figure, value: null, threshold, met: null, text: 'not measured', shown: '—', note };
@@ -114,15 +128,15 @@ export function summarize(results) {
   const bigLabel = big ? fmtRows(big.rows) : '?';
 
   const verdicts = [
-    verdict({ target: 'SQLite step ≥ 100k rows/s', figure: `in-process, ${bigLabel} rows`, value: big?.step.framework.inProcessRate?.median, threshold: 100_000, kind: 'atLeast', fmt: fmtRate }),
-    verdict({ target: 'SQLite step ≥ 60 % of the raw prepared loop', figure: `in-process, ${bigLabel} rows, paired`, value: big?.step.ratioInProcess?.median, threshold: 0.6, kind: 'atLeast', fmt: fmtPct }),
-    verdict({ target: 'Loader ≥ 150k rows/s', figure: `in-process, ${bigLabel} rows (SQLite)`, value: big?.load.framework.inProcessRate?.median, threshold: 150_000, kind: 'atLeast', fmt: fmtRate }),
-    verdict({ target: 'PostgreSQL step, procs 2 ≥ 30k rows/s', figure: pgf.skipped ? 'skipped' : `in-process, ${fmtRows(pgf.rows)} rows`, value: pgf.variants?.procs2.inProcessRate?.median, threshold: 30_000, kind: 'atLeast', fmt: fmtRate }),
-    verdict({ target: 'PostgreSQL step, procs 2 ≥ 50 % of raw batched unnest', figure: pgf.skipped ? 'skipped' : 'in-process, vs raw with 2 client processes, paired', value: pgf.variants?.procs2.vsRaw2?.median, threshold: 0.5, kind: 'atLeast', fmt: fmtPct }),
-    verdict({ target: 'Out-mode command ≤ 0.35 s', figure: '`lssteps`, wall', value: start.lssteps?.wall?.median, threshold: 0.35, kind: 'atMost', fmt: fmtSec }),
-    verdict({ target: `run-all start-up, ${NOOP_STEPS} processors ≤ 1.5 s`, figure: 'wall, steps with no rows (run in-process)', value: start.runAll?.wall?.median, threshold: 1.5, kind: 'atMost', fmt: fmtSec }),
-    verdict({ target: `run-all start-up, ${NOOP_STEPS} processes forked ≤ 1.5 s`, figure: 'wall, steps with one row each', value: start.runAllForked?.wall?.median, threshold: 1.5, kind: 'atMost', fmt: fmtSec }),
-    verdict({ target: `Peak RSS of the step ≤ 200 MB`, figure: `largest process, worst of ${big?.reps ?? 0} reps, ${bigLabel} rows`, value: rssBig, threshold: 200 * MB, kind: 'atMost', fmt: fmtMb }),
+    verdict({ target: 'SQLite step ≥ 100k rows/s', figure: `in-process, ${bigLabel} rows`, value: big?.step.framework.inProcessRate?.median, threshold: 100_000, kind: 'atLeast', fmt: fmtRate, note: BOUNDS.sqliteStep }),
+    verdict({ target: 'SQLite step ≥ 60 % of the raw prepared loop', figure: `in-process, ${bigLabel} rows, paired`, value: big?.step.ratioInProcess?.median, threshold: 0.6, kind: 'atLeast', fmt: fmtPct, note: BOUNDS.sqliteRatio }),
+    verdict({ target: 'Loader ≥ 150k rows/s', figure: `in-process, ${bigLabel} rows (SQLite)`, value: big?.load.framework.inProcessRate?.median, threshold: 150_000, kind: 'atLeast', fmt: fmtRate, note: BOUNDS.loader }),
+    verdict({ target: 'PostgreSQL step, procs 2 ≥ 30k rows/s', figure: pgf.skipped ? 'skipped' : `in-process, ${fmtRows(pgf.rows)} rows`, value: pgf.variants?.procs2.inProcessRate?.median, threshold: 30_000, kind: 'atLeast', fmt: fmtRate, note: BOUNDS.pg }),
+    verdict({ target: 'PostgreSQL step, procs 2 ≥ 50 % of raw batched unnest', figure: pgf.skipped ? 'skipped' : 'in-process, vs raw with 2 client processes, paired', value: pgf.variants?.procs2.vsRaw2?.median, threshold: 0.5, kind: 'atLeast', fmt: fmtPct, note: BOUNDS.pgRatio }),
+    verdict({ target: 'Out-mode command ≤ 0.35 s', figure: '`lssteps`, wall', value: start.lssteps?.wall?.median, threshold: 0.35, kind: 'atMost', fmt: fmtSec, note: BOUNDS.outMode }),
+    verdict({ target: `run-all start-up, ${NOOP_STEPS} processors ≤ 1.5 s`, figure: 'wall, steps with no rows (run in-process)', value: start.runAll?.wall?.median, threshold: 1.5, kind: 'atMost', fmt: fmtSec, note: BOUNDS.runAllIdle }),
+    verdict({ target: `run-all start-up, ${NOOP_STEPS} processes forked ≤ 1.5 s`, figure: 'wall, steps with one row each', value: start.runAllForked?.wall?.median, threshold: 1.5, kind: 'atMost', fmt: fmtSec, note: BOUNDS.runAllForked }),
+    verdict({ target: `Peak RSS of the step ≤ 200 MB`, figure: `largest process, worst of ${big?.reps ?? 0} reps, ${bigLabel} rows`, value: rssBig, threshold: 200 * MB, kind: 'atMost', fmt: fmtMb, note: BOUNDS.rss }),
     verdict({
       target: 'Peak RSS of the step flat',
       figure: sizes.length > 1 ? `${fmtRows(sizes.at(-1))} ÷ ${fmtRows(sizes[0])} rows, medians (flat: ≤ 120 %)` : 'needs two sizes',
@@ -130,6 +144,7 @@ export function summarize(results) {
       threshold: 1.2,
       kind: 'atMost',
       fmt: fmtPct,
+      note: BOUNDS.rssFlat,
     }),
   ];
   return { meta: results.meta, startup: start, sqlite: bySize, sizes, postgres: pgf, verdicts };
@@ -226,7 +241,7 @@ function markdown(results, s) {
     '',
     '## Targets',
     '',
-    mdTable(['Target', 'Figure used', 'Measured', 'Verdict'], s.verdicts.map((v) => [v.target, v.figure, v.shown, verdictCell(v)]), ['', '', 'r', '']),
+    mdTable(['Target', 'Figure used', 'Measured', 'Verdict', 'What bounds it'], s.verdicts.map((v) => [v.target, v.figure, v.shown, verdictCell(v), v.note ?? '']), ['', '', 'r', '', '']),
     '',
     'Throughput targets are judged on the framework\'s **in-process** time (the run\'s own records, see below), like the raw loops, which are timed in-process.',
     'The end-to-end figures, with process start, are in the tables below.',
@@ -251,7 +266,7 @@ function markdown(results, s) {
     '',
     '## Start-up',
     '',
-    `(a) An out-mode command and \`--help\` against a bare \`node -e 0\`; (b) \`run-all\` of a pipeline whose only processors are ${NOOP_STEPS} steps with no matching rows (no loader, no alerts), against a Node parent that forks ${NOOP_STEPS} bare children at once. Wall time from spawn to exit.`,
+    `(a) An out-mode command and \`--help\` against a bare \`node -e 0\`; (b) \`run-all\` of a pipeline whose only processors are ${NOOP_STEPS} steps, against a Node parent that forks ${NOOP_STEPS} bare children at once: once with no matching rows (corral then runs each step inside the `run-all` process itself: a processor with nothing to do is not worth a process of its own), and once with one row for each step, so that all ${NOOP_STEPS} get a process of their own. Wall time from spawn to exit.`,
     '',
     mdTable(['Command', 'Wall time', 'Over its floor', 'Peak RSS (largest process)'], startupRows(s), ['', 'r', 'r', 'r']),
   );
@@ -310,7 +325,7 @@ function markdown(results, s) {
     '',
     '| Figure | How it is measured |',
     '| --- | --- |',
-    '| **End-to-end** (wall) | The benchmark\'s clock from spawning `node in_corral.js <command>` to its exit: Node start, loading TypeScript with tsx, settings, database connection, forking workers, the work, and exit. Throughput = rows ÷ wall seconds. |',
+    '| **End-to-end** (wall) | The benchmark\'s clock from spawning `node in_corral.js <command>` to its exit: Node start, loading the pipeline (compiled once into `.corral/build`), settings, database connection, forking workers, the work, and exit. Throughput = rows ÷ wall seconds. |',
     '| **In-process** | From the run\'s own records in `corral_runs`: the earliest `started_at` to the latest `ended_at` of the records the command wrote (one per worker). That is the time inside `executeProcessor`, from its first to its last bookkeeping write, without process start. Throughput = rows ÷ those seconds. |',
     '| **Raw loop** | Timed in the benchmark\'s process (`performance.now()` around the loop, connection opening included). |',
     '| **corral ÷ raw** | Raw seconds ÷ corral seconds of the *same* repetition (the two ran back to back, alternating which went first), then the median of those ratios: 100 % is as fast as the raw loop. |',
@@ -324,7 +339,7 @@ function markdown(results, s) {
     '- **PostgreSQL (g)**: keyset pages of 1,000 rows and one `UPDATE … FROM unnest($1::int[], $2::float8[], $3::float8[])` per page, a transaction per page; with 2 client processes each takes the ids of one remainder modulo 2, as corral\'s `procs` split rows. Timed from the moment both connected processes are told to go until the last one is done.',
     '',
     'SQLite connections on both sides use corral\'s settings: WAL, `synchronous = NORMAL`, `foreign_keys = ON`.',
-    'Before the start-up series, every command runs once unrecorded, so the figures are those of a warm machine (OS page cache, tsx\'s transform cache).',
+    'Before the start-up series, every command runs once unrecorded, so the figures are those of a warm machine (OS page cache, the pipeline\'s compile cache).',
     '',
     '## How to reproduce',
     '',
@@ -358,7 +373,7 @@ function caveats(s) {
     'corral ÷ raw is not a like-for-like cost of the same guarantees: corral also writes its run records (`corral_runs`) and heartbeats, hydrates model instances, tracks changed columns, and keeps failed rows aside for retry; the raw loops do only the work.',
     'The alert is the extreme case: corral claims every alerted row in a transaction of its own (read again, checked, sent, recorded, committed), so that each row is sent once even with concurrent runs; the raw loop records a whole page of rows in one transaction.',
     'On PostgreSQL, the in-process time of `procs` N spans from the first worker\'s start to the last one\'s end, so it includes the workers\' staggered start; the machine has 2 cores, which procs 4 and the database server share.',
-    `Peak RSS includes Node's own baseline (a bare \`node -e 0\` takes ${fmtMb(s.startup.nodeFloor?.peakRss?.median)} here) and the TypeScript loader (tsx).`,
+    `Peak RSS includes Node's own baseline (a bare \`node -e 0\` takes ${fmtMb(s.startup.nodeFloor?.peakRss?.median)} here).`,
   );
   return out;
 }
