@@ -99,14 +99,16 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
     board.end(Class.name);
     return { stat: result, failure: result.error ? failureOf(result.processor, result.error) : undefined };
   };
-  // The processes of every processor that has work now are forked at once: each opens
-  // its environment while earlier phases work. A step or alert with nothing to do is
-  // not worth a process (~0.3 s of CPU): it runs here, in milliseconds.
+  // A phase's processes are forked while the phase before it works, so that they have
+  // opened their environment when it comes (only one phase ahead: every process holds
+  // a database connection, and PostgreSQL allows 100 by default). A step or alert with
+  // nothing to do is not worth a process (~0.2 s of CPU): it runs here, in milliseconds.
   const prepared = new Map<ProcessorClass, PreparedWorkers>();
-  const fork = (Class: ProcessorClass) => prepared.set(Class, prepareWorkers(env, Class, options, children));
-  if (!options.sync) {
-    for (const phase of phases) for (const Class of phase) if (await worthAProcess(env, Class)) fork(Class);
-  }
+  const forkThoseWithWork = async (phase: readonly ProcessorClass[] | undefined) => {
+    for (const Class of phase ?? []) {
+      if (!prepared.has(Class) && (await worthAProcess(env, Class))) prepared.set(Class, prepareWorkers(env, Class, options, children));
+    }
+  };
   try {
     for (const [index, phase] of phases.entries()) {
       if (stop.requested) break;
@@ -119,9 +121,10 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
         }
         continue;
       }
-      // Earlier phases may have given work to a processor that had none at the start.
-      if (index > 0) for (const Class of phase) if (!prepared.has(Class) && (await worthAProcess(env, Class))) fork(Class);
+      // Earlier phases may have given work to a processor that had none before.
+      await forkThoseWithWork(phase);
       const running = new Map(phase.filter((Class) => prepared.has(Class)).map((Class) => [Class, prepared.get(Class)!.start(board)]));
+      await forkThoseWithWork(phases[index + 1]);
       const done = new Map<ProcessorClass, WorkerResult>();
       // In-process runs share this process's connection: one at a time.
       for (const Class of phase) if (!running.has(Class)) done.set(Class, await inProcess(Class, true));
