@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { pipelineOnDatabase } from '../helpers/pipeline-db.js';
+import { pgLeftovers, pipelineOnDatabase, setTestConnection } from '../helpers/pipeline-db.js';
 import { copyPipeline, createPipeline, expectExit, type ScaffoldedPipeline } from '../helpers/pipeline.js';
-import { forEachDatabase, pgDatabaseForFile, pgQuery } from '../helpers/postgres.js';
+import { forEachDatabase, pgDatabaseForFile } from '../helpers/postgres.js';
 import { runCli } from '../helpers/run-cli.js';
 import { examplesIn, expectAlertedOnceIn, PROCESSED_EXAMPLES, resetPipelineDb } from '../helpers/scaffold-state.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';
@@ -82,7 +82,7 @@ forEachDatabase((dialect) => {
       let testUrl: string | undefined;
       if (dialect === 'postgres') {
         testUrl = (await testDatabase()).url;
-        on.pipe.edit('settings.ts', /^( {2}connection: .*\n)/m, `$1  testConnection: '${testUrl}',\n`);
+        setTestConnection(on.pipe, testUrl);
       }
       expectExit(await on.pipe.cli(['createdb', '--noinput']), 0);
       const production = await on.db.snapshot();
@@ -96,8 +96,7 @@ forEachDatabase((dialect) => {
       expect(await on.db.snapshot()).toEqual(production);
       if (testUrl) {
         // Every test's schema was dropped after it: nothing is left in the test database.
-        expect(await pgQuery(testUrl, "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')")).toEqual([]);
-        expect(await pgQuery(testUrl, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'corral%'")).toEqual([]);
+        expect(await pgLeftovers(testUrl)).toEqual([]);
       }
     });
   });

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import type { ScaffoldedPipeline } from './pipeline.js';
-import { createTestDatabase, type Dialect, type TestDatabase } from './postgres.js';
+import { createTestDatabase, pgQuery, type Dialect, type TestDatabase } from './postgres.js';
 
 /** The pipeline's database, read and written by the test directly (not through corral). */
 export interface PipelineDb {
@@ -224,4 +224,19 @@ export function pipelineOnDatabase(dialect: Dialect, make: () => ScaffoldedPipel
       return current().database;
     },
   };
+}
+
+/** Adds `testConnection: '<url>'` after the `connection` line of the pipeline's settings.ts. */
+export function setTestConnection(pipe: ScaffoldedPipeline, url: string): void {
+  pipe.edit('settings.ts', /^( {2}connection: .*\n)/m, `$1  testConnection: '${url}',\n`);
+}
+
+/** What tests left in a PostgreSQL test database: `schema.table` of every table, and every corral_test_* schema. */
+export async function pgLeftovers(url: string): Promise<string[]> {
+  const tables = await pgQuery<{ name: string }>(
+    url,
+    "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+  );
+  const schemas = await pgQuery<{ name: string }>(url, "SELECT 'schema ' || nspname AS name FROM pg_namespace WHERE nspname LIKE 'corral_test%' ORDER BY 1");
+  return [...tables, ...schemas].map((r) => r.name);
 }
