@@ -81,10 +81,11 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
       // Two test runs on one PostgreSQL testConnection (`test` beside `coverage`, two CI
       // jobs, two developers) would drop and create the same tables under each other's
       // TestCases. Each TestCase gets a schema of its own instead, first on the search
-      // path (public stays second, for extensions), created below and dropped on close;
-      // forked children get this connection, search path included.
+      // path (the configured one, by default public, follows it, for extensions), created
+      // below and dropped on close; forked children get this connection, search path included.
       testSchema = `corral_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-      connection = { ...connection, knex: { ...connection.knex, searchPath: [testSchema, 'public'] } };
+      const configured = connection.knex.searchPath ?? 'public';
+      connection = { ...connection, knex: { ...connection.knex, searchPath: [testSchema, ...(Array.isArray(configured) ? configured : [configured])] } };
     }
   }
   if (options.mode === 'in' && connection.filename && !options.createDatabase && !fs.existsSync(connection.filename)) {
