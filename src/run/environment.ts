@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,6 +75,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
 
   let connection = options.connection ?? settings.connection;
   let temporaryFile: string | undefined;
+  let testSchema: string | undefined;
   if (options.mode === 'test' && !options.connection) {
     connection = freshTestConnection(settings.testConnection, settings.root);
     if (sameDatabase(connection, settings.connection)) {
@@ -82,6 +84,16 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
       });
     }
     temporaryFile = settings.testConnection === undefined ? connection.filename : undefined;
+    if (connection.dialect === 'postgres') {
+      // Two test runs on one PostgreSQL testConnection (`test` beside `coverage`, two CI
+      // jobs, two developers) would drop and create the same tables under each other's
+      // TestCases. Each TestCase gets a schema of its own instead, first on the search
+      // path (the configured one, by default public, follows it, for extensions), created
+      // below and dropped on close; forked children get this connection, search path included.
+      testSchema = `corral_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+      const configured = connection.knex.searchPath ?? 'public';
+      connection = { ...connection, knex: { ...connection.knex, searchPath: [testSchema, ...(Array.isArray(configured) ? configured : [configured])] } };
+    }
   }
   if (options.mode === 'in' && connection.filename && !options.createDatabase && !fs.existsSync(connection.filename)) {
     throw new DBError(`The database file ${connection.filename} does not exist`, { hint: 'Create it with: node in_corral.js createdb' });
@@ -96,7 +108,19 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
   }
   let active = settings;
   if (options.mode === 'test') {
-    if (!temporaryFile) {
+    if (testSchema) {
+      const schema = testSchema;
+      try {
+        await engine.knex.raw('CREATE SCHEMA ??', [schema]);
+      } catch (error) {
+        await engine.destroy();
+        throw new DBError(`Cannot create the test schema ${schema} in ${connection.label}: ${error instanceof Error ? error.message : String(error)}`, {
+          hint: 'The user of testConnection needs the CREATE privilege on its database',
+          cause: error,
+        });
+      }
+      releasers.splice(1, 0, async () => void (await engine.knex.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema])));
+    } else if (!temporaryFile) {
       // A configured test database is reused: start each test from empty tables, and leave none behind.
       await dropTables(engine, allModels(settings));
       releasers.splice(1, 0, async () => dropTables(engine, allModels(settings)));

@@ -1,26 +1,24 @@
 /**
  * Mistakes a user makes, each answered with a one-line error, a non-zero exit
- * code and the data left as it was.
+ * code and the data left as it was: on SQLite and on PostgreSQL where the database
+ * is involved; the SQLite file's own mistakes (a missing or empty file) on SQLite,
+ * and their PostgreSQL counterparts (a missing database, a database without tables).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { createPipeline, expectExit, type ScaffoldedPipeline } from '../helpers/pipeline.js';
+import { pipelineOnDatabase } from '../helpers/pipeline-db.js';
+import { copyPipeline, createPipeline, expectExit, type ScaffoldedPipeline } from '../helpers/pipeline.js';
 import { CORRAL_BIN } from '../helpers/paths.js';
+import { forEachDatabase } from '../helpers/postgres.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { snapshotDb, tablesOf } from '../helpers/sqlite.js';
+import { tablesOf } from '../helpers/sqlite.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirForFile('corral-e2e-bad-');
-let pipe: ScaffoldedPipeline;
-let loaded: Record<string, unknown[]>;
-
-beforeAll(async () => {
-  pipe = await createPipeline(tempDir(), 'badpipe');
-  expectExit(await pipe.cli(['createdb', '--noinput']), 0);
-  expectExit(await pipe.cli(['load']), 0);
-  loaded = snapshotDb(pipe.dbFile);
-});
+let scaffold: Promise<ScaffoldedPipeline> | undefined;
+/** The scaffold as created (never run): each database's tests work on a copy. */
+const scaffoldOnce = () => (scaffold ??= createPipeline(tempDir(), 'badpipe'));
 
 /** The lines starting with "Error:" (logs and hints aside). */
 function errorLines(result: CliResult): string[] {
@@ -28,7 +26,7 @@ function errorLines(result: CliResult): string[] {
 }
 
 /** Runs with settings.ts edited, then puts the file back. */
-async function withEditedSettings(search: string, replacement: string, work: () => Promise<void>): Promise<void> {
+async function withEditedSettings(pipe: ScaffoldedPipeline, search: string | RegExp, replacement: string, work: () => Promise<void>): Promise<void> {
   const original = fs.readFileSync(pipe.settingsFile, 'utf8');
   try {
     pipe.edit('settings.ts', search, replacement);
@@ -38,56 +36,102 @@ async function withEditedSettings(search: string, replacement: string, work: () 
   }
 }
 
-describe('bad command lines', () => {
-  test('when the command is unknown then one error line suggests the closest command and nothing changes', async () => {
-    const result = await pipe.cli(['chek-alerts']);
-    expectExit(result, 1);
-    expect(errorLines(result)).toEqual(["Error: unknown command 'chek-alerts' (Did you mean check-alerts?)"]);
-    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
+forEachDatabase((dialect) => {
+  const on = pipelineOnDatabase(dialect, async () => copyPipeline(await scaffoldOnce(), path.join(tempDir(), dialect)));
+  let loaded: Record<string, unknown[]>;
+
+  beforeAll(async () => {
+    expectExit(await on.pipe.cli(['createdb', '--noinput']), 0);
+    expectExit(await on.pipe.cli(['load']), 0);
+    loaded = await on.db.snapshot();
+    expect(loaded.Example).toHaveLength(3);
   });
 
-  test('when a step name is unknown then one error line suggests the closest step and nothing runs', async () => {
-    const result = await pipe.cli(['run', '--steps', 'MyStp']);
-    expectExit(result, 1);
-    expect(errorLines(result)).toEqual(["Error: Unknown step 'MyStp'. (Did you mean MyStep?)"]);
-    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
-  });
-});
-
-describe('bad settings', () => {
-  test('when CORRAL_SETTINGS points at a missing file then the error names the file', async () => {
-    const missing = path.join(tempDir(), 'nowhere', 'settings.ts');
-    const result = await pipe.cli(['run'], { CORRAL_SETTINGS: missing });
-    expectExit(result, 1);
-    expect(errorLines(result)).toEqual([`Error: Settings file not found: ${missing}`]);
-    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
-  });
-
-  test('when settings.ts has chunkSize -1 then the error names the setting and the file', async () => {
-    await withEditedSettings('chunkSize: 1000', 'chunkSize: -1', async () => {
-      const result = await pipe.cli(['run']);
+  describe('bad command lines', () => {
+    test('when the command is unknown then one error line suggests the closest command and nothing changes', async () => {
+      const result = await on.pipe.cli(['chek-alerts']);
       expectExit(result, 1);
-      expect(errorLines(result)).toHaveLength(1);
-      expect(errorLines(result)[0]).toMatch(new RegExp(`^Error: Setting 'chunkSize' in ${pipe.settingsFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is invalid: `));
-      expect(result.stderr).toContain('For example: chunkSize: 1000');
+      expect(errorLines(result)).toEqual(["Error: unknown command 'chek-alerts' (Did you mean check-alerts?)"]);
+      expect(await on.db.snapshot()).toEqual(loaded);
     });
-    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
-  });
 
-  test('when the database is unreachable then the error names the database, without a stack', async () => {
-    await withEditedSettings("connection: 'sqlite:badpipe-dev.db'", "connection: 'postgres://nobody@127.0.0.1:1/x'", async () => {
-      const result = await pipe.cli(['run']);
+    test('when a step name is unknown then one error line suggests the closest step and nothing runs', async () => {
+      const result = await on.pipe.cli(['run', '--steps', 'MyStp']);
       expectExit(result, 1);
-      expect(errorLines(result)).toHaveLength(1);
-      expect(errorLines(result)[0]).toMatch(/^Error: Cannot connect to the database \(postgres:\/\/nobody@127\.0\.0\.1:1\/x\): .*ECONNREFUSED/);
-      expect(result.stderr).toContain('Check that the server is running');
-      expect(result.stdout).toBe('');
-      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(errorLines(result)).toEqual(["Error: Unknown step 'MyStp'. (Did you mean MyStep?)"]);
+      expect(await on.db.snapshot()).toEqual(loaded);
     });
   });
+
+  describe('bad settings', () => {
+    test('when CORRAL_SETTINGS points at a missing file then the error names the file', async () => {
+      const missing = path.join(tempDir(), 'nowhere', 'settings.ts');
+      const result = await on.pipe.cli(['run'], { CORRAL_SETTINGS: missing });
+      expectExit(result, 1);
+      expect(errorLines(result)).toEqual([`Error: Settings file not found: ${missing}`]);
+      expect(await on.db.snapshot()).toEqual(loaded);
+    });
+
+    test('when settings.ts has chunkSize -1 then the error names the setting and the file', async () => {
+      await withEditedSettings(on.pipe, 'chunkSize: 1000', 'chunkSize: -1', async () => {
+        const result = await on.pipe.cli(['run']);
+        expectExit(result, 1);
+        expect(errorLines(result)).toHaveLength(1);
+        expect(errorLines(result)[0]).toMatch(new RegExp(`^Error: Setting 'chunkSize' in ${on.pipe.settingsFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is invalid: `));
+        expect(result.stderr).toContain('For example: chunkSize: 1000');
+      });
+      expect(await on.db.snapshot()).toEqual(loaded);
+    });
+
+    if (dialect === 'sqlite') {
+      test('when the database server is unreachable then the error names the database, without a stack', async () => {
+        await withEditedSettings(on.pipe, "connection: 'sqlite:badpipe-dev.db'", "connection: 'postgres://nobody@127.0.0.1:1/x'", async () => {
+          const result = await on.pipe.cli(['run']);
+          expectExit(result, 1);
+          expect(errorLines(result)).toHaveLength(1);
+          expect(errorLines(result)[0]).toMatch(/^Error: Cannot connect to the database \(postgres:\/\/nobody@127\.0\.0\.1:1\/x\): .*ECONNREFUSED/);
+          expect(result.stderr).toContain('Check that the server is running');
+          expect(result.stdout).toBe('');
+          expect(result.stderr).not.toMatch(/^\s+at /m);
+        });
+      });
+    }
+  });
+
+  if (dialect === 'postgres') {
+    describe('a PostgreSQL database that is missing or empty', () => {
+      test('when the database does not exist then run and createdb give one error line naming it and a hint, without a stack', async () => {
+        const missing = `${on.database!.name}_missing`;
+        const url = new URL(on.database!.url);
+        url.pathname = `/${missing}`;
+        await withEditedSettings(on.pipe, /^ {2}connection: '[^']*'/m, `  connection: '${url.toString()}'`, async () => {
+          for (const args of [['run'], ['createdb', '--noinput']]) {
+            const result = await on.pipe.cli(args);
+            expectExit(result, 1);
+            expect(errorLines(result)).toHaveLength(1);
+            expect(errorLines(result)[0]).toMatch(new RegExp(`^Error: Cannot connect to the database \\(postgres://[^)]*/${missing}\\): database "${missing}" does not exist$`));
+            expect(result.stderr).toContain('Check that the server is running and that `connection` in the settings (host, port, user, database) is right.');
+            expect(result.stdout).toBe('');
+            expect(result.stderr).not.toMatch(/^\s+at /m);
+          }
+        });
+        expect(await on.db.snapshot()).toEqual(loaded);
+      });
+
+      test('when the database exists but has no tables then run lists the missing tables, says to run createdb, and creates none', async () => {
+        await on.db.exec('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+        const result = await on.pipe.cli(['run']);
+        expectExit(result, 1);
+        const label = on.database!.url.replace(/:[^:@/]*@/, '@');
+        expect(errorLines(result)).toEqual([`Error: Tables 'Example', 'corral_alerted', 'corral_failures', 'corral_runs' missing in ${label}`]);
+        expect(result.stderr).toContain('Create them with: node in_corral.js createdb');
+        expect(await on.db.tables()).toEqual([]);
+      });
+    });
+  }
 });
 
-describe('a database without tables', () => {
+describe('a SQLite database file that is missing or empty', () => {
   test('when run comes before createdb then the error says to run createdb and no database file is left behind', async () => {
     const fresh = await createPipeline(tempDir(), 'emptypipe');
     const result = await fresh.cli(['run']);
@@ -122,10 +166,14 @@ describe('corral create', () => {
   });
 
   test('when the target folder exists then it is refused and the folder is left alone', async () => {
+    const pipe = await scaffoldOnce();
+    const listing = () => fs.readdirSync(pipe.root, { recursive: true, encoding: 'utf8' }).sort();
+    const before = listing();
+    const settings = fs.readFileSync(pipe.settingsFile, 'utf8');
     const result = await runCli([CORRAL_BIN, 'create', 'badpipe'], { cwd: tempDir() });
     expectExit(result, 1);
     expect(errorLines(result)).toEqual([`Error: '${pipe.root}' already exists`]);
-    expect(snapshotDb(pipe.dbFile)).toEqual(loaded);
-    expect(fs.readdirSync(pipe.packageDir).sort()).toContain('settings.ts');
+    expect(listing()).toEqual(before);
+    expect(fs.readFileSync(pipe.settingsFile, 'utf8')).toBe(settings);
   });
 });

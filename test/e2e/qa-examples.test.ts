@@ -1,14 +1,17 @@
 /**
  * The QA commands on the pipelines users start from: both examples reach an A grade
  * (QAI >= 90 %) with every test passing, and a freshly created pipeline's tests pass
- * and its quality report runs.
+ * and its quality report runs. The examples' tests also pass with a PostgreSQL
+ * `testConnection` (the quality report itself is covered on PostgreSQL by qa-report).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { pgLeftovers } from '../helpers/pipeline-db.js';
 import { createPipeline, expectExit } from '../helpers/pipeline.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { qaiByHand, readJson, type QaReportJson } from '../helpers/qa-pipeline.js';
+import { describePg, pgDatabaseForFile } from '../helpers/postgres.js';
+import { qaiByHand, readJson, type QaReportJson, type TestOutcomeJson } from '../helpers/qa-pipeline.js';
 import { runCli } from '../helpers/run-cli.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';
 
@@ -53,5 +56,36 @@ describe('a freshly created pipeline', () => {
     expect(report.tests.failed).toBe(0);
     expect(report.qai).toBeGreaterThan(0);
     expect(report.untested).toEqual([]);
+  });
+});
+
+describePg('the examples on a PostgreSQL testConnection', () => {
+  const testDatabase = pgDatabaseForFile();
+
+  test.each([
+    ['iris', 'iris'],
+    ['exoplanets', 'exo'],
+  ])('when the tests of examples/%s run on PostgreSQL then every one passes and the test database is left empty', async (name, pkg) => {
+    // A user's copy of the example: its own package.json and node_modules/corral, as after `npm install`.
+    const root = path.join(tempDir(), `${name}-pg`);
+    fs.cpSync(path.join(REPO_ROOT, 'examples', name), root, { recursive: true, filter: (source) => !source.includes(`${path.sep}docs`) });
+    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
+    fs.mkdirSync(path.join(root, 'node_modules'));
+    fs.symlinkSync(path.resolve(REPO_ROOT), path.join(root, 'node_modules', 'corral'), 'dir');
+    const { url } = await testDatabase();
+    const settingsFile = path.join(root, pkg, 'settings.ts');
+    const settings = fs.readFileSync(settingsFile, 'utf8');
+    const edited = settings.replace(/^( {2}connection: .*\n)/m, `$1  testConnection: '${url}',\n`);
+    expect(edited).not.toBe(settings);
+    fs.writeFileSync(settingsFile, edited);
+
+    const outcomeFile = path.join(tempDir(), `${name}-pg-outcome.json`);
+    const result = await runCli(['in_corral.js', 'test', '--report-json', outcomeFile], { cwd: root });
+    expectExit(result, 0);
+    const outcome = readJson<TestOutcomeJson>(outcomeFile);
+    expect(outcome.failed).toBe(0);
+    expect(outcome.passed).toBeGreaterThan(0);
+    expect(outcome.tests.every((t) => t.state === 'passed')).toBe(true);
+    expect(await pgLeftovers(url)).toEqual([]);
   });
 });

@@ -12,8 +12,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import type { ScaffoldedPipeline } from './pipeline.js';
-import type { Dialect, TestDatabase } from './postgres.js';
+import { createTestDatabase, pgQuery, type Dialect, type TestDatabase } from './postgres.js';
 
 /** The pipeline's database, read and written by the test directly (not through corral). */
 export interface PipelineDb {
@@ -30,6 +31,10 @@ export interface PipelineDb {
   ids(where?: string): Promise<number[]>;
   /** Inserts Example rows `from`..`from+count-1` (name r<i>, value i, not processed) in one SQL statement. */
   insertExamples(count: number, from?: number): Promise<void>;
+  /** The names of the tables (SQLite's own and PostgreSQL's catalogs aside; schema public), sorted. */
+  tables(): Promise<string[]>;
+  /** Every row of every table, each table ordered by its first column, for "nothing changed" assertions. */
+  snapshot(): Promise<Record<string, unknown[]>>;
   close(): Promise<void>;
 }
 
@@ -101,6 +106,18 @@ export function usePipelineDb(pipe: ScaffoldedPipeline, dialect: Dialect, databa
           : `(WITH RECURSIVE s(g) AS (SELECT ${from} UNION ALL SELECT g + 1 FROM s WHERE g < ${to}) SELECT g FROM s)`;
       await self.exec(`INSERT INTO "Example" (name, value, processed) SELECT ${columns} FROM ${series}`);
     },
+    async tables() {
+      const sql =
+        dialect === 'postgres'
+          ? "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
+          : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
+      return (await query<{ name: string }>(sql)).map((r) => r.name);
+    },
+    async snapshot() {
+      const snapshot: Record<string, unknown[]> = {};
+      for (const table of await self.tables()) snapshot[table] = await query(`SELECT * FROM "${table}" ORDER BY 1`);
+      return snapshot;
+    },
     close,
   };
   return self;
@@ -164,4 +181,62 @@ export function summaryRows(stderr: string): Record<string, { status: string; ro
     found[match[2]!] = { status: match[1]!, rows: Number(match[3]), failed: Number(match[4] ?? 0) };
   }
   return found;
+}
+
+/** A pipeline of the enclosing describe, on one database: set by pipelineOnDatabase's beforeAll. */
+export interface PipelineOnDatabase {
+  readonly pipe: ScaffoldedPipeline;
+  readonly db: PipelineDb;
+  /** The PostgreSQL database of `connection` (undefined on SQLite). */
+  readonly database: TestDatabase | undefined;
+}
+
+/**
+ * In a describe (forEachDatabase's body): before its tests, `make()` gives a pipeline
+ * (a copy of a scaffold), and on PostgreSQL a database of its own is created and set
+ * as its `connection`; after them the database is dropped. Hooks the caller registers
+ * later run after this one, with `on.pipe` and `on.db` set.
+ */
+export function pipelineOnDatabase(dialect: Dialect, make: () => ScaffoldedPipeline | Promise<ScaffoldedPipeline>): PipelineOnDatabase {
+  let state: { pipe: ScaffoldedPipeline; db: PipelineDb; database: TestDatabase | undefined } | undefined;
+  const current = () => {
+    if (!state) throw new Error('pipelineOnDatabase: its beforeAll has not run (or failed)');
+    return state;
+  };
+  beforeAll(async () => {
+    const pipe = await make();
+    const database = dialect === 'postgres' ? await createTestDatabase() : undefined;
+    state = { pipe, database, db: usePipelineDb(pipe, dialect, database) };
+  });
+  afterAll(async () => {
+    await state?.db.close();
+    await state?.database?.drop();
+    state = undefined;
+  });
+  return {
+    get pipe() {
+      return current().pipe;
+    },
+    get db() {
+      return current().db;
+    },
+    get database() {
+      return current().database;
+    },
+  };
+}
+
+/** Adds `testConnection: '<url>'` after the `connection` line of the pipeline's settings.ts. */
+export function setTestConnection(pipe: ScaffoldedPipeline, url: string): void {
+  pipe.edit('settings.ts', /^( {2}connection: .*\n)/m, `$1  testConnection: '${url}',\n`);
+}
+
+/** What tests left in a PostgreSQL test database: `schema.table` of every table, and every corral_test_* schema. */
+export async function pgLeftovers(url: string): Promise<string[]> {
+  const tables = await pgQuery<{ name: string }>(
+    url,
+    "SELECT table_schema || '.' || table_name AS name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+  );
+  const schemas = await pgQuery<{ name: string }>(url, "SELECT 'schema ' || nspname AS name FROM pg_namespace WHERE nspname LIKE 'corral_test%' ORDER BY 1");
+  return [...tables, ...schemas].map((r) => r.name);
 }
