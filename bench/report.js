@@ -266,7 +266,7 @@ function markdown(results, s) {
     '',
     '## Start-up',
     '',
-    `(a) An out-mode command and \`--help\` against a bare \`node -e 0\`; (b) \`run-all\` of a pipeline whose only processors are ${NOOP_STEPS} steps, against a Node parent that forks ${NOOP_STEPS} bare children at once: once with no matching rows (corral then runs each step inside the `run-all` process itself: a processor with nothing to do is not worth a process of its own), and once with one row for each step, so that all ${NOOP_STEPS} get a process of their own. Wall time from spawn to exit.`,
+    `(a) An out-mode command and \`--help\` against a bare \`node -e 0\`; (b) \`run-all\` of a pipeline whose only processors are ${NOOP_STEPS} steps, against a Node parent that forks ${NOOP_STEPS} bare children at once: once with no matching rows (corral then runs each step inside the \`run-all\` process itself: a processor with nothing to do is not worth a process of its own), and once with one row for each step, so that all ${NOOP_STEPS} get a process of their own. Wall time from spawn to exit.`,
     '',
     mdTable(['Command', 'Wall time', 'Over its floor', 'Peak RSS (largest process)'], startupRows(s), ['', 'r', 'r', 'r']),
   );
