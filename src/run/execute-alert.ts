@@ -7,7 +7,7 @@ import type { LoopOutcome, RunContext } from './execute.js';
 import { keyText, keyTextMatches } from './row-keys.js';
 import { toDb } from '../db/values.js';
 import { isThenable } from './store.js';
-import { WorkSet, type Restriction } from './work-set.js';
+import { WorkSet, preparedRunner, type Restriction } from './work-set.js';
 
 type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
 
@@ -57,6 +57,7 @@ export async function runAlertRows(
     chunkSize,
     partition: context.partition,
     lockRows: context.engine.locksRows,
+    runPrepared: preparedRunner(context.engine),
   });
   let rows = 0;
   let failure: unknown;
@@ -75,7 +76,7 @@ export async function runAlertRows(
         opened.push(endpoint);
       }
     });
-    while (!workSet.done && !context.knownIdle) {
+    while (!workSet.done) {
       if (context.stop?.requested) {
         stopped = true;
         break;

@@ -6,7 +6,7 @@ import { FailureLog } from './failures.js';
 import { checkKeyKinds } from './row-keys.js';
 import type { Step } from './step.js';
 import { isThenable, storeProduced } from './store.js';
-import { WorkSet } from './work-set.js';
+import { WorkSet, preparedRunner } from './work-set.js';
 
 type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
 
@@ -46,6 +46,7 @@ export async function runStepRows(
     chunkSize,
     partition: context.partition,
     lockRows: context.engine.locksRows,
+    runPrepared: preparedRunner(context.engine),
   });
   const rowFailures: RowFailure[] = [];
   let rows = 0;
@@ -56,7 +57,7 @@ export async function runStepRows(
   try {
     await context.engine.inTransaction(async () => step.setup());
     setUp = true;
-    while (!workSet.done && !context.knownIdle) {
+    while (!workSet.done) {
       if (context.stop?.requested) {
         stopped = true;
         break;

@@ -37,12 +37,6 @@ export interface RunContext {
   /** This worker's share of the rows when several processes work on one processor. */
   readonly partition?: { readonly index: number; readonly count: number } | undefined;
   readonly stop?: StopFlag;
-  /**
-   * The runner has just found no rows for this step or alert: run its setup and
-   * teardown and record the run, without reading the table again (rows that arrive
-   * meanwhile wait for the next run).
-   */
-  readonly knownIdle?: boolean;
 }
 
 /** A row whose processing threw: it was rolled back alone and recorded for retry. */

@@ -86,7 +86,7 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const inProcess = async (Class: ProcessorClass, knownIdle = false): Promise<WorkerResult> => {
+  const inProcess = async (Class: ProcessorClass): Promise<WorkerResult> => {
     board.start(Class.name);
     const result = await executeProcessor(Class, {
       engine: env.engine!,
@@ -94,7 +94,6 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
       logger: env.logger,
       stop,
       onProgress: (rows) => board.update(Class.name, rows),
-      knownIdle,
     });
     board.end(Class.name);
     return { stat: result, failure: result.error ? failureOf(result.processor, result.error) : undefined };
@@ -126,9 +125,11 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
       const running = new Map(phase.filter((Class) => prepared.has(Class)).map((Class) => [Class, prepared.get(Class)!.start(board)]));
       await forkThoseWithWork(phases[index + 1]);
       const done = new Map<ProcessorClass, WorkerResult>();
-      // In-process runs share this process's connection: one at a time.
-      for (const Class of phase) if (!running.has(Class)) done.set(Class, await inProcess(Class, true));
       for (const [Class, result] of running) done.set(Class, await result);
+      // Those that had no work run now, here, one at a time: rows that a processor of the
+      // same phase wrote in the meantime are theirs in this run (the iris example's
+      // species steps read the rows that StatisticsCreator creates).
+      for (const Class of phase) if (!running.has(Class)) done.set(Class, await inProcess(Class));
       for (const Class of phase) {
         const { stat, failure } = done.get(Class)!;
         stats.push(stat);

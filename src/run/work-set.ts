@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { applyConditions, type Condition } from '../db/conditions.js';
+import type { Engine } from '../db/engine.js';
 import type { ModelClass } from '../db/model.js';
 import type { Ordering } from './step.js';
 
@@ -16,6 +17,18 @@ export interface WorkSetSpec {
   readonly partition?: { readonly index: number; readonly count: number } | undefined;
   /** Lock the rows of each chunk for its transaction, skipping rows other workers hold (PostgreSQL). */
   readonly lockRows?: boolean;
+  /**
+   * SQLite: runs a compiled query as a cached prepared statement. knex prepares every
+   * query anew, and better-sqlite3 frees a statement only when V8 collects it, so a
+   * statement per chunk costs time and native memory that grows with the table.
+   */
+  readonly runPrepared?: ((sql: string, bindings: readonly unknown[]) => Record<string, unknown>[]) | undefined;
+}
+
+/** `runPrepared` for an engine on SQLite (undefined on PostgreSQL). */
+export function preparedRunner(engine: Engine): WorkSetSpec['runPrepared'] {
+  if (!engine.sqlite) return undefined;
+  return (sql, bindings) => engine.statement(sql).all(bindings.map(sqliteBinding)) as Record<string, unknown>[];
 }
 
 type Key = unknown[];
@@ -157,6 +170,12 @@ export class WorkSet {
     return { sql, bindings: (raw) => fixed.map((value, i) => (slots[i]! >= 0 ? raw[pk[slots[i]!]!] : value)) };
   }
 
+  private async rows(query: Knex.QueryBuilder): Promise<Record<string, unknown>[]> {
+    if (!this.spec.runPrepared) return (await query) as Record<string, unknown>[];
+    const { sql, bindings } = query.toSQL().toNative();
+    return this.spec.runPrepared(sql, bindings);
+  }
+
   private async start(db: Knex): Promise<void> {
     this.started = true;
     const { Model, ordering } = this.spec;
@@ -169,10 +188,12 @@ export class WorkSet {
       this.orderedKeys = rows.map((row) => keyOf(Model, row));
       return;
     }
-    const last = (await matching(db, this.spec)
-      .select(pk)
-      .orderBy(pk.map((column) => ({ column, order: 'desc' })))
-      .first()) as Record<string, unknown> | undefined;
+    const [last] = await this.rows(
+      matching(db, this.spec)
+        .select(pk)
+        .orderBy(pk.map((column) => ({ column, order: 'desc' })))
+        .limit(1),
+    );
     if (!last) this.finished = true;
     else this.upTo = keyOf(Model, last);
   }
@@ -183,7 +204,7 @@ export class WorkSet {
     const query = matching(db, this.spec).select(`${Model.table}.*`);
     if (this.after) keyAbove(query, pk, this.after, '>');
     keyAbove(query, pk, this.upTo!, '<=');
-    const rows = (await locked(query.orderBy(pk.map((column) => `${Model.table}.${column}`)).limit(limit), this.spec)) as Record<string, unknown>[];
+    const rows = await this.rows(locked(query.orderBy(pk.map((column) => `${Model.table}.${column}`)).limit(limit), this.spec));
     if (rows.length < limit) this.finished = true;
     if (rows.length > 0) this.after = keyOf(Model, rows[rows.length - 1]!);
     return rows;

@@ -31,7 +31,32 @@ export class Item extends model('Item', {
   processed: boolean().notNull().default(false),
   doubled: float(),
   parity: string(),
+  noted: boolean().notNull().default(false),
 }) {}
+
+export class Note extends model('Note', {
+  id: integer().primaryKey(),
+  item_id: integer().notNull(),
+  text: string(),
+}) {}
+
+/** Creates a Note per Item, in the same phase as NoteWriter, which fills them in. */
+export class NoteMaker extends Step {
+  static model = Item;
+  static conditions = [{ noted: false }];
+  process(row) {
+    row.noted = true;
+    return new Note({ item_id: row.id });
+  }
+}
+
+export class NoteWriter extends Step {
+  static model = Note;
+  static conditions = [{ text: null }];
+  process(row) {
+    row.text = 'note of item ' + row.item_id;
+  }
+}
 
 export class Feed extends Loader {
   *generate() {
@@ -82,9 +107,9 @@ export class Notify extends Alert {
 export default defineSettings({
   name: 'runpipe',
   connection: 'sqlite:runpipe.db',
-  models: [Item],
+  models: [Item, Note],
   loader: Feed,
-  steps: [Doubler, Broken, Crashing, Parity],
+  steps: [Doubler, Broken, Crashing, Parity, NoteMaker, NoteWriter],
   alerts: [Notify],
   chunkSize: 10,
   logLevel: 'silent',
@@ -117,6 +142,7 @@ function contents(root: string) {
     alerted: queryDb(db, 'SELECT alert, model_table, model_key FROM corral_alerted ORDER BY CAST(model_key AS INTEGER)'),
     alertLines: fs.readFileSync(path.join(root, 'alerts.log'), 'utf8').trim().split('\n').length,
     failures: queryDb(db, 'SELECT processor, model_table, model_key, attempts, quarantined, error FROM corral_failures ORDER BY id'),
+    notes: queryDb(db, 'SELECT item_id, text FROM Note ORDER BY item_id'),
   };
 }
 
@@ -140,10 +166,20 @@ describe('runPhases', () => {
     expect(forked.failures).toEqual([{ processor: 'Broken', model_table: 'Item', model_key: '5', attempts: 1, quarantined: 0, error: 'no luck' }]);
   });
 
+  test('when a step has no rows as its phase begins then it still gets, in the same run, the rows its phase peers create', () => {
+    // NoteWriter's table is empty when the steps' phase starts; NoteMaker fills it during the phase.
+    const { notes } = contents(outcomes.forked!.root);
+    expect(notes).toHaveLength(30);
+    expect(notes[6]).toEqual({ item_id: 7, text: 'note of item 7' });
+    const byName = Object.fromEntries(outcomes.forked!.report.stats.map((s) => [s.processor, s]));
+    expect(byName.NoteMaker).toMatchObject({ status: 'ok', rows: 30 });
+    expect(byName.NoteWriter).toMatchObject({ status: 'ok', rows: 30 });
+  });
+
   test.each(['forked', 'sync'] as const)('when a row fails in one step and another step fails as a whole (%s) then the others still run and the report names both', (mode) => {
     const { report, printed } = outcomes[mode]!;
     const byName = Object.fromEntries(report.stats.map((s) => [s.processor, s]));
-    expect(Object.keys(byName).sort()).toEqual(['Broken', 'Crashing', 'Doubler', 'Feed', 'Notify', 'Parity']);
+    expect(Object.keys(byName).sort()).toEqual(['Broken', 'Crashing', 'Doubler', 'Feed', 'NoteMaker', 'NoteWriter', 'Notify', 'Parity']);
     expect(byName.Feed).toMatchObject({ status: 'ok', kind: 'loader', rows: 30, failedRows: 0 });
     expect(byName.Doubler).toMatchObject({ status: 'ok', rows: 30, failedRows: 0 });
     expect(byName.Parity).toMatchObject({ status: 'ok', rows: 30, failedRows: 0 });
