@@ -96,7 +96,7 @@ const BOUNDS = {
   runAllIdle: 'A step with nothing to do runs in the parent: one SELECT … LIMIT 1 to find that out, then its setup, teardown and run record.',
   runAllForked: "Ten Node processes on 2 cores: each needs ~0.2 s of CPU to start (Node itself, corral's modules, knex, the database connection).",
   rss: "Node's baseline plus one chunk of rows; nothing accumulates per row.",
-  rssFlat: "Warm-up, not accumulation: the step's memory grows over the first ~400k rows and then stays (sampled every 0.4 s: 26, 33, 39, 46, 46, 46, 47 MB of anonymous memory). V8 and SQLite do this by themselves: a bare better-sqlite3 loop that only reads the same 1M rows in pages of 1,000 grows from 8 to 47 MB the same way (measured by hand, 2026-11-25).",
+  rssFlat: "SQLite's page cache, not accumulation: better-sqlite3 gives each connection a 16 MB cache (cache_size = -16000), which a 100k-row table (about 4 MB) never fills and a 1M-row table (about 44 MB) fills in its first ~400k rows; after that the step's memory stays flat (sampled every 0.4 s: 26, 33, 39, 46, 46, 46, 47 MB of anonymous memory), as does a bare better-sqlite3 loop reading the same rows (8 to 47 MB, measured by hand on 2026-11-25).",
 };
 
 /** One verdict: `value` against `threshold` (`atLeast` or `atMost`). */
