@@ -32,22 +32,51 @@ export function compileCacheEnabled(): boolean {
   return process.env.CORRAL_COMPILE_CACHE !== '0';
 }
 
+/** The compiled settings module, or why the pipeline is loaded through tsx instead. */
+export type CompileOutcome = { readonly file: string; readonly reason?: undefined } | { readonly file?: undefined; readonly reason: string };
+
 /**
  * The compiled counterpart of `settingsFile` (an `.mjs` file), building it when no
  * current build exists; undefined when the pipeline must be loaded through tsx.
  */
 export async function compiledModuleFor(settingsFile: string): Promise<string | undefined> {
+  return (await compileSettings(settingsFile)).file;
+}
+
+/**
+ * `compiledModuleFor`, saying why when it cannot. A build that failed is remembered
+ * (`<fingerprint>.failed`, holding the reason) until a source file changes, so a
+ * pipeline that needs tsx does not pay for a failed build on every command.
+ */
+export async function compileSettings(settingsFile: string): Promise<CompileOutcome> {
   const packageDir = path.dirname(settingsFile);
   const cacheDir = path.join(path.dirname(packageDir), '.corral', 'build');
+  let failedMarker: string | undefined;
   try {
     const sources = listSources(packageDir);
-    if (!sources.includes(settingsFile)) return undefined;
+    if (!sources.includes(settingsFile)) return { reason: `${settingsFile} is not among the package's TypeScript files` };
     const buildDir = path.join(cacheDir, fingerprint(packageDir, sources));
+    failedMarker = `${buildDir}.failed`;
+    if (fs.existsSync(failedMarker)) return { reason: fs.readFileSync(failedMarker, 'utf8') };
     if (!fs.existsSync(path.join(buildDir, COMPLETE))) await build(packageDir, sources, cacheDir, buildDir);
-    return path.join(buildDir, outputName(path.relative(packageDir, settingsFile)));
-  } catch {
-    return undefined;
+    return { file: path.join(buildDir, outputName(path.relative(packageDir, settingsFile))) };
+  } catch (error) {
+    const reason = describeFailure(error);
+    if (failedMarker) {
+      try {
+        fs.writeFileSync(failedMarker, reason);
+      } catch {
+        // An unwritable folder: the next command tries again, and fails the same way.
+      }
+    }
+    return { reason };
   }
+}
+
+function describeFailure(error: unknown): string {
+  const errors = (error as { errors?: { text?: string }[] } | undefined)?.errors;
+  if (Array.isArray(errors) && errors.length > 0) return errors.map((e) => e.text ?? String(e)).join('; ');
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The TypeScript files of the package folder (not node_modules, not hidden folders, not .d.ts). */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImproperlyConfigured, describeError } from '../core/errors.js';
-import { compileCacheEnabled, compiledModuleFor } from './compile-cache.js';
+import { compileCacheEnabled, compileSettings } from './compile-cache.js';
 import { resolveSettings, type ResolvedSettings } from './settings.js';
 
 let tsxRegistered = false;
@@ -42,6 +42,13 @@ export interface LoadOptions {
   readonly checked?: boolean;
 }
 
+let lastFallback: string | undefined;
+
+/** Why the last `loadSettings` with `compiled` loaded the sources through tsx instead (for a debug line). */
+export function compileFallbackReason(): string | undefined {
+  return lastFallback;
+}
+
 /** Imports and validates the settings module. */
 export async function loadSettings(file: string, options: LoadOptions = {}): Promise<ResolvedSettings> {
   if (!fs.existsSync(file)) {
@@ -51,7 +58,9 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
   }
   let moduleFile = file;
   if (/\.[cm]?tsx?$/.test(file)) {
-    const compiled = options.compiled && compileCacheEnabled() ? await compiledModuleFor(file) : undefined;
+    const outcome = options.compiled && compileCacheEnabled() ? await compileSettings(file) : undefined;
+    lastFallback = outcome?.reason;
+    const compiled = outcome?.file;
     if (compiled) {
       moduleFile = compiled;
       // Stacks (--traceback) still point at the .ts lines, through the inline source maps.

@@ -113,11 +113,15 @@ export class Engine {
       }
     } catch (error) {
       await knex.destroy().catch(() => undefined);
+      // PostgreSQL's invalid_catalog_name: the server answered, the database is not there.
+      const noDatabase = (error as { code?: string } | undefined)?.code === '3D000';
       throw new DBError(`Cannot connect to the database (${options.label}): ${describeError(error)}`, {
         hint:
           dialect === 'sqlite'
             ? 'Check that the folder of the SQLite file exists and is writable, or fix `connection` in the settings.'
-            : 'Check that the server is running and that `connection` in the settings (host, port, user, database) is right.',
+            : noDatabase
+              ? 'Create the database on the server first (e.g. `createdb -h HOST -U USER NAME`, or CREATE DATABASE in psql), then run `node in_corral.js createdb` for its tables; or fix `connection` in the settings.'
+              : 'Check that the server is running and that `connection` in the settings (host, port, user, database) is right.',
         cause: error,
       });
     }

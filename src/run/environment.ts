@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ImproperlyConfigured, DBError } from '../core/errors.js';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../core/logger.js';
 import { freshTestConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
-import { activateSettings, loadSettings } from '../conf/load.js';
+import { activateSettings, compileFallbackReason, loadSettings } from '../conf/load.js';
 import { PipelineSetup } from '../conf/pipeline-setup.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { Engine } from '../db/engine.js';
@@ -68,6 +68,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
     format: options.logFormat ?? settings.logFormat,
     ...(options.write ? { write: options.write } : {}),
   });
+  if (compiled && compileFallbackReason()) logger.debug(`The pipeline is loaded through tsx, not from .corral/build: ${compileFallbackReason()}`);
   const registry = buildRegistry(settings);
   if (options.mode === 'out') {
     return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, compiled, close: async () => undefined };

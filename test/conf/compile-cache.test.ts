@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileCacheDir, compiledModuleFor } from '../../src/conf/compile-cache.js';
+import { compileCacheDir, compiledModuleFor, compileSettings } from '../../src/conf/compile-cache.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 
 /** A pipeline-like package folder: `<root>/pkg/*.ts`, with no dependency on corral. */
@@ -113,9 +113,23 @@ describe('the compile cache', () => {
       }),
     );
     expect(await compiledModuleFor(pkg.settings)).toBeUndefined();
-    // No half-written build is left behind.
+    // No half-written build is left behind; the failure is remembered, with its reason, until a file changes.
     const dir = compileCacheDir(pkg.settings);
-    expect(fs.existsSync(dir) ? fs.readdirSync(dir) : []).toEqual([]);
+    const entries = fs.readdirSync(dir);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatch(/^[0-9a-f]{16}\.failed$/);
+    const outcome = await compileSettings(pkg.settings);
+    expect(outcome.file).toBeUndefined();
+    expect(outcome.reason).toContain('outside the pipeline package');
+    // The shared file moves into the package: the next command compiles.
+    fs.mkdirSync(path.join(pkg.root, 'pkg', 'lib'));
+    fs.renameSync(path.join(pkg.root, 'lib', 'shared.ts'), path.join(pkg.root, 'pkg', 'lib', 'shared.ts'));
+    fs.writeFileSync(pkg.settings, "import { shared } from './lib/shared.js';\nexport default { shared };\n");
+    const later = new Date(Date.now() + 2000);
+    fs.utimesSync(pkg.settings, later, later);
+    const compiled = await compiledModuleFor(pkg.settings);
+    expect(compiled).toBeDefined();
+    expect((await importFresh(compiled!)).default).toEqual({ shared: 'x' });
   });
 
   it('reports a compile error as "not compiled", leaving tsx to report it', async () => {

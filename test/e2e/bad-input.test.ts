@@ -110,7 +110,8 @@ forEachDatabase((dialect) => {
             expectExit(result, 1);
             expect(errorLines(result)).toHaveLength(1);
             expect(errorLines(result)[0]).toMatch(new RegExp(`^Error: Cannot connect to the database \\(postgres://[^)]*/${missing}\\): database "${missing}" does not exist$`));
-            expect(result.stderr).toContain('Check that the server is running and that `connection` in the settings (host, port, user, database) is right.');
+            expect(result.stderr).toContain('Create the database on the server first');
+            expect(result.stderr).toContain('then run `node in_corral.js createdb` for its tables');
             expect(result.stdout).toBe('');
             expect(result.stderr).not.toMatch(/^\s+at /m);
           }
