@@ -126,10 +126,15 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
       await forkThoseWithWork(phases[index + 1]);
       const done = new Map<ProcessorClass, WorkerResult>();
       for (const [Class, result] of running) done.set(Class, await result);
-      // Those that had no work run now, here, one at a time: rows that a processor of the
-      // same phase wrote in the meantime are theirs in this run (the iris example's
-      // species steps read the rows that StatisticsCreator creates).
-      for (const Class of phase) if (!running.has(Class)) done.set(Class, await inProcess(Class));
+      // Those that had no work are asked again now: rows that a processor of the same
+      // phase wrote in the meantime are theirs in this run (the iris example's species
+      // steps read the rows that StatisticsCreator creates). With rows they get their
+      // processes, `procs` and all; still without, they run here, one at a time.
+      const late = phase.filter((Class) => !running.has(Class));
+      await forkThoseWithWork(late);
+      const lateRunning = new Map(late.filter((Class) => prepared.has(Class)).map((Class) => [Class, prepared.get(Class)!.start(board)]));
+      for (const Class of late) if (!lateRunning.has(Class)) done.set(Class, await inProcess(Class));
+      for (const [Class, result] of lateRunning) done.set(Class, await result);
       for (const Class of phase) {
         const { stat, failure } = done.get(Class)!;
         stats.push(stat);

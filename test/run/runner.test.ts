@@ -174,6 +174,25 @@ describe('runPhases', () => {
     const byName = Object.fromEntries(outcomes.forked!.report.stats.map((s) => [s.processor, s]));
     expect(byName.NoteMaker).toMatchObject({ status: 'ok', rows: 30 });
     expect(byName.NoteWriter).toMatchObject({ status: 'ok', rows: 30 });
+    // With rows by then, it got a process of its own, as any step with work does.
+    const [run] = queryDb(path.join(outcomes.forked!.root, 'runpipe.db'), "SELECT pid FROM corral_runs WHERE processor = 'NoteWriter'") as { pid: number }[];
+    expect(run!.pid).not.toBe(process.pid);
+  });
+
+  test('when a step has nothing to do then it runs in the runner\'s own process, with its run recorded, and no process is forked for it', async () => {
+    const root = outcomes.forked!.root;
+    const env = await openEnvironment({ settingsFile: path.join(root, 'runpipe', 'settings.js'), mode: 'in', logLevel: 'silent' });
+    try {
+      const doubler = env.registry.steps.find((Class) => Class.name === 'Doubler')!;
+      const report = await runPhases(env, [[doubler]], { sync: false, output: memoryOutput(), logLevel: 'silent', progress: false });
+      expect(report.stats).toMatchObject([{ processor: 'Doubler', status: 'ok', rows: 0 }]);
+    } finally {
+      await env.close();
+    }
+    const runs = queryDb(path.join(root, 'runpipe.db'), "SELECT pid, status FROM corral_runs WHERE processor = 'Doubler' ORDER BY id") as { pid: number; status: string }[];
+    expect(runs).toHaveLength(2);
+    expect(runs[0]!.pid).not.toBe(process.pid);
+    expect(runs[1]).toMatchObject({ pid: process.pid });
   });
 
   test.each(['forked', 'sync'] as const)('when a row fails in one step and another step fails as a whole (%s) then the others still run and the report names both', (mode) => {
