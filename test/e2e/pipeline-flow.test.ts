@@ -68,3 +68,18 @@ forEachDatabase((dialect) => {
     });
   });
 });
+
+describe('typecheck', () => {
+  test('when typecheck runs on a fresh pipeline then it finds no error; after a type error in steps.ts it names the file, line and column and exits 1', async () => {
+    const pipe = copyPipeline(await (scaffold ??= createPipeline(tempDir(), 'flowpipe')), path.join(tempDir(), 'typecheck'));
+    const clean = await pipe.cli(['typecheck']);
+    expectExit(clean, 0);
+    expect(clean.stdout).toBe('0 type error(s) in 8 file(s)\n');
+
+    pipe.edit('steps.ts', 'row.doubled = row.value * 2;', 'row.doubled = row.name * 2;');
+    const broken = await pipe.cli(['typecheck']);
+    expectExit(broken, 1);
+    expect(broken.stdout).toMatch(/^flowpipe\/steps\.ts:\d+:\d+: TS2362 The left-hand side of an arithmetic operation must be of type/m);
+    expect(broken.stdout).toMatch(/^1 type error\(s\) in 8 file\(s\)$/m);
+  });
+});

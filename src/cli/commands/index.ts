@@ -21,6 +21,7 @@ import { shell } from './shell.js';
 import { status } from './status.js';
 import { style } from './style.js';
 import { test } from './test.js';
+import { typecheck } from './typecheck.js';
 
 /** The built-in commands, in the order `--help` lists them. */
-export const builtinCommands: readonly CommandSpec[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, failures, test, coverage, style, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];
+export const builtinCommands: readonly CommandSpec[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, failures, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];
