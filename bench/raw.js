@@ -61,16 +61,21 @@ export function sqliteStep(file) {
       }
       return rows;
     });
-    let after = 0;
-    let count = 0;
-    for (;;) {
-      const rows = chunk.immediate(after);
-      count += rows.length;
-      if (rows.length < CHUNK) return count;
-      after = rows[rows.length - 1].id;
-    }
+    return everyPage(chunk);
   } finally {
     db.close();
+  }
+}
+
+/** Runs `chunk` (a transaction over one keyset page) as BEGIN IMMEDIATE until a page comes back short; the rows done. */
+function everyPage(chunk) {
+  let after = 0;
+  let count = 0;
+  for (;;) {
+    const rows = chunk.immediate(after);
+    count += rows.length;
+    if (rows.length < CHUNK) return count;
+    after = rows[rows.length - 1].id;
   }
 }
 
@@ -98,14 +103,7 @@ export function sqliteAlerts(file, logFile) {
       }
       return rows;
     });
-    let after = 0;
-    let count = 0;
-    for (;;) {
-      const rows = chunk.immediate(after);
-      count += rows.length;
-      if (rows.length < CHUNK) return count;
-      after = rows[rows.length - 1].id;
-    }
+    return everyPage(chunk);
   } finally {
     fs.closeSync(fd);
     db.close();

@@ -298,6 +298,39 @@ function layoutOf(Model: ModelClass): Layout {
   return layout;
 }
 
+/**
+ * The columns an INSERT of `row` writes, as a signature (see `updateBySignature`),
+ * and their bound values. An undefined column with a constant default gets that
+ * default, here and in `row`; one with another default or an undefined key is left
+ * out for the database to fill in (`readBack`: the row must be read back, unless the
+ * only one left out is the integer key, which SQLite hands back as the rowid); any
+ * other undefined column becomes NULL, as in SQL.
+ */
+function insertedColumns(Model: ModelClass, row: Record<string, unknown>, dialect: Dialect): { signature: string; values: unknown[]; readBack: boolean } {
+  const { names, specs, autoKey } = layoutOf(Model);
+  let signature = '';
+  let readBack = false;
+  const values: unknown[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const spec = specs[i]!;
+    let value = row[name];
+    if (value === undefined) {
+      if (spec.hasDefault && isConstant(spec.defaultValue)) {
+        row[name] = value = spec.defaultValue;
+      } else if (spec.primaryKey || spec.hasDefault) {
+        if (i !== autoKey) readBack = true;
+        continue;
+      } else {
+        row[name] = value = null;
+      }
+    }
+    signature += String.fromCharCode(65 + i);
+    values.push(toDb(spec, value, dialect));
+  }
+  return { signature, values, readBack };
+}
+
 /** A default that can be filled in before the INSERT: a value, not SQL and not a shared object. */
 function isConstant(value: unknown): boolean {
   return value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value);
@@ -464,26 +497,7 @@ export class Transaction implements DbContext {
   private insertSqlite(Model: ModelClass, instance: ModelInstance): void {
     const row = instance as unknown as Record<string, unknown>;
     const { names, specs, autoKey } = layoutOf(Model);
-    let signature = '';
-    let readBack = false;
-    const values: unknown[] = [];
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const spec = specs[i]!;
-      let value = row[name];
-      if (value === undefined) {
-        if (spec.hasDefault && isConstant(spec.defaultValue)) {
-          row[name] = value = spec.defaultValue;
-        } else if (spec.primaryKey || spec.hasDefault) {
-          if (i !== autoKey) readBack = true;
-          continue;
-        } else {
-          row[name] = value = null;
-        }
-      }
-      signature += String.fromCharCode(65 + i);
-      values.push(toDb(spec, value, 'sqlite'));
-    }
+    const { signature, values, readBack } = insertedColumns(Model, row, 'sqlite');
     const statement = this.engine.insertBySignature(Model, signature, names, readBack);
     if (readBack) {
       const stored = statement.get(values) as Record<string, unknown>;
@@ -501,20 +515,8 @@ export class Transaction implements DbContext {
     if (this.engine.sqlite) return this.insertSqlite(Model, instance);
     const row = instance as unknown as Record<string, unknown>;
     const { names, specs } = layoutOf(Model);
-    const columns: string[] = [];
-    const values: unknown[] = [];
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const spec = specs[i]!;
-      let value = row[name];
-      if (value === undefined) {
-        if (spec.hasDefault && isConstant(spec.defaultValue)) row[name] = value = spec.defaultValue;
-        else if (spec.primaryKey || spec.hasDefault) continue;
-        else row[name] = value = null;
-      }
-      columns.push(name);
-      values.push(toDb(spec, value, 'postgres'));
-    }
+    const { signature, values } = insertedColumns(Model, row, 'postgres');
+    const columns = [...signature].map((c) => names[c.charCodeAt(0) - 65]!);
     // Straight to the transaction's pg connection as a named prepared statement: knex
     // would build and the server would plan the same INSERT again for every row.
     const sql = columns.length
