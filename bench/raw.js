@@ -15,6 +15,7 @@ function openSqlite(file) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  db.pragma('cache_size = -4000');
   return db;
 }
 

@@ -96,7 +96,7 @@ const BOUNDS = {
   runAllIdle: 'A step with nothing to do runs in the parent: one SELECT … LIMIT 1 to find that out, then its setup, teardown and run record.',
   runAllForked: "Ten Node processes on 2 cores: each needs ~0.2 s of CPU to start (Node itself, corral's modules, knex, the database connection).",
   rss: "Node's baseline plus one chunk of rows; nothing accumulates per row.",
-  rssFlat: "SQLite's page cache, not accumulation: better-sqlite3 gives each connection a 16 MB cache (cache_size = -16000), which a 100k-row table (about 4 MB) never fills and a 1M-row table (about 44 MB) fills in its first ~400k rows; after that the step's memory stays flat (sampled every 0.4 s: 26, 33, 39, 46, 46, 46, 47 MB of anonymous memory), as does a bare better-sqlite3 loop reading the same rows (8 to 47 MB, measured by hand on 2026-11-25).",
+  rssFlat: "SQLite's page cache: it fills up to its size (corral sets 4 MB per connection; better-sqlite3's default is 16 MB, which made the 1M-row step 18 MB larger than the 100k one at the same speed), then memory stays flat; nothing accumulates per row.",
 };
 
 /** One verdict: `value` against `threshold` (`atLeast` or `atMost`). */
@@ -338,7 +338,7 @@ function markdown(results, s) {
     '- **alerts (e)**: keyset pages of bright rows not yet recorded in `corral_alerted`; per row, one line written to the file and one record inserted; a transaction per page;',
     '- **PostgreSQL (g)**: keyset pages of 1,000 rows and one `UPDATE … FROM unnest($1::int[], $2::float8[], $3::float8[])` per page, a transaction per page; with 2 client processes each takes the ids of one remainder modulo 2, as corral\'s `procs` split rows. Timed from the moment both connected processes are told to go until the last one is done.',
     '',
-    'SQLite connections on both sides use corral\'s settings: WAL, `synchronous = NORMAL`, `foreign_keys = ON`.',
+    'SQLite connections on both sides use corral\'s settings: WAL, `synchronous = NORMAL`, `foreign_keys = ON`, `cache_size = -4000` (4 MB).',
     'Before the start-up series, every command runs once unrecorded, so the figures are those of a warm machine (OS page cache, the pipeline\'s compile cache).',
     '',
     '## How to reproduce',
