@@ -188,6 +188,7 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
         logFormat: globals.logFormat,
         createDatabase: picked.spec?.createsDatabase,
         compiled,
+        settings,
       });
     }
     const context: CommandContext = {

@@ -37,14 +37,8 @@ export type CompileOutcome = { readonly file: string; readonly reason?: undefine
 
 /**
  * The compiled counterpart of `settingsFile` (an `.mjs` file), building it when no
- * current build exists; undefined when the pipeline must be loaded through tsx.
- */
-export async function compiledModuleFor(settingsFile: string): Promise<string | undefined> {
-  return (await compileSettings(settingsFile)).file;
-}
-
-/**
- * `compiledModuleFor`, saying why when it cannot. A build that failed is remembered
+ * current build exists; or why the pipeline must be loaded through tsx instead. A
+ * build that failed is remembered
  * (`<fingerprint>.failed`, holding the reason) until a source file changes, so a
  * pipeline that needs tsx does not pay for a failed build on every command.
  */

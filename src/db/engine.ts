@@ -191,59 +191,37 @@ export class Engine {
     return work(this.knex);
   }
 
-  /** @internal the prepared INSERT of the columns a signature names (see `updateBySignature`). */
-  insertBySignature(Model: ModelClass, signature: string, names: readonly string[], returning: boolean): Statement {
-    const key = returning ? `r${signature}` : signature;
-    let byModel = this.insertsBySignature.get(Model);
-    if (!byModel) this.insertsBySignature.set(Model, (byModel = new Map()));
-    let statement = byModel.get(key);
-    if (!statement) {
-      statement = this.insertStatement(Model, [...signature].map((c) => names[c.charCodeAt(0) - 65]!), returning);
-      byModel.set(key, statement);
-    }
-    return statement;
-  }
-
-  /** @internal the prepared INSERT of these columns (cached per model and column list). */
-  insertStatement(Model: ModelClass, names: readonly string[], returning: boolean): Statement {
-    const key = `${Model.table}\0i${returning ? 'r' : ''}\0${names.join(',')}`;
-    let statement = this.statements.get(key);
-    if (!statement) {
-      const sql = names.length
-        ? `INSERT INTO ${quote(Model.table)} (${names.map(quote).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`
-        : `INSERT INTO ${quote(Model.table)} DEFAULT VALUES`;
-      statement = this.raw!.prepare(returning ? sql + ' RETURNING *' : sql);
-      this.statements.set(key, statement);
-    }
-    return statement;
-  }
-
-  /** @internal the prepared UPDATE of these columns by primary key (cached). */
-  updateStatement(Model: ModelClass, changed: readonly string[]): Statement {
-    const key = `${Model.table}\0u\0${changed.join(',')}`;
-    let statement = this.statements.get(key);
-    if (!statement) {
-      const sql =
-        `UPDATE ${quote(Model.table)} SET ${changed.map((n) => `${quote(n)} = ?`).join(', ')}` +
-        ` WHERE ${Model.primaryKey.map((n) => `${quote(n)} = ?`).join(' AND ')}`;
-      statement = this.raw!.prepare(sql);
-      this.statements.set(key, statement);
-    }
-    return statement;
-  }
-
   /**
-   * @internal the prepared UPDATE of the columns a signature names: one character per
-   * changed column, its index + 65 (cheaper per row than joining column names).
+   * @internal the prepared INSERT of the columns a signature names: one character per
+   * column, its index + 65 (cheaper per row than joining column names).
    */
+  insertBySignature(Model: ModelClass, signature: string, names: readonly string[], returning: boolean): Statement {
+    return this.bySignature(this.insertsBySignature, Model, returning ? `r${signature}` : signature, () => {
+      const columns = [...signature].map((c) => names[c.charCodeAt(0) - 65]!);
+      const sql = columns.length
+        ? `INSERT INTO ${quote(Model.table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`
+        : `INSERT INTO ${quote(Model.table)} DEFAULT VALUES`;
+      return returning ? sql + ' RETURNING *' : sql;
+    });
+  }
+
+  /** @internal the prepared UPDATE by primary key of the columns a signature names (see `insertBySignature`). */
   updateBySignature(Model: ModelClass, signature: string, names: readonly string[]): Statement {
-    let byModel = this.updatesBySignature.get(Model);
-    if (!byModel) this.updatesBySignature.set(Model, (byModel = new Map()));
-    let statement = byModel.get(signature);
-    if (!statement) {
-      statement = this.updateStatement(Model, [...signature].map((c) => names[c.charCodeAt(0) - 65]!));
-      byModel.set(signature, statement);
-    }
+    return this.bySignature(this.updatesBySignature, Model, signature, () => {
+      const changed = [...signature].map((c) => names[c.charCodeAt(0) - 65]!);
+      return (
+        `UPDATE ${quote(Model.table)} SET ${changed.map((n) => `${quote(n)} = ?`).join(', ')}` +
+        ` WHERE ${Model.primaryKey.map((n) => `${quote(n)} = ?`).join(' AND ')}`
+      );
+    });
+  }
+
+  /** A statement found per model and signature, so that a row builds no SQL text; prepared once per SQL text. */
+  private bySignature(cache: WeakMap<ModelClass, Map<string, Statement>>, Model: ModelClass, key: string, sql: () => string): Statement {
+    let byModel = cache.get(Model);
+    if (!byModel) cache.set(Model, (byModel = new Map()));
+    let statement = byModel.get(key);
+    if (!statement) byModel.set(key, (statement = this.statement(sql())));
     return statement;
   }
 
@@ -336,6 +314,12 @@ function insertedColumns(Model: ModelClass, row: Record<string, unknown>, dialec
   return { signature, values, readBack };
 }
 
+/** The columns whose value differs from the one last read or written. */
+function changedColumns(Model: ModelClass, row: Record<string, unknown>, original: Record<string, unknown>): string[] {
+  const { names, specs } = layoutOf(Model);
+  return names.filter((name, i) => !sameValue(specs[i]!, row[name], original[name]));
+}
+
 /** A default that can be filled in before the INSERT: a value, not SQL and not a shared object. */
 function isConstant(value: unknown): boolean {
   return value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value);
@@ -417,21 +401,15 @@ export class Transaction implements DbContext {
    */
   saveProcessed(instance: ModelInstance): void | Promise<void> {
     const state = instance[ROW_STATE];
-    if (this.engine.sqlite && state?.persisted && !state.deleted) {
-      // The hot path of a step on SQLite: synchronous, no promise per row.
-      this.updateSqlite(instance.model, instance, state.original ?? {});
-      return;
-    }
     if (this.engine.sqlite || !state?.persisted || state.deleted) {
-      return this.save(instance).then(() => undefined);
+      // On SQLite, the hot path of a step: synchronous, no promise per row.
+      const saved = this.saveNow(instance);
+      return typeof saved === 'boolean' ? undefined : saved.then(() => undefined);
     }
     const Model = instance.model;
     const row = instance as unknown as Record<string, unknown>;
     const original = state.original ?? {};
-    const changed: string[] = [];
-    for (const name in Model.columns) {
-      if (!sameValue(Model.columns[name]!.spec, row[name], original[name])) changed.push(name);
-    }
+    const changed = changedColumns(Model, row, original);
     if (changed.length === 0) return;
     const signature = `${Model.table}\0${changed.join(',')}`;
     let batch = this.deferred.get(signature);
@@ -577,23 +555,13 @@ export class Transaction implements DbContext {
   private async update(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): Promise<boolean> {
     if (this.engine.sqlite) return this.updateSqlite(Model, instance, original);
     const row = instance as unknown as Record<string, unknown>;
-    const dialect = this.engine.dialect;
-    const changed: string[] = [];
-    for (const name in Model.columns) {
-      if (!sameValue(Model.columns[name]!.spec, row[name], original[name])) changed.push(name);
-    }
+    const changed = changedColumns(Model, row, original);
     if (changed.length === 0) return false;
-    const keyValues = Model.primaryKey.map((name) => toDb(Model.columns[name]!.spec, original[name] ?? row[name], dialect));
-    const values = changed.map((name) => toDb(Model.columns[name]!.spec, row[name], dialect));
-    if (this.engine.sqlite) {
-      this.engine.updateStatement(Model, changed).run([...values, ...keyValues]);
-    } else {
-      const set: Record<string, unknown> = {};
-      changed.forEach((name, i) => (set[name] = values[i]));
-      const where: Record<string, unknown> = {};
-      Model.primaryKey.forEach((name, i) => (where[name] = keyValues[i]));
-      await this.db(Model.table).where(where).update(set);
-    }
+    const set: Record<string, unknown> = {};
+    for (const name of changed) set[name] = toDb(Model.columns[name]!.spec, row[name], 'postgres');
+    const where: Record<string, unknown> = {};
+    for (const name of Model.primaryKey) where[name] = toDb(Model.columns[name]!.spec, original[name] ?? row[name], 'postgres');
+    await this.db(Model.table).where(where).update(set);
     for (const name of changed) original[name] = row[name];
     return true;
   }

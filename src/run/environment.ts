@@ -36,6 +36,8 @@ export interface EnvironmentOptions {
   readonly compiled?: boolean | undefined;
   /** The settings were already checked by the parent process (forked children). */
   readonly settingsChecked?: boolean | undefined;
+  /** The settings, when the caller has loaded them already (the command line has, to build its help). */
+  readonly settings?: ResolvedSettings | undefined;
 }
 
 /** Everything a command or a child process needs, opened in one place and closed in one place. */
@@ -60,7 +62,7 @@ export function allModels(settings: ResolvedSettings): ModelClass[] {
 
 export async function openEnvironment(options: EnvironmentOptions): Promise<Environment> {
   const compiled = options.compiled ?? false;
-  const settings = await loadSettings(options.settingsFile, { compiled, checked: options.settingsChecked });
+  const settings = options.settings ?? (await loadSettings(options.settingsFile, { compiled, checked: options.settingsChecked }));
   activateSettings(settings);
   const logger = createLogger({
     name: settings.name,

@@ -172,7 +172,6 @@ async function worthAProcess(env: Environment, Class: ProcessorClass): Promise<b
 
 /** The processes of one processor, forked and opening their environment, waiting for `start`. */
 interface PreparedWorkers {
-  readonly Class: ProcessorClass;
   start(board: ProgressBoard): Promise<WorkerResult>;
   /** Ends processes that never started (the run stopped before their phase); no-op once started. */
   cancel(): void;
@@ -191,7 +190,6 @@ function prepareWorkers(env: Environment, Class: ProcessorClass, options: RunOpt
   );
   let started = false;
   return {
-    Class,
     cancel: () => {
       if (!started) workers.forEach((worker) => worker.cancel());
     },

@@ -2,8 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileCacheDir, compiledModuleFor, compileSettings } from '../../src/conf/compile-cache.js';
+import { compileCacheDir, compileSettings } from '../../src/conf/compile-cache.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
+
+/** The compiled settings module, or undefined when the package is left to tsx. */
+async function compiledModuleFor(settingsFile: string): Promise<string | undefined> {
+  return (await compileSettings(settingsFile)).file;
+}
 
 /** A pipeline-like package folder: `<root>/pkg/*.ts`, with no dependency on corral. */
 function writePackage(files: Record<string, string>): { root: string; settings: string } {

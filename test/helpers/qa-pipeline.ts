@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './paths.js';
-import type { ScaffoldedPipeline } from './pipeline.js';
-import { runCli, type CliResult } from './run-cli.js';
+import { pipelineAt, type ScaffoldedPipeline } from './pipeline.js';
+import type { CliResult } from './run-cli.js';
 
 /** The QA fixture pipeline (test/fixtures/qa-pipeline): loader, 3 steps, 1 alert, 1 command. */
 export const QA_FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'qa-pipeline');
@@ -41,23 +41,7 @@ export function copyQaPipeline(dir: string, options: { folder?: string; tests?: 
   fs.renameSync(path.join(root, '_package.json'), path.join(root, 'package.json'));
   fs.mkdirSync(path.join(root, 'node_modules'));
   fs.symlinkSync(path.resolve(REPO_ROOT), path.join(root, 'node_modules', 'corral'), 'dir');
-  const packageDir = path.join(root, 'qapipe');
-  const pipe: ScaffoldedPipeline = {
-    name: 'qapipe',
-    root,
-    packageDir,
-    settingsFile: path.join(packageDir, 'settings.ts'),
-    dbFile: path.join(root, 'qapipe-dev.db'),
-    cli: (args, env): Promise<CliResult> => runCli(['in_corral.js', ...args], { cwd: root, ...(env ? { env } : {}) }),
-    file: (file) => path.join(packageDir, file),
-    edit(file, search, replacement) {
-      const target = path.join(packageDir, file);
-      const before = fs.readFileSync(target, 'utf8');
-      const after = before.replace(search, replacement);
-      if (after === before) throw new Error(`edit: ${String(search)} not found in ${target}`);
-      fs.writeFileSync(target, after);
-    },
-  };
+  const pipe = pipelineAt(root, 'qapipe');
   pipe.edit('steps.ts', MARKER, STYLE_ERROR_CODE);
   if (options.tests) {
     const variant = fs.readFileSync(path.join(VARIANTS, `${options.tests}.ts`), 'utf8');
