@@ -82,4 +82,18 @@ describe('typecheck', () => {
     expect(broken.stdout).toMatch(/^flowpipe\/steps\.ts:\d+:\d+: TS2362 The left-hand side of an arithmetic operation must be of type/m);
     expect(broken.stdout).toMatch(/^1 type error\(s\) in 8 file\(s\)$/m);
   });
+
+  test('when typecheck gets --help then it says what it does; without a tsconfig.json it fails with one error line and a hint', async () => {
+    const pipe = copyPipeline(await (scaffold ??= createPipeline(tempDir(), 'flowpipe')), path.join(tempDir(), 'typecheck-bad'));
+    const help = await pipe.cli(['typecheck', '--help']);
+    expectExit(help, 0);
+    expect(help.stdout).toContain("Type-check the pipeline's TypeScript with its tsconfig.json");
+
+    fs.rmSync(path.join(pipe.root, 'tsconfig.json'));
+    const missing = await pipe.cli(['typecheck']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.split('\n').filter((line) => line.startsWith('Error:'))).toEqual([`Error: No tsconfig.json in ${pipe.root}`]);
+    expect(missing.stderr).toContain('`corral create` writes one');
+    expect(missing.stderr).not.toMatch(/^\s+at /m);
+  });
 });
