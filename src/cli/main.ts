@@ -2,7 +2,7 @@ import readline from 'node:readline';
 import { Command as Commander, CommanderError, Option } from 'commander';
 import { CorralError, describeError } from '../core/errors.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
-import { processOutput, type Output } from '../core/output.js';
+import { processOutput, quietBrokenPipes, type Output } from '../core/output.js';
 import { loadSettings } from '../conf/load.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { VERSION } from '../version.js';
@@ -129,6 +129,7 @@ function commandWord(args: readonly string[]): string | undefined {
  * `bin/corral.js` and a pipeline's `in_corral.js` turn that into a process exit.
  */
 export async function runFromCommandLine(argv: readonly string[], options: RunOptions = {}): Promise<number> {
+  if (!options.output) quietBrokenPipes();
   const output = options.output ?? processOutput;
   const args = argv.map((arg) => LEGACY_FLAGS[arg] ?? arg);
   const traceback = args.includes('--traceback');

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
+import { redactConnection } from '../core/redact.js';
 
 /** A database the pipeline can open: its knex configuration and a password-free label. */
 export interface ConnectionConfig {
@@ -31,7 +32,7 @@ function postgresLabel(connection: unknown): string {
       url.password = '';
       return url.toString().replace(/:@/, '@');
     } catch {
-      return 'postgres';
+      return redactConnection(connection);
     }
   }
   const c = (connection ?? {}) as { host?: string; port?: number; user?: string; database?: string };
@@ -49,8 +50,12 @@ export function parseConnection(setting: ConnectionSetting, root: string, settin
     if (/^postgres(ql)?:\/\//.test(setting)) {
       return { knex: { client: 'pg', connection: setting }, label: postgresLabel(setting), dialect: 'postgres', filename: undefined };
     }
-    throw new ImproperlyConfigured(`Setting '${settingName}' is not a database URL: '${setting}'`, {
-      hint: "Use 'sqlite:pipeline.db', 'postgres://user@host:5432/dbname' or a knex configuration object",
+    // Quoted redacted: a password in a malformed URL must not reach the terminal or a log.
+    const driverSuffix = /^(postgres(?:ql)?)\+[\w-]+:\/\//.exec(setting);
+    throw new ImproperlyConfigured(`Setting '${settingName}' is not a database URL: '${redactConnection(setting)}'`, {
+      hint: driverSuffix
+        ? `Drop the driver suffix: corral's URLs start with '${driverSuffix[1]}://' (e.g. 'postgres://user@host:5432/dbname')`
+        : "Use 'sqlite:pipeline.db', 'postgres://user@host:5432/dbname' or a knex configuration object",
     });
   }
   const client = String(setting.client ?? '');

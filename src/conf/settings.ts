@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { z as Z } from 'zod';
 import { ImproperlyConfigured } from '../core/errors.js';
+import { nearMiss } from '../core/suggest.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
 import { parseConnection, type ConnectionConfig, type ConnectionSetting } from './connection.js';
@@ -185,6 +186,29 @@ const FIXES: Record<string, string> = {
   logLevel: "logLevel: 'info'  (trace, debug, info, warn, error, fatal or silent)",
 };
 
+/** corral's own settings keys (`root`, read but undocumented, is left out: a pipeline's `port` is no slip for it). */
+const OWN_KEYS = [
+  'name', 'description', 'connection', 'testConnection', 'models', 'loader', 'steps', 'alerts', 'commands', 'pipelineSetup',
+  'chunkSize', 'maxAttempts', 'retryDelaySeconds', 'leaseSeconds', 'procs', 'logLevel', 'logFormat', 'email', 'shellLocals', 'qai',
+];
+
+/**
+ * A pipeline may add keys of its own (`exampleRows`), so an unknown key is no error;
+ * but one that is a near miss of corral's own (`chunksize`, `leaseSecond`) would be
+ * silently ignored, the default used instead, and nobody told. That is an error.
+ */
+function checkNearMisses(user: Record<string, unknown>, settingsFile: string): void {
+  for (const key of Object.keys(user)) {
+    if (key === 'root') continue;
+    const meant = nearMiss(key, OWN_KEYS);
+    if (meant) {
+      throw new ImproperlyConfigured(`Setting '${key}' in ${settingsFile} is not one of corral's settings (Did you mean ${meant}?)`, {
+        hint: `Rename it to '${meant}'; a setting of the pipeline's own needs a name that is not so close to one of corral's`,
+      });
+    }
+  }
+}
+
 /**
  * Validates a settings module's export and fills in the defaults. `check: false`
  * skips the schema, for a process whose parent checked the very same settings.
@@ -202,6 +226,7 @@ export function resolveSettings(user: unknown, settingsFile: string, options: { 
       hint: FIXES[top] ? `For example: ${FIXES[top]}` : undefined,
     });
   }
+  if (parsed) checkNearMisses(user as Record<string, unknown>, settingsFile);
   const s = user as UserSettings;
   const root = typeof s.root === 'string' ? path.resolve(s.root) : path.dirname(path.dirname(settingsFile));
   const models = (Array.isArray(s.models) ? s.models : Object.values(s.models)).filter(isModelClass);

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { redactSecrets } from './redact.js';
 
 export type LogFormat = 'pretty' | 'json';
 export type LogLevel = LevelWithSilent;
@@ -31,7 +32,9 @@ export function formatPretty(record: Record<string, unknown>): string {
  * so lines from several processes interleave whole.
  */
 export function createLogger(options: { name: string; level: LogLevel; format: LogFormat; write?: (line: string) => void }): Logger {
-  const write = options.write ?? ((line: string) => void process.stderr.write(line));
+  // Every line is redacted: a logged error can quote a connection URL with its password.
+  const sink = options.write ?? ((line: string) => void (process.stderr.destroyed || process.stderr.write(line)));
+  const write = (line: string) => sink(redactSecrets(line));
   const destination =
     options.format === 'json'
       ? { write }

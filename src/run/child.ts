@@ -8,6 +8,7 @@
  * stopping at once is the parent's call, with SIGKILL.
  */
 import { CorralError, describeError } from '../core/errors.js';
+import { quietBrokenPipes } from '../core/output.js';
 import { executeProcessor, type StopFlag } from './execute.js';
 import { openEnvironment, type Environment } from './environment.js';
 import type { ChildMessage, ParentMessage, RunMessage } from './protocol.js';
@@ -17,6 +18,9 @@ if (!process.send) {
   process.stderr.write('corral: run/child.js is started by the corral runner, not by hand.\n');
   process.exit(2);
 }
+
+// Its stdout and stderr are the runner's: a reader gone (`run | head`) must not end a worker mid-chunk.
+quietBrokenPipes();
 
 const stop: StopFlag = { requested: false };
 let released: (() => void) | undefined;
@@ -29,10 +33,19 @@ process.on('SIGINT', onSignal);
 // A parent that is gone cannot collect the report: finish the chunk and stop.
 process.on('disconnect', onSignal);
 
+/**
+ * Sends to the parent if it is still there. A parent killed with SIGKILL closes the
+ * channel at any moment: the callback then gets the error, which is nobody's to
+ * report (the worker finishes its chunk and records its run `stopped`).
+ */
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
     if (!process.connected) return resolve();
-    process.send!(message, undefined, {}, () => resolve());
+    try {
+      process.send!(message, undefined, {}, () => resolve());
+    } catch {
+      resolve();
+    }
   });
 }
 
@@ -113,7 +126,8 @@ async function run(message: RunMessage): Promise<number> {
 process.once('message', (message: ParentMessage) => {
   if (message.type !== 'run') return;
   void run(message).then((code) => {
-    process.disconnect?.();
+    // Without a parent the channel is already closed, and disconnect() would throw ERR_IPC_DISCONNECTED.
+    if (process.connected) process.disconnect();
     process.exitCode = code;
   });
 });

@@ -2,7 +2,7 @@ import { CommandError, ImproperlyConfigured } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { Alert } from './alert.js';
-import { checkProcessorClass, kindOf, type ProcessorKind } from './execute.js';
+import { checkProcessorClass, kindOf, modelOf, type ProcessorKind } from './execute.js';
 import { Loader } from './loader.js';
 import type { ProcessorClass } from './processor.js';
 import { Step } from './step.js';
@@ -42,7 +42,32 @@ export function buildRegistry(settings: ResolvedSettings): Registry {
     seen.set(Class.name, setting);
     checkProcessorClass(Class);
   }
+  for (const Class of [...steps, ...alerts]) checkModelDeclared(Class, settings);
+  checkProcs(settings.procs, [...steps, ...alerts]);
   return { loader, steps, alerts };
+}
+
+/**
+ * A step or alert on a model the settings do not list would fail mid-run with
+ * "no such table": createdb and migrations only know the listed models.
+ */
+function checkModelDeclared(Class: ProcessorClass, settings: ResolvedSettings): void {
+  const Model = modelOf(Class as unknown as typeof Step);
+  if (settings.models.some((listed) => listed === Model || listed.table === Model.table)) return;
+  throw new ImproperlyConfigured(`${Class.name}'s model ${Model.name} (table '${Model.table}') is not in the 'models' setting`, {
+    hint: `Export ${Model.name} from the models module the settings import (models: import * as models from './models.js'), or add it to the models list; then create its table (createdb, or makemigrations and migrate)`,
+  });
+}
+
+/** A `procs` key that names no step or alert would be ignored: the processor would run one process, and nobody told. */
+function checkProcs(procs: Readonly<Record<string, number>>, processors: readonly ProcessorClass[]): void {
+  const names = processors.map((p) => p.name);
+  for (const name of Object.keys(procs)) {
+    if (names.includes(name)) continue;
+    throw new ImproperlyConfigured(`Setting 'procs' names '${name}', which is no step or alert of the pipeline.${didYouMean(name, names)}`, {
+      hint: `Key 'procs' by the class name of a step or alert: ${names.join(', ') || '(the pipeline has none)'}`,
+    });
+  }
 }
 
 export function allProcessors(registry: Registry): ProcessorClass[] {

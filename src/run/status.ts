@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { ResolvedSettings } from '../conf/settings.js';
 import type { Engine } from '../db/engine.js';
 import { Failure, Run } from '../db/framework-models.js';
@@ -19,6 +20,8 @@ export interface LastRun {
   readonly failedRows: number;
   readonly host: string;
   readonly pid: number;
+  /** What ended a failed run. */
+  readonly error: string | null;
 }
 
 export interface ProcessorStatus {
@@ -30,6 +33,8 @@ export interface ProcessorStatus {
   readonly inFlight: number;
   /** Workers marked running whose heartbeat is older than the lease: most likely dead. */
   readonly staleWorkers: number;
+  /** Workers marked running on this host whose process is gone (killed, crashed): their chunks rolled back. */
+  readonly deadWorkers: number;
   readonly retrying: number;
   readonly quarantined: number;
   readonly lastRun: LastRun | null;
@@ -37,14 +42,32 @@ export interface ProcessorStatus {
 
 const iso = (value: unknown) => (value === null || value === undefined ? null : (fromDb(Run.columns.started_at.spec, value) as Date).toISOString());
 
+/**
+ * Whether a run recorded on `host` by `pid` certainly has no process any more: only
+ * this host's processes can be asked (signal 0 checks without sending anything).
+ * EPERM means a process of another user holds the pid: alive, as far as we know. A
+ * pid reused by an unrelated process looks alive; the heartbeat then tells.
+ */
+function processGone(host: string, pid: number): boolean {
+  if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 async function runsOf(engine: Engine, processor: string, leaseSeconds: number) {
   const rows = (await engine.knex(Run.table).where({ processor }).orderBy('id', 'desc').limit(200)) as Record<string, unknown>[];
   const leaseStart = Date.now() - leaseSeconds * 1000;
   let inFlight = 0;
   let stale = 0;
+  let dead = 0;
   for (const row of rows.filter((r) => r.status === 'running')) {
     const beat = (fromDb(Run.columns.heartbeat_at.spec, row.heartbeat_at) as Date).getTime();
-    if (beat >= leaseStart) inFlight += Number(row.in_flight);
+    if (processGone(String(row.host), Number(row.pid))) dead += 1;
+    else if (beat >= leaseStart) inFlight += Number(row.in_flight);
     else stale += 1;
   }
   const last = rows.find((r) => r.status !== 'running') ?? rows[0];
@@ -57,9 +80,10 @@ async function runsOf(engine: Engine, processor: string, leaseSeconds: number) {
         failedRows: Number(last.rows_failed),
         host: String(last.host),
         pid: Number(last.pid),
+        error: last.error === null || last.error === undefined ? null : String(last.error),
       }
     : null;
-  return { inFlight, stale, lastRun };
+  return { inFlight, stale, dead, lastRun };
 }
 
 /**
@@ -106,10 +130,36 @@ export async function pipelineStatus(env: Environment): Promise<ProcessorStatus[
       .groupBy('quarantined')) as { quarantined: unknown; n: number | string }[];
     const quarantined = counts.filter((c) => fromDb(Failure.columns.quarantined.spec, c.quarantined) === true).reduce((n, c) => n + Number(c.n), 0);
     const retrying = counts.reduce((n, c) => n + Number(c.n), 0) - quarantined;
-    const { inFlight, stale, lastRun } = await runsOf(engine, Class.name, env.settings.leaseSeconds);
-    statuses.push({ processor: Class.name, kind, backlog, inFlight, staleWorkers: stale, retrying, quarantined, lastRun });
+    const { inFlight, stale, dead, lastRun } = await runsOf(engine, Class.name, env.settings.leaseSeconds);
+    statuses.push({ processor: Class.name, kind, backlog, inFlight, staleWorkers: stale, deadWorkers: dead, retrying, quarantined, lastRun });
   }
   return statuses;
+}
+
+/** One thing a monitor should hear about (`status --check`). */
+export interface HealthProblem {
+  readonly processor: string;
+  readonly problem: 'quarantined' | 'stale' | 'dead' | 'last-run-failed';
+  readonly message: string;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * What needs a human: rows that stopped being retried, workers that stopped
+ * beating or whose process is gone, and processors whose last run failed. Rows
+ * still retrying, a backlog and stopped runs are normal life and not listed.
+ */
+export function healthProblems(statuses: readonly ProcessorStatus[]): HealthProblem[] {
+  const problems: HealthProblem[] = [];
+  for (const s of statuses) {
+    const add = (problem: HealthProblem['problem'], message: string) => problems.push({ processor: s.processor, problem, message: `${s.processor}: ${message}` });
+    if (s.quarantined > 0) add('quarantined', `${plural(s.quarantined, 'row', 'rows')} quarantined (see 'failures ${s.processor}'; 'failures --retry' after fixing)`);
+    if (s.staleWorkers > 0) add('stale', `${plural(s.staleWorkers, 'worker', 'workers')} marked running with no heartbeat for more than leaseSeconds`);
+    if (s.deadWorkers > 0) add('dead', `${plural(s.deadWorkers, 'worker', 'workers')} marked running whose process is gone (killed or crashed; its chunk was rolled back)`);
+    if (s.lastRun?.status === 'failed') add('last-run-failed', `last run failed at ${s.lastRun.endedAt ?? s.lastRun.startedAt}: ${s.lastRun.error ?? 'no message recorded'}`);
+  }
+  return problems;
 }
 
 export interface FailureRecord {

@@ -2,11 +2,13 @@
  * Two `check-alerts` at once, on SQLite and on PostgreSQL: each row is claimed by
  * one of them (FOR UPDATE SKIP LOCKED on PostgreSQL, the file's write lock on
  * SQLite), so the alert log has each row's line exactly once and corral_alerted one
- * row per alerted row. The scaffold's alert renders slowly (1 ms a row) so that the
- * two commands overlap.
+ * row per alerted row. The two commands overlap by construction: each one's alert
+ * waits at a start barrier until both have started (helpers/barrier.ts).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { addStartBarrier, barrierArrivals, barrierEnv } from '../helpers/barrier.js';
 import { summaryRows, usePipelineDb, type PipelineDb } from '../helpers/pipeline-db.js';
 import { copyPipeline, createPipeline, expectExit, startCommand, type ScaffoldedPipeline } from '../helpers/pipeline.js';
 import { createTestDatabase, forEachDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -28,18 +30,7 @@ forEachDatabase((dialect) => {
     if (dialect === 'postgres') database = await createTestDatabase();
     db = usePipelineDb(pipe, dialect, database);
     pipe.edit('settings.ts', "logLevel: 'info'", "logLevel: 'warn'");
-    pipe.edit('alerts.ts', "import { Alert, File } from 'corral';", "import { Alert, File, type Endpoint } from 'corral';");
-    pipe.edit(
-      'alerts.ts',
-      "  static override alertTo = [new File('my_alert.log')];\n",
-      `  static override alertTo = [new File('my_alert.log')];
-
-  override async renderAlert(now: Date, endpoint: Endpoint, row: Example): Promise<string> {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    return super.renderAlert(now, endpoint, row);
-  }
-`,
-    );
+    addStartBarrier(pipe, 'alerts.ts', 'MyAlert');
     expectExit(await pipe.cli(['createdb', '--noinput']), 0);
     await db.insertExamples(ROWS);
     await db.exec(`UPDATE "Example" SET processed = ${dialect === 'postgres' ? 'true' : '1'} WHERE id % 3 <> 0`);
@@ -53,7 +44,9 @@ forEachDatabase((dialect) => {
   test('when two check-alerts run at once then every matching row is alerted exactly once, by one of them', async () => {
     const matching = await db.ids('processed');
     expect(matching).toHaveLength(ROWS - ROWS / 3);
-    const results = await Promise.all([startCommand(pipe, ['check-alerts']).result, startCommand(pipe, ['check-alerts']).result]);
+    const barrier = path.join(pipe.root, 'barrier');
+    const env = barrierEnv(barrier, 2);
+    const results = await Promise.all([startCommand(pipe, ['check-alerts'], { env }).result, startCommand(pipe, ['check-alerts'], { env }).result]);
     for (const result of results) expectExit(result, 0);
 
     const lines = fs.readFileSync(alertFile(pipe), 'utf8').trimEnd().split('\n');
@@ -75,12 +68,12 @@ forEachDatabase((dialect) => {
     const reported = results.map((r) => summaryRows(r.stderr).MyAlert!);
     expect(reported.map((r) => r.status)).toEqual(['ok', 'ok']);
     expect(reported[0]!.rows + reported[1]!.rows).toBe(matching.length);
-    const runs = await db.query<{ started_at: unknown; ended_at: unknown; status: string }>(`SELECT started_at, ended_at, status FROM corral_runs WHERE processor = 'MyAlert'`);
+    const runs = await db.query<{ pid: number; started_at: unknown; ended_at: unknown; status: string }>(`SELECT pid, started_at, ended_at, status FROM corral_runs WHERE processor = 'MyAlert'`);
     const time = (value: unknown) => (value instanceof Date ? value.getTime() : Number(value));
     expect(runs.map((r) => r.status)).toEqual(['ok', 'ok']);
-    expect(Math.max(...runs.map((r) => time(r.started_at))), 'the two check-alerts did not overlap: the test proves nothing').toBeLessThan(
-      Math.min(...runs.map((r) => time(r.ended_at))),
-    );
+    // Both reached the start barrier, so neither sent a row before the other had started.
+    expect(barrierArrivals(barrier).sort()).toEqual(runs.map((r) => Number(r.pid)).sort());
+    expect(Math.max(...runs.map((r) => time(r.started_at)))).toBeLessThan(Math.min(...runs.map((r) => time(r.ended_at))));
   });
 
   // SQLite: test/e2e/pipeline-flow.test.ts runs check-alerts twice.

@@ -6,8 +6,10 @@
  * of its own. MyStep increments Example.counter in SQL inside its chunk, so a row
  * committed twice shows counter 2 and a row of a rolled-back chunk counter 0.
  */
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, expect, test } from 'vitest';
+import { addStartBarrier, barrierArrivals, barrierEnv } from '../helpers/barrier.js';
 import { addCounter, configureSettings, summaryRows, usePipelineDb, waitFor, type PipelineDb } from '../helpers/pipeline-db.js';
 import { copyPipeline, createPipeline, expectExit, startCommand, type ScaffoldedPipeline } from '../helpers/pipeline.js';
 import { forEachDatabase, pgDatabasePerTest } from '../helpers/postgres.js';
@@ -67,9 +69,13 @@ forEachDatabase((dialect) => {
 
   test(`when three run processes with procs 2 work on the same ${rows.toLocaleString('en-US')} rows then every row is committed exactly once`, async () => {
     const { pipe, db } = await pipeline({ chunkSize: 1000, procs: { MyStep: 2 } });
+    // The six workers overlap by construction: none takes a row before all six have started.
+    addStartBarrier(pipe, 'steps.ts', 'MyStep');
+    const barrier = path.join(pipe.root, 'barrier');
+    const env = barrierEnv(barrier, 6);
     await db.insertExamples(rows);
     const started = Date.now();
-    const results = await Promise.all([1, 2, 3].map(() => startCommand(pipe, ['run']).result));
+    const results = await Promise.all([1, 2, 3].map(() => startCommand(pipe, ['run'], { env }).result));
     const seconds = (Date.now() - started) / 1000;
     for (const result of results) expectExit(result, 0);
     expect(await counters(db)).toEqual({ 1: rows });
@@ -78,16 +84,18 @@ forEachDatabase((dialect) => {
     const reported = results.map((r) => summaryRows(r.stderr).MyStep);
     expect(reported.map((r) => r?.status)).toEqual(['ok', 'ok', 'ok']);
     expect(reported.reduce((n, r) => n + r!.rows, 0)).toBe(rows);
-    // Six workers, two per run, each on its half of the rows; they overlapped in time.
-    const runs = await db.query<{ partition: string; status: string; rows_done: number; started_at: unknown; ended_at: unknown }>(
-      `SELECT partition, status, rows_done, started_at, ended_at FROM corral_runs WHERE processor = 'MyStep' ORDER BY id`,
+    // Six workers, two per run, each on its half of the rows; all six passed the barrier, so they overlapped.
+    const runs = await db.query<{ pid: number; partition: string; status: string; rows_done: number; started_at: unknown; ended_at: unknown }>(
+      `SELECT pid, partition, status, rows_done, started_at, ended_at FROM corral_runs WHERE processor = 'MyStep' ORDER BY id`,
     );
     expect(runs.map((r) => r.partition).sort()).toEqual(['0/2', '0/2', '0/2', '1/2', '1/2', '1/2']);
     expect(runs.every((r) => r.status === 'ok')).toBe(true);
     expect(runs.reduce((n, r) => n + Number(r.rows_done), 0)).toBe(rows);
+    expect(barrierArrivals(barrier).sort(), 'every worker that ran reached the start barrier').toEqual(runs.map((r) => Number(r.pid)).sort());
+    // What the barrier guarantees, as the run records show it: every worker started before any ended.
     const firstEnd = Math.min(...runs.map((r) => millis(r.ended_at)));
     const lastStart = Math.max(...runs.map((r) => millis(r.started_at)));
-    expect(lastStart, 'the three runs did not overlap: the test proves nothing').toBeLessThan(firstEnd);
+    expect(lastStart).toBeLessThan(firstEnd);
     console.info(`distributed (${dialect}): 3 runs x 2 processes, ${rows} rows in ${seconds.toFixed(1)} s`);
   });
 

@@ -1,19 +1,41 @@
 import { renderTable } from '../../core/table.js';
 import { allModels, requireTables } from '../../run/environment.js';
-import { pipelineStatus } from '../../run/status.js';
+import { healthProblems, pipelineStatus } from '../../run/status.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
+
+/** " (1 stale, 2 dead)" after the rows in flight, or nothing. */
+function workerNotes(stale: number, dead: number): string {
+  const notes = [...(stale ? [`${stale} stale`] : []), ...(dead ? [`${dead} dead`] : [])];
+  return notes.length ? ` (${notes.join(', ')})` : '';
+}
 
 export const status: CommandSpec = {
   name: 'status',
   summary: 'Show per processor its backlog, rows in flight, failed rows and its last run',
   mode: 'in',
   configure(cmd) {
-    cmd.option('--json', 'print JSON instead of a table');
+    cmd
+      .option('--json', 'print JSON instead of a table')
+      .option('--check', 'for monitors: print one line per problem and exit 1 if there is any, print nothing and exit 0 if there is none')
+      .addHelpText(
+        'after',
+        `
+--check reports quarantined rows, workers marked running whose heartbeat is older
+than leaseSeconds (stale) or whose process on this host is gone (dead), and
+processors whose last run failed. With --json it prints {"ok": ..., "problems": [...]}.
+Exit codes: 0 healthy, 1 a problem (or the database could not be read).`,
+      );
   },
   async handle(context, options) {
     const env = envOf(context);
     await requireTables(env.engine!, allModels(env.settings));
     const statuses = await pipelineStatus(env);
+    if (options.check) {
+      const problems = healthProblems(statuses);
+      if (options.json) context.output.out(JSON.stringify({ ok: problems.length === 0, problems }, null, 2) + '\n');
+      else for (const problem of problems) context.output.out(`${problem.message}\n`);
+      return problems.length === 0 ? 0 : 1;
+    }
     if (options.json) {
       context.output.out(JSON.stringify(statuses, null, 2) + '\n');
       return 0;
@@ -22,7 +44,7 @@ export const status: CommandSpec = {
       s.processor,
       s.kind,
       s.backlog === null ? '-' : String(s.backlog),
-      String(s.inFlight) + (s.staleWorkers ? ` (${s.staleWorkers} stale)` : ''),
+      String(s.inFlight) + workerNotes(s.staleWorkers, s.deadWorkers),
       String(s.retrying),
       String(s.quarantined),
       s.lastRun ? `${s.lastRun.startedAt.replace('T', ' ').slice(0, 19)} ${s.lastRun.status} ${s.lastRun.rows} rows${s.lastRun.failedRows ? `, ${s.lastRun.failedRows} failed` : ''}` : 'never',
