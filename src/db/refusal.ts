@@ -55,8 +55,9 @@ function columnOf(Model: ModelClass, error: PgErrorFields, written: readonly str
   const inDetail = /^Key \(([^)]+)\)=/.exec(error.detail ?? '')?.[1];
   if (inDetail) return inDetail.replaceAll('"', '');
   if (error.constraint) {
-    // knex names constraints <table>_<column>_unique / _foreign.
-    const named = Object.keys(Model.columns).find((name) => error.constraint === `${Model.table}_${name}_unique` || error.constraint === `${Model.table}_${name}_foreign`);
+    // knex names constraints <table>_<column>_unique / _foreign (PostgreSQL folds them to lower case).
+    const constraint = error.constraint.toLowerCase();
+    const named = Object.keys(Model.columns).find((name) => [`${Model.table}_${name}_unique`, `${Model.table}_${name}_foreign`].some((c) => c.toLowerCase() === constraint));
     if (named) return named;
   }
   return written.length === 1 ? written[0] : undefined;
