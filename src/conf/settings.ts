@@ -57,6 +57,12 @@ export interface UserSettings {
    * the process dies). (Default: 300)
    */
   leaseSeconds?: number;
+  /**
+   * How long a worker that lost its database connection (a server restart, a network
+   * error, an ended session) keeps trying to reconnect, backing off from 0.25 s to 8 s,
+   * before it stops with one line naming the cause. No row is blamed either way. (Default: 120)
+   */
+  reconnectSeconds?: number;
   /** Processes per step or alert, by class name; overrides the class's `static procs`. */
   procs?: Readonly<Record<string, number>>;
   /** (Default: `'info'`) */
@@ -96,6 +102,7 @@ export interface ResolvedSettings {
   readonly maxAttempts: number;
   readonly retryDelaySeconds: number;
   readonly leaseSeconds: number;
+  readonly reconnectSeconds: number;
   readonly procs: Readonly<Record<string, number>>;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
@@ -143,6 +150,7 @@ function buildSchema(z: typeof Z) {
     maxAttempts: z.number().int().min(1).max(1000).optional(),
     retryDelaySeconds: z.number().min(0).optional(),
     leaseSeconds: z.number().min(1).optional(),
+    reconnectSeconds: z.number().min(0).optional(),
     procs: z.record(z.string(), z.number().int().min(1).max(256)).optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
     logFormat: z.enum(['pretty', 'json']).optional(),
@@ -254,6 +262,7 @@ export function resolveSettings(user: unknown, settingsFile: string, options: { 
     maxAttempts: s.maxAttempts ?? 3,
     retryDelaySeconds: s.retryDelaySeconds ?? 60,
     leaseSeconds: s.leaseSeconds ?? 300,
+    reconnectSeconds: s.reconnectSeconds ?? 120,
     procs: s.procs ?? {},
     logLevel: s.logLevel ?? 'info',
     logFormat: s.logFormat ?? 'pretty',

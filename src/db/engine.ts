@@ -1,11 +1,14 @@
 import type { Knex } from 'knex';
 import type BetterSqlite3 from 'better-sqlite3';
 import { DBError, describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { RowRefused, blameOf } from './blame.js';
 import { createKnex } from './knex-factory.js';
 import { ROW_STATE, type ModelClass, type ModelInstance } from './model.js';
 import type { ColumnSpec } from './columns.js';
 import { fromDb, sameValue, toDb, type Dialect } from './values.js';
 import { pushContext, popContext, type DbContext } from './context.js';
+import { describeRefusal, refuseTooLong } from './refusal.js';
 
 export interface EngineOptions {
   /** A knex configuration (client `better-sqlite3` or `pg`). */
@@ -19,9 +22,34 @@ export interface EngineOptions {
    * the server, which releases the rows it locked (the lease of a chunk). (Default: 300)
    */
   readonly leaseSeconds?: number;
+  /** Where knex's and pg's own messages go (a dead connection dropped by the pool, say). (Default: stderr) */
+  readonly logger?: Logger;
 }
 
 type Statement = BetterSqlite3.Statement;
+
+/**
+ * knex's `log` option: its messages go through corral's logger, in corral's format,
+ * instead of around it. "Connection Error: …" is the pool dropping a connection that
+ * died (the loop that lost it has already said so, and reconnects): info. "Acquire
+ * connection error" repeats, with a stack, what the DBError of `open` says in one line.
+ */
+function knexLog(logger: Logger | undefined): Knex.Config['log'] {
+  const say = (level: 'debug' | 'info' | 'warn' | 'error', message: unknown) => {
+    const text = message instanceof Error ? message.message : String(message);
+    if (logger) logger[level]({ source: 'knex' }, text);
+    else if (level !== 'debug' && level !== 'info') console.warn(text);
+  };
+  return {
+    warn(message: unknown) {
+      const text = String(message);
+      say(text.startsWith('Acquire connection error') ? 'debug' : text.startsWith('Connection Error') ? 'info' : 'warn', message);
+    },
+    error: (message: unknown) => say('error', message),
+    deprecate: (method: unknown, alternative: unknown) => say('warn', `knex: ${String(method)} is deprecated, use ${String(alternative)}`),
+    debug: (message: unknown) => say('debug', typeof message === 'string' ? message : JSON.stringify(message)),
+  };
+}
 
 /**
  * One process's connection to the pipeline database. Framework reads and writes of
@@ -84,10 +112,11 @@ export class Engine {
         : {
             ...options.knex,
             // TCP keep-alives notice a dead peer; the idle-in-transaction timeout is the lease.
+            // application_name: `corral <pid>` in pg_stat_activity, the pid `corral_runs` records.
             connection:
               typeof options.knex.connection === 'string'
-                ? { connectionString: options.knex.connection, keepAlive: true }
-                : { keepAlive: true, ...(options.knex.connection as object) },
+                ? { connectionString: options.knex.connection, keepAlive: true, application_name: `corral ${process.pid}` }
+                : { keepAlive: true, application_name: `corral ${process.pid}`, ...(options.knex.connection as object) },
             pool: {
               min: 0,
               max: 4,
@@ -97,13 +126,7 @@ export class Engine {
               ...(options.knex.pool ?? {}),
             },
           };
-    // knex prints each failed connection attempt with its stack on stdout; the DBError
-    // below already says it in one line. Its other warnings go to stderr.
-    const log = {
-      warn(message: string) {
-        if (!String(message).startsWith('Acquire connection error')) console.warn(message);
-      },
-    };
+    const log = knexLog(options.logger);
     const knex = createKnex({ log, ...config });
     const engine = new Engine(knex, dialect, options.label);
     try {
@@ -260,6 +283,8 @@ interface Layout {
   readonly keyIndexes: readonly number[];
   /** Index of the single integer key the database numbers, or -1. */
   readonly autoKey: number;
+  /** The length limit of each `string(n)` column, Infinity for the others: one comparison per value. */
+  readonly maxLengths: readonly number[];
 }
 
 const layouts = new WeakMap<ModelClass, Layout>();
@@ -273,6 +298,7 @@ function layoutOf(Model: ModelClass): Layout {
       specs: names.map((name) => Model.columns[name]!.spec),
       keyIndexes: Model.primaryKey.map((name) => names.indexOf(name)),
       autoKey: -1,
+      maxLengths: names.map((name) => (Model.columns[name]!.spec.kind === 'string' ? Model.columns[name]!.spec.length : Infinity)),
     };
     const key = Model.primaryKey.length === 1 ? names.indexOf(Model.primaryKey[0]!) : -1;
     if (key >= 0 && ['integer', 'bigint'].includes(layout.specs[key]!.kind)) layout = { ...layout, autoKey: key };
@@ -290,7 +316,7 @@ function layoutOf(Model: ModelClass): Layout {
  * other undefined column becomes NULL, as in SQL.
  */
 function insertedColumns(Model: ModelClass, row: Record<string, unknown>, dialect: Dialect): { signature: string; values: unknown[]; readBack: boolean } {
-  const { names, specs, autoKey } = layoutOf(Model);
+  const { names, specs, autoKey, maxLengths } = layoutOf(Model);
   let signature = '';
   let readBack = false;
   const values: unknown[] = [];
@@ -308,6 +334,7 @@ function insertedColumns(Model: ModelClass, row: Record<string, unknown>, dialec
         row[name] = value = null;
       }
     }
+    if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, name, maxLengths[i]!, value);
     signature += String.fromCharCode(65 + i);
     values.push(toDb(spec, value, dialect));
   }
@@ -316,8 +343,13 @@ function insertedColumns(Model: ModelClass, row: Record<string, unknown>, dialec
 
 /** The columns whose value differs from the one last read or written. */
 function changedColumns(Model: ModelClass, row: Record<string, unknown>, original: Record<string, unknown>): string[] {
-  const { names, specs } = layoutOf(Model);
-  return names.filter((name, i) => !sameValue(specs[i]!, row[name], original[name]));
+  const { names, specs, maxLengths } = layoutOf(Model);
+  return names.filter((name, i) => {
+    const value = row[name];
+    if (sameValue(specs[i]!, value, original[name])) return false;
+    if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, name, maxLengths[i]!, value);
+    return true;
+  });
 }
 
 /** A default that can be filled in before the INSERT: a value, not SQL and not a shared object. */
@@ -341,6 +373,40 @@ function statementName(sql: string): string {
   return name;
 }
 
+/** The updates of one column set, held back until the chunk ends; `ordinals`: each row's place in the chunk. */
+interface DeferredBatch {
+  readonly Model: ModelClass;
+  readonly columns: string[];
+  readonly keys: unknown[][];
+  readonly values: unknown[][];
+  readonly ordinals: number[];
+}
+
+/** `UPDATE … FROM unnest($1::type[], …)`: a batch in one statement. */
+function batchUpdateSql({ Model, columns }: DeferredBatch): string {
+  const keyNames = [...Model.primaryKey];
+  const all = [...columns, ...keyNames];
+  const types = all.map((name) => PG_ARRAY_TYPES[Model.columns[name]!.spec.kind]);
+  const alias = all.map((_, i) => `c${i}`);
+  return (
+    `UPDATE ${quote(Model.table)} AS t SET ${columns.map((name, i) => `${quote(name)} = v.c${i}`).join(', ')}` +
+    ` FROM unnest(${types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')}) AS v(${alias.join(', ')})` +
+    ` WHERE ${keyNames.map((name, i) => `t.${quote(name)} = v.c${columns.length + i}`).join(' AND ')}`
+  );
+}
+
+/** The batch's values as one array per column, keys last. */
+function batchArrays({ Model, columns, keys, values }: DeferredBatch): unknown[][] {
+  const width = columns.length + Model.primaryKey.length;
+  return Array.from({ length: width }, (_, i) => (i < columns.length ? values.map((v) => v[i]) : keys.map((k) => k[i - columns.length])));
+}
+
+/** Whether a knex query only reads (the loader's replay need not repeat it). */
+function isRead(query: { method?: string; sql?: string }): boolean {
+  if (query.method === 'select' || query.method === 'first' || query.method === 'pluck') return true;
+  return /^\s*(select|show)\b/i.test(query.sql ?? '');
+}
+
 function quote(identifier: string): string {
   return '"' + identifier.replaceAll('"', '""') + '"';
 }
@@ -351,15 +417,49 @@ function quote(identifier: string): string {
  */
 export class Transaction implements DbContext {
   readonly engine: Engine;
-  readonly db: Knex;
+  private trx: Knex;
   private open = true;
   /** PostgreSQL: row updates held back to be written as one statement per column set. */
-  private readonly deferred = new Map<string, { Model: ModelClass; columns: string[]; keys: unknown[][]; values: unknown[][] }>();
+  private readonly deferred = new Map<string, DeferredBatch>();
+  /** Rows handed to `saveProcessed` so far: the place in the chunk of the next one. */
+  private processedRows = 0;
+  /** PostgreSQL, the loader: the rows inserted so far in this transaction, to replay after a refused insert. */
+  private journal: ModelInstance[] | undefined;
+  /** Whether the journal is all this transaction wrote (no write went through knex). */
+  private replayable = true;
+  /** PostgreSQL, after a replay: each insert under a savepoint of its own, for the rest of the chunk. */
+  private guarded = false;
 
   constructor(engine: Engine, db: Knex) {
     this.engine = engine;
-    this.db = db;
+    this.trx = db;
     pushContext(this);
+  }
+
+  /** knex bound to this transaction. */
+  get db(): Knex {
+    return this.trx;
+  }
+
+  /**
+   * The loader's transactions (PostgreSQL): a refused insert aborts a PostgreSQL
+   * transaction, and a savepoint per row would double the round trips of every row.
+   * So the rows inserted are kept (references, at most a chunk of them); on the first
+   * refusal the transaction is rolled back, begun again, the rows before are inserted
+   * again with the keys they were given, and the rest of the chunk inserts each row
+   * under a savepoint. A chunk that also wrote through `this.db` cannot be replayed:
+   * its refusal fails the loader instead (nothing is lost silently).
+   */
+  keepInsertJournal(): void {
+    if (this.engine.sqlite) return;
+    this.journal = [];
+    this.watchWrites();
+  }
+
+  private watchWrites(): void {
+    (this.trx as unknown as NodeJS.EventEmitter).on('query', (query: { method?: string; sql?: string }) => {
+      if (!isRead(query)) this.replayable = false;
+    });
   }
 
   get isOpen(): boolean {
@@ -401,6 +501,7 @@ export class Transaction implements DbContext {
    */
   saveProcessed(instance: ModelInstance): void | Promise<void> {
     const state = instance[ROW_STATE];
+    const ordinal = this.processedRows++;
     if (this.engine.sqlite || !state?.persisted || state.deleted) {
       // On SQLite, the hot path of a step: synchronous, no promise per row.
       const saved = this.saveNow(instance);
@@ -414,29 +515,54 @@ export class Transaction implements DbContext {
     const signature = `${Model.table}\0${changed.join(',')}`;
     let batch = this.deferred.get(signature);
     if (!batch) {
-      batch = { Model, columns: changed, keys: [], values: [] };
+      batch = { Model, columns: changed, keys: [], values: [], ordinals: [] };
       this.deferred.set(signature, batch);
     }
+    batch.ordinals.push(ordinal);
     batch.keys.push(Model.primaryKey.map((name) => toDb(Model.columns[name]!.spec, original[name] ?? row[name], 'postgres')));
     batch.values.push(changed.map((name) => toDb(Model.columns[name]!.spec, row[name], 'postgres')));
     for (const name of changed) original[name] = row[name];
   }
 
-  /** Writes the held-back updates (PostgreSQL). */
+  /**
+   * Writes the held-back updates (PostgreSQL), one statement per column set. When the
+   * database refuses one (a taken unique value, say), the statement does not say
+   * which row: the updates are undone to a savepoint taken before them (one round
+   * trip a chunk) and applied again one row at a time, in chunk order, until the
+   * refused one, which is thrown as RowRefusedAt with its place in the chunk.
+   */
   async flush(): Promise<void> {
-    for (const { Model, columns, keys, values } of this.deferred.values()) {
-      const keyNames = [...Model.primaryKey];
-      const all = [...columns, ...keyNames];
-      const types = all.map((name) => PG_ARRAY_TYPES[Model.columns[name]!.spec.kind]);
-      const arrays = all.map((_, i) => (i < columns.length ? values.map((v) => v[i]) : keys.map((k) => k[i - columns.length])));
-      const alias = all.map((_, i) => `c${i}`);
-      const sql =
-        `UPDATE ${quote(Model.table)} AS t SET ${columns.map((name, i) => `${quote(name)} = v.c${i}`).join(', ')}` +
-        ` FROM unnest(${types.map((type, i) => `$${i + 1}::${type}[]`).join(', ')}) AS v(${alias.join(', ')})` +
-        ` WHERE ${keyNames.map((name, i) => `t.${quote(name)} = v.c${columns.length + i}`).join(' AND ')}`;
-      await this.pgQuery(sql, arrays);
-    }
+    if (this.deferred.size === 0) return;
+    const batches = [...this.deferred.values()];
     this.deferred.clear();
+    // A lone row needs no search: the refusal is its own.
+    const lone = batches.length === 1 && batches[0]!.ordinals.length === 1;
+    if (!lone) await this.pgQuery('SAVEPOINT corral_flush', []);
+    try {
+      for (const batch of batches) await this.pgQuery(batchUpdateSql(batch), batchArrays(batch));
+    } catch (error) {
+      if (blameOf(error) !== 'row') throw error;
+      const first = batches[0]!;
+      if (lone) throw describeRefusal(first.Model, error, first.columns, first.ordinals[0]);
+      await this.pgQuery('ROLLBACK TO SAVEPOINT corral_flush', []);
+      await this.applyRowByRow(batches);
+    }
+  }
+
+  /** The held-back updates one row at a time, in chunk order; throws for the first one refused. */
+  private async applyRowByRow(batches: readonly DeferredBatch[]): Promise<void> {
+    const rows = batches.flatMap((batch) => batch.ordinals.map((ordinal, i) => ({ batch, i, ordinal }))).sort((a, b) => a.ordinal - b.ordinal);
+    for (const { batch, i, ordinal } of rows) {
+      const { Model, columns } = batch;
+      const sql =
+        `UPDATE ${quote(Model.table)} SET ${columns.map((name, c) => `${quote(name)} = $${c + 1}`).join(', ')}` +
+        ` WHERE ${Model.primaryKey.map((name, k) => `${quote(name)} = $${columns.length + k + 1}`).join(' AND ')}`;
+      try {
+        await this.pgQuery(sql, [...batch.values[i]!, ...batch.keys[i]!]);
+      } catch (error) {
+        throw describeRefusal(Model, error, columns, ordinal);
+      }
+    }
   }
 
   /**
@@ -505,7 +631,12 @@ export class Transaction implements DbContext {
     const sql = columns.length
       ? `INSERT INTO ${quote(Model.table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`
       : `INSERT INTO ${quote(Model.table)} DEFAULT VALUES RETURNING *`;
-    const stored = (await this.pgQuery(sql, values, true))[0]!;
+    let stored: Record<string, unknown>;
+    try {
+      stored = (this.guarded ? await this.underSavepoint(sql, values) : await this.pgQuery(sql, values, true))[0]!;
+    } catch (error) {
+      throw await this.refusedInsert(Model, error, columns);
+    }
     const original: Record<string, unknown> = {};
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
@@ -513,6 +644,59 @@ export class Transaction implements DbContext {
       original[name] = row[name];
     }
     instance[ROW_STATE] = { persisted: true, original };
+    this.journal?.push(instance);
+  }
+
+  /** One prepared statement under a savepoint of its own: a refusal leaves the transaction usable. */
+  private async underSavepoint(sql: string, values: unknown[]): Promise<Record<string, unknown>[]> {
+    await this.pgQuery('SAVEPOINT corral_row', []);
+    try {
+      const rows = await this.pgQuery(sql, values, true);
+      await this.pgQuery('RELEASE SAVEPOINT corral_row', []);
+      return rows;
+    } catch (error) {
+      if (blameOf(error) === 'row') await this.pgQuery('ROLLBACK TO SAVEPOINT corral_row', []);
+      throw error;
+    }
+  }
+
+  /**
+   * The error to throw for a failed PostgreSQL insert: a refusal names the model and
+   * column. With a journal (the loader) the transaction is made usable again first
+   * (see `keepInsertJournal`), so that the loader can record the refusal and go on.
+   */
+  private async refusedInsert(Model: ModelClass, error: unknown, columns: readonly string[]): Promise<unknown> {
+    const refusal = describeRefusal(Model, error, columns);
+    if (!(refusal instanceof RowRefused) || !this.journal || this.guarded) return refusal;
+    if (!this.replayable) {
+      // No cause: this is the chunk's failure, not the row's.
+      return new DBError(`${refusal.message}; the chunk also wrote through this.db, which corral cannot replay, so the chunk was rolled back`, {
+        hint: 'Yield the rows instead of writing them with this.db, or make the data acceptable to the database.',
+      });
+    }
+    await this.replayJournal();
+    return refusal;
+  }
+
+  /** Rolls back, begins again and inserts the journal's rows again with the values (and keys) they were stored with. */
+  private async replayJournal(): Promise<void> {
+    await (this.trx as Knex.Transaction).rollback().catch(() => undefined);
+    this.trx = await this.engine.knex.transaction();
+    this.watchWrites();
+    this.guarded = true;
+    for (const instance of this.journal!) {
+      const Model = instance.model;
+      const { names, specs } = layoutOf(Model);
+      const original = instance[ROW_STATE]!.original!;
+      const sql = `INSERT INTO ${quote(Model.table)} (${names.map(quote).join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`;
+      try {
+        await this.pgQuery(sql, names.map((name, i) => toDb(specs[i]!, original[name], 'postgres')), true);
+      } catch (error) {
+        // Refused now (another writer took its value meanwhile): the chunk's failure, not this row's.
+        if (blameOf(error) !== 'row') throw error;
+        throw new DBError(`An object stored earlier in the chunk could not be stored again after another was refused: ${describeError(error)}`);
+      }
+    }
   }
 
   /** PostgreSQL: one statement on this transaction's connection; `prepared` names it so the server plans it once per session. */
@@ -529,12 +713,14 @@ export class Transaction implements DbContext {
   /** UPDATE of the changed columns through a prepared statement cached per column set. */
   private updateSqlite(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): boolean {
     const row = instance as unknown as Record<string, unknown>;
-    const { names, specs, keyIndexes } = layoutOf(Model);
+    const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
     let signature = '';
     const values: unknown[] = [];
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       if (!sameValue(specs[i]!, row[name], original[name])) {
+        const value = row[name];
+        if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, name, maxLengths[i]!, value);
         signature += String.fromCharCode(65 + i);
         values.push(toDb(specs[i]!, row[name], 'sqlite'));
       }
@@ -561,7 +747,11 @@ export class Transaction implements DbContext {
     for (const name of changed) set[name] = toDb(Model.columns[name]!.spec, row[name], 'postgres');
     const where: Record<string, unknown> = {};
     for (const name of Model.primaryKey) where[name] = toDb(Model.columns[name]!.spec, original[name] ?? row[name], 'postgres');
-    await this.db(Model.table).where(where).update(set);
+    try {
+      await this.db(Model.table).where(where).update(set);
+    } catch (error) {
+      throw describeRefusal(Model, error, changed);
+    }
     for (const name of changed) original[name] = row[name];
     return true;
   }

@@ -101,7 +101,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
   if (options.mode === 'in' && connection.filename && !options.createDatabase && !fs.existsSync(connection.filename)) {
     throw new DBError(`The database file ${connection.filename} does not exist`, { hint: 'Create it with: node in_corral.js createdb' });
   }
-  const engine = await Engine.open({ knex: connection.knex, label: connection.label, leaseSeconds: settings.leaseSeconds });
+  const engine = await Engine.open({ knex: connection.knex, label: connection.label, leaseSeconds: settings.leaseSeconds, logger });
   const releasers: (() => Promise<void>)[] = [async () => engine.destroy()];
   if (temporaryFile) {
     const file = temporaryFile;

@@ -1,53 +1,129 @@
-import { yieldToEventLoop, type LoopOutcome, type RunContext } from './execute.js';
+import { describeError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { blameOf } from '../db/blame.js';
+import { describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
+import type { Transaction } from '../db/engine.js';
+import { yieldToEventLoop, type LoopOutcome, type RowFailure, type RunContext } from './execute.js';
+import { FailureLog } from './failures.js';
 import type { Loader } from './loader.js';
+import { DatabaseUnreachable, Reconnect, isTransient } from './reconnect.js';
+import { checkKeyKinds, keyText } from './row-keys.js';
 import { isThenable, storeProduced } from './store.js';
 
 /** Thrown through the loader's generator to stop it between chunks. */
 class StopRequested extends Error {}
 
 /**
- * Feeds the stream: saves what `generate()` yields, committing every `chunkSize`
- * objects. A failure rolls back the chunk in flight only; `teardown` learns of it.
+ * How a refused object is remembered in `corral_failures`: by its primary key when
+ * it has one (set, and of a kind corral can write as text), else by its place in
+ * this run's output, `#<n>` (1 for the first object generated).
  */
-export async function runLoader(loader: Loader, context: RunContext, chunkSize: number): Promise<LoopOutcome> {
+function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number, dialect: 'sqlite' | 'postgres'): { key: string; shown: string } {
+  const row = item as unknown as Record<string, unknown>;
+  const keyed = Model.primaryKey.every((name) => row[name] !== undefined && row[name] !== null);
+  if (keyed) {
+    try {
+      checkKeyKinds(Model.name, Model);
+      return { key: keyText(Model, item, dialect), shown: `${Model.name} ${describeKey(Model, item)}` };
+    } catch {
+      // A key corral cannot write as text: by its place instead.
+    }
+  }
+  return { key: `#${ordinal}`, shown: `${Model.name} #${ordinal}` };
+}
+
+/**
+ * Feeds the stream: saves what `generate()` yields, committing every `chunkSize`
+ * objects. An object the database refuses (too long, a taken unique value, a missing
+ * foreign key, NOT NULL) is recorded in `corral_failures` in the chunk's transaction
+ * and counted as a failed row, and the loader goes on: every other object commits
+ * (on PostgreSQL through the replay of `Transaction.keepInsertJournal`). Any other
+ * failure rolls back the chunk in flight only; `teardown` learns of it. A lost
+ * connection stops the loader with one line: its generator cannot be run again.
+ */
+export async function runLoader(loader: Loader, context: RunContext, chunkSize: number, logger: Logger): Promise<LoopOutcome> {
+  const name = loader.constructor.name;
+  const { engine } = context;
+  const reconnect = new Reconnect(engine.label, context.settings.reconnectSeconds, logger);
+  const rowFailures: RowFailure[] = [];
+  const logs = new Map<ModelClass, FailureLog>();
   let stored = 0;
   let inChunk = 0;
+  let refused = 0;
+  let failuresBeforeChunk = 0;
   let error: unknown;
   let stopped = false;
-  await context.engine.inTransaction(async () => loader.setup());
-  let tx = await context.engine.begin();
+  await reconnect.run(() => engine.inTransaction(async () => loader.setup()));
+  let tx: Transaction | undefined;
+  const begin = async () => {
+    tx = await engine.begin();
+    tx.keepInsertJournal();
+    failuresBeforeChunk = rowFailures.length;
+  };
+  const onRefused = async (item: ModelInstance, refusal: unknown) => {
+    const Model = item.model;
+    refused += 1;
+    const { key, shown } = refusedKey(Model, item, stored + refused, engine.dialect);
+    let log = logs.get(Model);
+    if (!log) logs.set(Model, (log = new FailureLog(engine, name, Model, context.settings)));
+    const recorded = await log.recordIn(tx!.db, key, refusal);
+    rowFailures.push({
+      key: shown,
+      message: describeError(refusal),
+      attempts: recorded.attempts,
+      quarantined: recorded.quarantined,
+      stack: refusal instanceof Error ? refusal.stack : undefined,
+    });
+    logger.warn({ row: shown, attempts: recorded.attempts }, `${shown} was refused by the database and not stored: ${describeError(refusal)}`);
+  };
   try {
+    await begin();
     let produced: unknown = loader.generate();
     if (isThenable(produced)) produced = await produced;
     const nextChunk = async () => {
-      await tx.commit();
+      await tx!.commit();
       context.onProgress?.(stored);
       inChunk = 0;
       await yieldToEventLoop();
       if (context.stop?.requested) throw new StopRequested();
-      tx = await context.engine.begin();
+      await begin();
     };
     // Returns a promise only when a chunk ends, so storing a row awaits nothing.
-    await storeProduced(loader, () => tx, produced, () => {
-      stored += 1;
-      if (++inChunk >= chunkSize) return nextChunk();
-    });
-    await tx.commit();
+    await storeProduced(
+      loader,
+      () => tx!,
+      produced,
+      () => {
+        stored += 1;
+        if (++inChunk >= chunkSize) return nextChunk();
+      },
+      onRefused,
+    );
+    await tx!.commit();
     context.onProgress?.(stored);
   } catch (caught) {
     if (caught instanceof StopRequested) {
       stopped = true;
     } else {
       error = caught;
-      await tx.rollback();
+      await tx?.rollback().catch(() => undefined);
       stored -= inChunk;
+      // Their records were in the chunk rolled back.
+      rowFailures.length = failuresBeforeChunk;
+      if (isTransient(caught)) {
+        const what = blameOf(caught) === 'retry' ? `was stopped by a conflict on ${engine.label}` : `lost its connection to ${engine.label}`;
+        error = new DatabaseUnreachable(
+          `${what} while loading: ${describeError(caught)} (the chunk in flight was rolled back; ${stored} objects were committed before it)`,
+          caught,
+        );
+      }
     }
   } finally {
     try {
-      await context.engine.inTransaction(async () => loader.teardown(error));
+      await reconnect.run(() => engine.inTransaction(async () => loader.teardown(error)));
     } catch (caught) {
       error ??= caught;
     }
   }
-  return error === undefined ? { rows: stored, stopped } : { rows: stored, failure: error };
+  return error === undefined ? { rows: stored, stopped, rowFailures } : { rows: stored, failure: error, rowFailures };
 }

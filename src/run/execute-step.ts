@@ -1,8 +1,12 @@
 import type { Logger } from '../core/logger.js';
 import { describeError } from '../core/errors.js';
+import { blameOf } from '../db/blame.js';
+import type { Transaction } from '../db/engine.js';
 import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
+import { RowRefusedAt } from '../db/refusal.js';
 import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
 import { FailureLog } from './failures.js';
+import { Reconnect, isTransient } from './reconnect.js';
 import { checkKeyKinds } from './row-keys.js';
 import type { Step } from './step.js';
 import { isThenable, storeProduced } from './store.js';
@@ -21,11 +25,32 @@ function failureLogFor(Class: typeof Step, Model: ModelClass, context: RunContex
 }
 
 /**
+ * Whether a connection error thrown while a row was processed is the database's: a
+ * network error of the pipeline's own (an HTTP call in `process`) is the row's. Asked
+ * on the failure path only: the transaction's own connection answers, or it is gone.
+ */
+async function databaseLost(tx: Transaction | undefined, error: unknown): Promise<boolean> {
+  if (!tx || blameOf(error) === 'retry') return true;
+  if (tx.engine.sqlite) return false;
+  try {
+    await tx.db.raw('select 1');
+    return false;
+  } catch (probe) {
+    return blameOf(probe) === 'connection';
+  }
+}
+
+/**
  * The step loop: chunk by chunk, one transaction each. When `process` throws on a
- * row, the chunk is rolled back, the row is recorded in `corral_failures` (retried
- * on later runs with backoff, quarantined after `maxAttempts`), the rows before it
- * are processed again and committed, and the step moves on. `process` therefore
- * runs at least once per row, and its result is committed exactly once.
+ * row, or the database refuses what the row wrote (also when that shows only as the
+ * chunk's batched update fails: `Transaction.flush` finds the row), the chunk is
+ * rolled back, the row is recorded in `corral_failures` (retried on later runs with
+ * backoff, quarantined after `maxAttempts`), the rows before it are processed again
+ * and committed, and the step moves on. A lost connection or a lost race (anywhere in
+ * the chunk, COMMIT included) is nobody's row: the chunk is rolled back and read again
+ * on a fresh connection after a backoff (`reconnect.ts`). A database that cannot
+ * work (disk full) stops the step. `process` therefore runs at least once per row,
+ * and its result is committed exactly once.
  */
 export async function runStepRows(
   step: Step,
@@ -36,8 +61,9 @@ export async function runStepRows(
   logger: Logger,
   beat: Beat,
 ): Promise<LoopOutcome> {
+  const reconnect = new Reconnect(context.engine.label, context.settings.reconnectSeconds, logger);
   const failures = failureLogFor(Class, Model, context);
-  if (failures) await failures.load();
+  if (failures) await reconnect.run(() => failures.load());
   const workSet = new WorkSet({
     Model,
     conditions: Class.conditions ?? [],
@@ -55,7 +81,7 @@ export async function runStepRows(
   let stopped = false;
   let setUp = false;
   try {
-    await context.engine.inTransaction(async () => step.setup());
+    await reconnect.run(() => context.engine.inTransaction(async () => step.setup()));
     setUp = true;
     while (!workSet.done) {
       if (context.stop?.requested) {
@@ -63,17 +89,21 @@ export async function runStepRows(
         break;
       }
       await beat(rows, rowFailures.length, chunkSize);
-      const tx = await context.engine.begin();
+      let tx: Transaction | undefined;
+      let chunk: Record<string, unknown>[] = [];
+      let reading = false;
       let current: ModelInstance | undefined;
       let index = 0;
       try {
-        const chunk = await workSet.next(tx.db);
+        tx = await context.engine.begin();
+        reading = true;
+        chunk = await workSet.next(tx.db);
         for (const raw of chunk) {
           current = hydrate(Model, raw);
           // The common case (a synchronous process that only changes its row) awaits nothing.
           let produced: unknown = step.process(current);
           if (isThenable(produced)) produced = await produced;
-          if (produced !== undefined && produced !== null) await storeProduced(step, () => tx, produced, () => undefined);
+          if (produced !== undefined && produced !== null) await storeProduced(step, () => tx!, produced, () => undefined);
           const saved = tx.saveProcessed(current);
           if (saved) await saved;
           if (failures?.anyRecorded) await failures.forget(tx.db, current);
@@ -81,16 +111,32 @@ export async function runStepRows(
         }
         current = undefined;
         await tx.commit();
+        reconnect.succeeded();
         rows += chunk.length;
         context.onProgress?.(rows);
       } catch (error) {
-        await tx.rollback();
+        const lost = isTransient(error) && (current === undefined || (await databaseLost(tx, error)));
+        // Never throws: on a dead connection the rollback's own error is dropped.
+        await tx?.rollback().catch(() => undefined);
+        if (lost) {
+          // Nobody's row: read the same chunk again on a fresh connection, after a wait.
+          await reconnect.backOff(error);
+          if (reading) workSet.again();
+          continue;
+        }
+        if (blameOf(error) === 'server') throw error;
+        // The chunk's batched update was refused: found again row by row, it is that row's failure.
+        if (current === undefined && error instanceof RowRefusedAt && chunk[error.index]) {
+          index = error.index;
+          current = hydrate(Model, chunk[index]!);
+        }
         if (current === undefined || !failures) {
           failedRow = current ? describeKey(Model, current) : undefined;
           throw error;
         }
-        const key = describeKey(Model, current);
-        const recorded = await failures.record(current, error);
+        const failedOne = current;
+        const key = describeKey(Model, failedOne);
+        const recorded = await reconnect.run(() => failures.record(failedOne, error));
         rowFailures.push({
           key,
           message: describeError(error),
@@ -113,7 +159,7 @@ export async function runStepRows(
   } finally {
     if (setUp) {
       try {
-        await context.engine.inTransaction(async () => step.teardown(failure));
+        await reconnect.run(() => context.engine.inTransaction(async () => step.teardown(failure)));
       } catch (error) {
         failure ??= error;
       }

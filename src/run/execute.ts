@@ -11,6 +11,7 @@ import { runAlertRows } from './execute-alert.js';
 import { runLoader } from './execute-loader.js';
 import { runStepRows } from './execute-step.js';
 import { RunRecord } from './history.js';
+import { DatabaseUnreachable, ProcessorLostDatabase, isTransient } from './reconnect.js';
 import { Loader } from './loader.js';
 import { PROCESSOR_LOGGER, type Processor, type ProcessorClass } from './processor.js';
 import { checkKeyKinds } from './row-keys.js';
@@ -103,12 +104,21 @@ function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
 }
 
-/** Run history is bookkeeping: when it cannot be written, say so and carry on. */
+/**
+ * Run history is bookkeeping: when it cannot be written, say so and carry on. A
+ * connection lost since the last write is tried once more, on a fresh connection
+ * (the pool drops the dead one); a database still out of reach is not waited for.
+ */
 async function safely(logger: Logger, what: string, work: () => Promise<unknown>): Promise<void> {
   try {
     await work();
   } catch (error) {
-    logger.warn(`Could not ${what}: ${describeError(error)}`);
+    try {
+      if (!isTransient(error)) throw error;
+      await work();
+    } catch (again) {
+      logger.warn(`Could not ${what}: ${describeError(again)}`);
+    }
   }
 }
 
@@ -138,7 +148,7 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
       await safely(logger, 'update corral_runs', async () => record?.beat(rows, failed, inFlight));
     };
     if (kind === 'loader') {
-      outcome = await runLoader(processor as Loader, context, chunkSize);
+      outcome = await runLoader(processor as Loader, context, chunkSize, logger);
     } else {
       const Model = modelOf(Class as unknown as typeof Step);
       outcome =
@@ -158,9 +168,11 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
     const failure = outcome.failure;
     // A wrong declaration already names the class; everything else is said as "X failed[ on row K]: ...".
     const error =
-      failure instanceof ProcessorError || (failure instanceof ImproperlyConfigured && outcome.failedRow === undefined)
-        ? failure
-        : new ProcessorError(Class.name, failure, outcome.failedRow);
+      failure instanceof DatabaseUnreachable
+        ? new ProcessorLostDatabase(Class.name, failure)
+        : failure instanceof ProcessorError || (failure instanceof ImproperlyConfigured && outcome.failedRow === undefined)
+          ? failure
+          : new ProcessorError(Class.name, failure, outcome.failedRow);
     logger.error({ rows: outcome.rows, seconds: round(seconds) }, `Failed ${kind}: ${error.message}`);
     await safely(logger, 'update corral_runs', async () => record?.finish('failed', outcome.rows, rowFailures.length, error.message));
     return { processor: Class.name, kind, status: 'failed', ...counts, error };

@@ -73,30 +73,34 @@ export class FailureLog {
   /** Records a failure in a transaction of its own (the row's work was rolled back). */
   async record(row: object, error: unknown): Promise<RecordedFailure> {
     const key = keyText(this.Model, row, this.engine.dialect);
+    return this.engine.inTransaction(async (tx) => this.recordIn(tx.db, key, error));
+  }
+
+  /**
+   * Records a failure of the row named `key` through `db`: the loader records a refused
+   * object in the transaction of its chunk, so that both commit together.
+   */
+  async recordIn(db: Knex, key: string, error: unknown): Promise<RecordedFailure> {
     const now = new Date();
     const stack = error instanceof Error ? (error.stack ?? null) : null;
-    let outcome: RecordedFailure | undefined;
-    await this.engine.inTransaction(async (tx) => {
-      const where = { processor: this.processor, model_table: this.Model.table, model_key: key };
-      const existing = (await tx.db(Failure.table).where(where).first()) as Record<string, unknown> | undefined;
-      const attempts = Number(existing?.attempts ?? 0) + 1;
-      const quarantined = attempts >= this.settings.maxAttempts;
-      const delay = this.settings.retryDelaySeconds * 1000 * 2 ** (attempts - 1);
-      const nextAt = new Date(now.getTime() + delay);
-      const values = {
-        error: describeError(error).slice(0, 10_000),
-        stack: stack?.slice(0, 20_000) ?? null,
-        attempts,
-        last_at: toDb(Failure.columns.last_at.spec, now, this.engine.dialect),
-        next_at: toDb(Failure.columns.next_at.spec, nextAt, this.engine.dialect),
-        quarantined: toDb(Failure.columns.quarantined.spec, quarantined, this.engine.dialect),
-      };
-      if (existing) await tx.db(Failure.table).where(where).update(values);
-      else await tx.db(Failure.table).insert({ ...where, ...values, first_at: values.last_at });
-      outcome = { attempts, quarantined, nextAt };
-    });
+    const where = { processor: this.processor, model_table: this.Model.table, model_key: key };
+    const existing = (await db(Failure.table).where(where).first()) as Record<string, unknown> | undefined;
+    const attempts = Number(existing?.attempts ?? 0) + 1;
+    const quarantined = attempts >= this.settings.maxAttempts;
+    const delay = this.settings.retryDelaySeconds * 1000 * 2 ** (attempts - 1);
+    const nextAt = new Date(now.getTime() + delay);
+    const values = {
+      error: describeError(error).slice(0, 10_000),
+      stack: stack?.slice(0, 20_000) ?? null,
+      attempts,
+      last_at: toDb(Failure.columns.last_at.spec, now, this.engine.dialect),
+      next_at: toDb(Failure.columns.next_at.spec, nextAt, this.engine.dialect),
+      quarantined: toDb(Failure.columns.quarantined.spec, quarantined, this.engine.dialect),
+    };
+    if (existing) await db(Failure.table).where(where).update(values);
+    else await db(Failure.table).insert({ ...where, ...values, first_at: values.last_at });
     this.any = true;
-    return outcome!;
+    return { attempts, quarantined, nextAt };
   }
 
   /** Forgets a row that succeeded, in the transaction of its chunk. */

@@ -101,7 +101,7 @@ export class WorkSet {
   private orderedKeys: Key[] | undefined;
   private position = 0;
   /** Where the chunk in flight started, to read it again after a rollback. */
-  private chunkStart: { after: Key | undefined; position: number; finished: boolean } | undefined;
+  private chunkStart: { after: Key | undefined; position: number; finished: boolean; limit: number | undefined } | undefined;
   /** One chunk shorter than usual: the rows before a failed row, read again. */
   private nextLimit: number | undefined;
   private started = false;
@@ -119,9 +119,17 @@ export class WorkSet {
   /** The next chunk of raw rows (re-checked against the conditions); may be empty before `done`. */
   async next(db: Knex): Promise<Record<string, unknown>[]> {
     if (this.finished) return [];
-    if (!this.started) await this.start(db);
+    if (!this.started) {
+      try {
+        await this.start(db);
+      } catch (error) {
+        // Read the bound again next time (the connection may have been lost).
+        this.started = false;
+        throw error;
+      }
+    }
     if (this.finished) return [];
-    this.chunkStart = { after: this.after, position: this.position, finished: this.finished };
+    this.chunkStart = { after: this.after, position: this.position, finished: this.finished, limit: this.nextLimit };
     const limit = this.nextLimit ?? this.spec.chunkSize;
     const shortened = this.nextLimit !== undefined;
     this.nextLimit = undefined;
@@ -141,6 +149,18 @@ export class WorkSet {
     this.position = this.chunkStart.position;
     this.finished = false;
     if (limit > 0) this.nextLimit = limit;
+  }
+
+  /**
+   * Goes back to the start of the chunk just read, to read it again whole (after its
+   * transaction was lost with the connection: no row is left out).
+   */
+  again(): void {
+    if (!this.chunkStart) return;
+    this.after = this.chunkStart.after;
+    this.position = this.chunkStart.position;
+    this.finished = false;
+    this.nextLimit = this.chunkStart.limit;
   }
 
   /**
