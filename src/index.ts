@@ -18,7 +18,7 @@ export { Processor } from './run/processor.js';
 export { Loader } from './run/loader.js';
 export { Step, type Ordering, type StepResult } from './run/step.js';
 export { Alert } from './run/alert.js';
-export { Endpoint } from './run/endpoints/endpoint.js';
+export { Endpoint, EndpointUnavailable, RowRejected } from './run/endpoints/endpoint.js';
 export { File, type FileOptions } from './run/endpoints/file.js';
 export { Email, type EmailOptions, type RowText } from './run/endpoints/email.js';
 export { Webhook, type WebhookOptions, type WebhookPayload } from './run/endpoints/webhook.js';

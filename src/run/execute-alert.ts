@@ -1,9 +1,13 @@
 import type { Knex } from 'knex';
+import { describeError } from '../core/errors.js';
+import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
 import { Alerted } from '../db/framework-models.js';
-import { describeKey, hydrate, type ModelClass } from '../db/model.js';
+import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
 import type { Alert } from './alert.js';
-import type { LoopOutcome, RunContext } from './execute.js';
+import { EndpointUnavailable, RowRejected } from './endpoints/endpoint.js';
+import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
+import { FailureLog } from './failures.js';
 import { keyText, keyTextMatches } from './row-keys.js';
 import { toDb } from '../db/values.js';
 import { isThenable } from './store.js';
@@ -19,6 +23,31 @@ export function notYetAlerted(alertName: string, Model: ModelClass, engine: Engi
       keyTextMatches(this, `${Alerted.table}.model_key`, Model, engine.dialect);
     });
   };
+}
+
+/** The rows an alert takes on: not yet alerted, and not backing off or quarantined. */
+export function alertRestriction(alertName: string, Model: ModelClass, engine: Engine, failures: FailureLog): Restriction {
+  const unsent = notYetAlerted(alertName, Model, engine);
+  const notFailing = failures.restriction();
+  return (query) => {
+    unsent(query);
+    notFailing(query);
+  };
+}
+
+/**
+ * Whose fault an error thrown while a row was rendered and sent is. The endpoint's
+ * when it says so (`EndpointUnavailable`) or when the database lost its connection
+ * or cannot work; the row's when an endpoint rejected it (`RowRejected`), or for
+ * anything else (the alert's or an endpoint's own code threw on this row).
+ */
+export function deliveryFault(error: unknown): 'row' | 'endpoint' {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof RowRejected) return 'row';
+    if (e instanceof EndpointUnavailable) return 'endpoint';
+  }
+  const blame = blameOf(error);
+  return blame === 'row' || blame === 'unknown' ? 'row' : 'endpoint';
 }
 
 function sqliteStatements(engine: Engine, workSet: WorkSet) {
@@ -37,8 +66,12 @@ function sqliteStatements(engine: Engine, workSet: WorkSet) {
  * then claimed, sent and recorded in a transaction of its own: re-read locked (FOR
  * UPDATE SKIP LOCKED on PostgreSQL; SQLite's write lock serialises), still matching
  * and still not alerted, and its corral_alerted record inserted before sending, so
- * concurrent `check-alerts` never send a row twice. An endpoint that fails stops the alert: the rows delivered before it
- * stay recorded, the failed row and the rest are sent on the next run.
+ * concurrent `check-alerts` never send a row twice.
+ *
+ * A row whose rendering or delivery fails by its own fault (see deliveryFault) is
+ * rolled back alone, recorded in corral_failures like a step's failed row, and the
+ * alert goes on. An endpoint that is down stops the alert: no row is blamed, the
+ * rows delivered before stay recorded, and the rest are sent on the next run.
  */
 export async function runAlertRows(
   alert: Alert,
@@ -49,24 +82,47 @@ export async function runAlertRows(
   beat: Beat,
 ): Promise<LoopOutcome> {
   const endpoints = alert.endpoints;
+  // modelOf checked the key kinds, so every alert can remember its failed rows.
+  const failures = new FailureLog(context.engine, Class.name, Model, context.settings);
+  await failures.load();
   const workSet = new WorkSet({
     Model,
     conditions: Class.conditions ?? [],
     ordering: Class.ordering,
-    restriction: notYetAlerted(Class.name, Model, context.engine),
+    restriction: alertRestriction(Class.name, Model, context.engine, failures),
     chunkSize,
     partition: context.partition,
     lockRows: context.engine.locksRows,
     runPrepared: preparedRunner(context.engine),
   });
+  const rowFailures: RowFailure[] = [];
   let rows = 0;
   let failure: unknown;
-  let failedRow: string | undefined;
   let stopped = false;
   const opened: { teardown(error?: unknown): void | Promise<void> }[] = [];
   // SQLite: the per-row claim and record as prepared statements (knex builds and
   // prepares each query anew, which cost most of the time of a row).
   const fast = context.engine.sqlite ? sqliteStatements(context.engine, workSet) : undefined;
+
+  /** Records a row that failed by its own fault; its transaction is already rolled back. */
+  const setAside = async (row: ModelInstance, error: unknown) => {
+    const key = describeKey(Model, row);
+    const recorded = await failures.record(row, error);
+    rowFailures.push({
+      key,
+      message: describeError(error),
+      attempts: recorded.attempts,
+      quarantined: recorded.quarantined,
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    alert.logger.warn(
+      { row: key, attempts: recorded.attempts },
+      recorded.quarantined
+        ? `Row ${key} failed and is quarantined after ${recorded.attempts} attempt(s): ${describeError(error)}`
+        : `Row ${key} failed (attempt ${recorded.attempts} of ${context.settings.maxAttempts}, retried after ${recorded.nextAt.toISOString()}): ${describeError(error)}`,
+    );
+  };
+
   try {
     await context.engine.inTransaction(async () => {
       await alert.setup();
@@ -81,10 +137,12 @@ export async function runAlertRows(
         stopped = true;
         break;
       }
-      await beat(rows, 0, chunkSize);
+      await beat(rows, rowFailures.length, chunkSize);
       const candidates = await workSet.next(context.engine.knex);
       for (const candidate of candidates) {
         const tx = await context.engine.begin();
+        // Set while the row is rendered and sent: only errors then may be the row's.
+        let sending: ModelInstance | undefined;
         try {
           const raw = fast ? (fast.claim.get(fast.claimBindings(candidate)) as Record<string, unknown> | undefined) : await workSet.claim(tx.db, candidate);
           if (!raw) {
@@ -92,10 +150,9 @@ export async function runAlertRows(
             continue;
           }
           const row = hydrate(Model, raw);
-          failedRow = describeKey(Model, row);
           // Claim by recording first: the unique (alert, table, key) entry of an
           // uncommitted record makes a concurrent claim wait, then find it taken. A row
-          // whose delivery fails rolls back with its record and is sent next run.
+          // whose delivery fails rolls back with its record.
           const record = {
             alert: Class.name,
             model_table: Model.table,
@@ -107,19 +164,21 @@ export async function runAlertRows(
             : ((await tx.db(Alerted.table).insert(record).onConflict(['alert', 'model_table', 'model_key']).ignore().returning('id')) as unknown[]).length > 0;
           if (!taken) {
             await tx.rollback();
-            failedRow = undefined;
             continue;
           }
+          sending = row;
           for (const endpoint of endpoints) {
             const delivered = endpoint.process(row);
             if (isThenable(delivered)) await delivered;
           }
+          sending = undefined;
+          if (failures.anyRecorded) await failures.forget(tx.db, row);
           await tx.commit();
-          failedRow = undefined;
           rows += 1;
         } catch (error) {
           await tx.rollback();
-          throw error;
+          if (sending === undefined || deliveryFault(error) === 'endpoint') throw error;
+          await setAside(sending, error);
         }
       }
       context.onProgress?.(rows);
@@ -136,5 +195,5 @@ export async function runAlertRows(
       }
     }
   }
-  return { rows, failure, failedRow, stopped };
+  return { rows, failure, rowFailures, stopped };
 }

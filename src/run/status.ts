@@ -4,7 +4,7 @@ import type { Engine } from '../db/engine.js';
 import { Failure, Run } from '../db/framework-models.js';
 import { fromDb, toDb } from '../db/values.js';
 import type { Environment } from './environment.js';
-import { notYetAlerted } from './execute-alert.js';
+import { alertRestriction } from './execute-alert.js';
 import { kindOf, modelOf, type ProcessorKind } from './execute.js';
 import { FailureLog } from './failures.js';
 import { allProcessors } from './registry.js';
@@ -87,19 +87,14 @@ async function runsOf(engine: Engine, processor: string, leaseSeconds: number) {
 }
 
 /**
- * The rows a step or alert would take on now: its conditions, minus rows already
- * alerted (alerts) or backing off and quarantined (steps).
+ * The rows a step or alert would take on now: its conditions, minus rows backing
+ * off or quarantined, and (alerts) rows already alerted.
  */
 async function backlogSpec(engine: Engine, Class: ProcessorClass, settings: ResolvedSettings): Promise<Omit<WorkSetSpec, 'chunkSize'>> {
   const Model = modelOf(Class as unknown as typeof Step);
-  let restriction: Restriction;
-  if (kindOf(Class) === 'alert') {
-    restriction = notYetAlerted(Class.name, Model, engine);
-  } else {
-    const failures = new FailureLog(engine, Class.name, Model, settings);
-    await failures.load();
-    restriction = failures.restriction();
-  }
+  const failures = new FailureLog(engine, Class.name, Model, settings);
+  await failures.load();
+  const restriction: Restriction = kindOf(Class) === 'alert' ? alertRestriction(Class.name, Model, engine, failures) : failures.restriction();
   return { Model, conditions: (Class as unknown as typeof Step).conditions ?? [], ordering: undefined, restriction };
 }
 

@@ -57,7 +57,9 @@ forEachDatabase((dialect) => {
     const failed = await on.pipe.cli(['check-alerts'], { SMTP_PASSWORD: PASSWORD });
     expect(failed.code).not.toBe(0);
     const reason = `Webhook endpoint could not deliver to 127.0.0.1:${hook.port}: HTTP 500 Internal Server Error: busy (after 2 attempts)`;
-    expect(failed.stderr).toContain(`MyAlert failed on row id=2: ${reason}`);
+    expect(failed.stderr).toContain(`Error: MyAlert failed: ${reason}`);
+    // The endpoint's failure: no row is blamed.
+    expect(await on.db.count('true', 'corral_failures')).toBe(0);
     expect(failed.stderr).not.toContain(PASSWORD);
     expect(failed.stderr).not.toContain('secret-token');
     expect(await alerted()).toEqual(['1']);
@@ -68,9 +70,12 @@ forEachDatabase((dialect) => {
     expect(await alerted()).toEqual(['1', '2', '3']);
     // The e-mail of row 2 went out twice (before the webhook failed on it, and again):
     // an alert is delivered at least once to every endpoint, exactly once to those that
-    // did not fail. Rows 1 and 3 reached every endpoint once.
+    // did not fail. Rows 1 and 3 reached every endpoint once. Both copies of row 2
+    // carry the same Message-ID, so a mail store can drop the second.
     const mailed = smtp.mails.map((m) => /<Example example-(\d)>/.exec(m.body)?.[1]);
     expect(mailed).toEqual(['1', '2', '2', '3']);
+    expect(smtp.mails[2]!.headers['message-id']).toBe(smtp.mails[1]!.headers['message-id']);
+    expect(smtp.mails[3]!.headers['message-id']).not.toBe(smtp.mails[1]!.headers['message-id']);
     const posted = hook.requests.filter((r) => r.status === 200).map((r) => (r.body as { row: { id: number } }).row.id);
     expect(posted).toEqual([1, 2, 3]);
     expect(smtp.mails[0]).toMatchObject({ mailFrom: 'alerts@example.org', rcptTo: ['night@example.org'], user: 'alerts@example.org' });
@@ -84,7 +89,7 @@ forEachDatabase((dialect) => {
     await smtp.close();
     const failed = await on.pipe.cli(['check-alerts', '--sync'], { SMTP_PASSWORD: PASSWORD });
     expect(failed.code).not.toBe(0);
-    expect(failed.stderr).toMatch(new RegExp(`MyAlert failed on row id=4: Email endpoint could not deliver to SMTP server 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    expect(failed.stderr).toMatch(new RegExp(`MyAlert failed: Email endpoint could not deliver to SMTP server 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
     expect(failed.stderr).not.toContain(PASSWORD);
     expect(await alerted()).toEqual(['1', '2', '3']);
   });

@@ -116,9 +116,10 @@ describe('Email', () => {
     const first = await run(db, Notify);
     expect(first.stats).toMatchObject({ status: 'failed', rows: 2 });
     expect(first.stats.error!.message).toMatch(
-      new RegExp(`^Notify failed on row id=3: Email endpoint could not deliver to SMTP server 127\\.0\\.0\\.1:${server.port}: .*451 Mailbox busy, try later`),
+      new RegExp(`^Notify failed: Email endpoint could not deliver to SMTP server 127\\.0\\.0\\.1:${server.port}: .*451 Mailbox busy, try later`),
     );
-    expect(first.stats.error!.hint).toMatch(/alerted again on the next run/);
+    expect(first.stats.error!.hint).toMatch(/No row is blamed: .* sent on the next run/);
+    expect(await db.engine.knex('corral_failures').count({ n: '*' })).toEqual([{ n: 0 }]);
     expect(await alertedKeys(db)).toEqual(['1', '2']);
     expect(first.log).not.toContain(PASSWORD);
 
@@ -131,6 +132,54 @@ describe('Email', () => {
     expect(bodies).toEqual(['1', '2', '3', '4']);
   });
 
+  test('when rows are mailed then each message has a Message-ID of its row, the same when the row is sent again', async () => {
+    const server = await smtp();
+    const db = await withEvents(server, [['a', true], ['b', true]]);
+    const Notify = alertOf(new Email({ to: 'astro@example.org' }));
+    await run(db, Notify);
+    await db.engine.knex('corral_alerted').where({ model_key: '1' }).delete();
+    expect((await run(db, Notify)).stats).toMatchObject({ status: 'ok', rows: 1 });
+    const ids = server.mails.map((m) => m.headers['message-id']);
+    expect(ids[0]).toMatch(/^<corral-[0-9a-f]{32}@unit\.corral>$/);
+    expect(ids[2]).toBe(ids[0]);
+    expect(ids[1]).not.toBe(ids[0]);
+  });
+
+  test('when the server refuses one message for good (554) then that row is recorded as failed and the others are sent', async () => {
+    const server = await smtp();
+    const db = await withEvents(server, [['a', true], ['b', true], ['c', true]]);
+    server.rejectWhen((raw) => raw.includes('<Event id=2>'));
+    const { stats } = await run(db, alertOf(new Email({ to: 'astro@example.org' })));
+    expect(stats).toMatchObject({ status: 'ok', rows: 2, failedRows: 1 });
+    expect(stats.rowFailures[0]!.key).toBe('id=2');
+    expect(stats.rowFailures[0]!.message).toMatch(/^Email endpoint at SMTP server 127\.0\.0\.1:\d+ rejected the row: .*554 Message rejected as spam/);
+    expect(server.mails.map((m) => /<Event id=(\d)>/.exec(m.body)![1])).toEqual(['1', '3']);
+    expect(await db.engine.knex('corral_failures').pluck('model_key')).toEqual(['2']);
+  });
+
+  test('when a fixed recipient is refused for good (550) then it is a setting to fix, not the row: the alert stops', async () => {
+    const server = await smtp();
+    const db = await withEvents(server, [['a', true]]);
+    const { stats } = await run(db, alertOf(new Email({ to: 'nobody@unknown.invalid' })));
+    expect(stats).toMatchObject({ status: 'failed', failedRows: 0 });
+    expect(stats.error!.message).toMatch(/Email endpoint could not deliver to SMTP server .*nobody@unknown\.invalid/);
+    expect(await db.engine.knex('corral_failures').count({ n: '*' })).toEqual([{ n: 0 }]);
+  });
+
+  test('when recipients computed per row are refused for good (550) then that row is recorded as failed and the others are sent', async () => {
+    const server = await smtp();
+    const db = await withEvents(server, [['a', true], ['lost', true], ['c', true]]);
+    class PerRow extends Email {
+      override getRecipients(row: Event): readonly string[] {
+        return [row.label === 'lost' ? 'lost@unknown.invalid' : `${row.label}@example.org`];
+      }
+    }
+    const { stats } = await run(db, alertOf(new PerRow({ to: 'astro@example.org' })));
+    expect(stats).toMatchObject({ status: 'ok', rows: 2, failedRows: 1 });
+    expect(stats.rowFailures[0]!.key).toBe('id=2');
+    expect(server.mails.map((m) => m.rcptTo[0])).toEqual(['a@example.org', 'c@example.org']);
+  });
+
   test('when the server is down then the run fails with the host, the port and the reason, and nothing is recorded', async () => {
     const server = await smtp();
     const db = await withEvents(server, [['a', true]]);
@@ -138,7 +187,7 @@ describe('Email', () => {
     servers.splice(servers.indexOf(server), 1);
     const { stats, log } = await run(db, alertOf(new Email({ to: 'astro@example.org' })));
     expect(stats.status).toBe('failed');
-    expect(stats.error!.message).toMatch(new RegExp(`^Notify failed on row id=1: Email endpoint could not deliver to SMTP server 127\\.0\\.0\\.1:${server.port}: .*ECONNREFUSED`));
+    expect(stats.error!.message).toMatch(new RegExp(`^Notify failed: Email endpoint could not deliver to SMTP server 127\\.0\\.0\\.1:${server.port}: .*ECONNREFUSED`));
     expect(await alertedKeys(db)).toEqual([]);
     expect(log).not.toContain(PASSWORD);
     expect(stats.error!.message).not.toContain(PASSWORD);

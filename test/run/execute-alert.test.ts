@@ -2,8 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { boolean, datetime, integer, string } from '../../src/db/columns.js';
 import { model, type ModelInstance } from '../../src/db/model.js';
 import { Alert } from '../../src/run/alert.js';
-import { Endpoint } from '../../src/run/endpoints/endpoint.js';
+import { Endpoint, EndpointUnavailable, RowRejected } from '../../src/run/endpoints/endpoint.js';
 import { executeProcessor } from '../../src/run/execute.js';
+import { retryFailures } from '../../src/run/status.js';
 import { forEachDatabase } from '../helpers/postgres.js';
 import { selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 
@@ -110,14 +111,14 @@ forEachDatabase((dialect) => {
       expect(await selectRows(db, (k) => k('corral_alerted').select('model_key').orderBy('id'))).toEqual([{ model_key: '1\x1fx' }, { model_key: '1\x1fy' }]);
     });
 
-    test('when an endpoint fails on a row then the chunk is not remembered and the next run sends it again', async () => {
-      const db = await withEvents([['a', true], ['b', true]], 1);
-      let failOn: number | undefined = 2;
+    test('when an endpoint is unavailable on a row then the alert stops, no row is blamed, and the next run sends the rest', async () => {
+      const db = await withEvents([['a', true], ['b', true], ['c', true]], 1);
+      let downFrom: number | undefined = 2;
       const sent: number[] = [];
       class Flaky extends Endpoint {
         process(row: ModelInstance) {
           const id = (row as Event).id;
-          if (id === failOn) throw new Error('smtp down');
+          if (downFrom !== undefined && id >= downFrom) throw new EndpointUnavailable('queue broker down');
           sent.push(id);
         }
       }
@@ -128,12 +129,83 @@ forEachDatabase((dialect) => {
         static override alertTo = [flaky];
       }
       const failed = await run(db, Retrying);
-      expect(failed.status).toBe('failed');
-      expect(failed.error!.message).toBe('Retrying failed on row id=2: smtp down');
+      expect(failed).toMatchObject({ status: 'failed', rows: 1, failedRows: 0 });
+      expect(failed.error!.message).toBe('Retrying failed: queue broker down');
       expect(await selectRows(db, (k) => k('corral_alerted').select('model_key'))).toEqual([{ model_key: '1' }]);
-      failOn = undefined;
-      await run(db, Retrying);
-      expect(sent).toEqual([1, 2]);
+      expect(await selectRows(db, (k) => k('corral_failures').select('model_key'))).toEqual([]);
+      downFrom = undefined;
+      expect(await run(db, Retrying)).toMatchObject({ status: 'ok', rows: 2 });
+      expect(sent).toEqual([1, 2, 3]);
+    });
+
+    test('when an endpoint throws on a row then that row is recorded as failed, rolled back alone, and the alert goes on', async () => {
+      const db = await withEvents([['a', true], ['b', true], ['c', true]], 2);
+      const sent: number[] = [];
+      class Picky extends Endpoint {
+        process(row: ModelInstance) {
+          const id = (row as Event).id;
+          if (id === 2) throw new Error('cannot plot row 2');
+          sent.push(id);
+        }
+      }
+      class Plot extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [];
+        static override alertTo = [new Picky()];
+      }
+      const stats = await run(db, Plot);
+      expect(stats).toMatchObject({ status: 'ok', rows: 2, failedRows: 1 });
+      expect(stats.rowFailures).toMatchObject([{ key: 'id=2', message: 'cannot plot row 2', attempts: 1, quarantined: false }]);
+      expect(sent).toEqual([1, 3]);
+      expect(await selectRows(db, (k) => k('corral_alerted').select('model_key').orderBy('id'))).toEqual([{ model_key: '1' }, { model_key: '3' }]);
+      expect(await selectRows(db, (k) => k('corral_failures').select('processor', 'model_key'))).toEqual([{ processor: 'Plot', model_key: '2' }]);
+      // Backing off (retryDelaySeconds): the next run leaves it out.
+      expect(await run(db, Plot)).toMatchObject({ status: 'ok', rows: 0, failedRows: 0 });
+    });
+
+    test('when the second endpoint rejects a row the first delivered then the row is retried whole, with the same idempotency key', async () => {
+      const db = await withEvents([['a', true]], 1);
+      const keys: string[] = [];
+      let reject = true;
+      class Keyed extends Endpoint {
+        process(row: ModelInstance) {
+          keys.push(this.idempotencyKey(row));
+        }
+      }
+      class Rejecting extends Endpoint {
+        process() {
+          if (reject) throw new RowRejected('refused');
+        }
+      }
+      class Both extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [];
+        static override alertTo = [new Keyed(), new Rejecting()];
+      }
+      expect(await run(db, Both)).toMatchObject({ rows: 0, failedRows: 1 });
+      reject = false;
+      await retryFailures(db.engine);
+      expect(await run(db, Both)).toMatchObject({ status: 'ok', rows: 1, failedRows: 0 });
+      expect(keys).toHaveLength(2);
+      expect(keys[1]).toBe(keys[0]);
+      // Sent at last: the failure is forgotten.
+      expect(await selectRows(db, (k) => k('corral_failures').select('model_key'))).toEqual([]);
+    });
+
+    test('when an endpoint loses its database connection on a row then the alert stops and no row is blamed', async () => {
+      const db = await withEvents([['a', true]], 1);
+      class Lost extends Endpoint {
+        process() {
+          throw Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' });
+        }
+      }
+      class Gone extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [];
+        static override alertTo = [new Lost()];
+      }
+      expect(await run(db, Gone)).toMatchObject({ status: 'failed', failedRows: 0 });
+      expect(await selectRows(db, (k) => k('corral_failures').select('model_key'))).toEqual([]);
     });
 
     test('when an alert overrides renderAlert then endpoints send its text', async () => {

@@ -1,10 +1,10 @@
 import type { Transporter } from 'nodemailer';
-import { CorralError, ImproperlyConfigured, describeError } from '../../core/errors.js';
+import { ImproperlyConfigured, describeError } from '../../core/errors.js';
 import { activeSettings } from '../../conf/load.js';
 import type { EmailSettings } from '../../conf/settings.js';
 import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
-import { Endpoint } from './endpoint.js';
+import { Endpoint, deliveryError, rowRejection } from './endpoint.js';
 
 /** A text of the message: fixed (`{}` stands for the row), or computed from the row. */
 export type RowText = string | ((row: ModelInstance) => string | Promise<string>);
@@ -29,21 +29,19 @@ interface SmtpConfig {
   readonly password: string | undefined;
 }
 
-/** An endpoint could not deliver a row: the run fails, and the row is alerted again next time. */
-export function deliveryError(endpoint: string, where: string, reason: string, cause?: unknown): CorralError {
-  return new CorralError(`${endpoint} endpoint could not deliver to ${where}: ${reason}`, {
-    code: 'CORRAL_ENDPOINT_FAILED',
-    hint: 'The rows delivered so far are recorded; this row and the rest are alerted again on the next run.',
-    cause,
-  });
-}
-
 /**
  * Sends one e-mail per alerted row through the SMTP server of `settings.email`
  * (host, port, secure, user, password). It connects on the first row only, so an
  * alert with nothing to send never touches the server, and keeps that one
  * connection for the run. Subclasses may override `getRecipients`, `getSender`,
  * `getSubject` and `getMessage` to compute them per row.
+ *
+ * Each message has a Message-ID made of the row's idempotency key, the same however
+ * often the row is sent. A permanent refusal of one message (an SMTP 5xx other than
+ * 503 to DATA, or a message over the server's size limit) is the row's failure, and
+ * so is a refused sender or recipient when a subclass computes them per row;
+ * everything else (connection, TLS, login, 4xx, a refused fixed address) is the
+ * server's, and stops the alert.
  */
 export class Email extends Endpoint {
   readonly to: readonly string[];
@@ -97,13 +95,30 @@ export class Email extends Endpoint {
       to: [...(await this.getRecipients(row))],
       subject: await this.getSubject(row),
       text: await this.getMessage(row),
+      messageId: `<${this.idempotencyKey(row)}@${activeSettings().name}.corral>`,
     };
     this.transport ??= await this.connect(smtp);
     try {
       await this.transport.sendMail(mail);
     } catch (error) {
-      throw deliveryError('Email', `SMTP server ${this.server}`, describeError(error), error);
+      const where = `SMTP server ${this.server}`;
+      throw this.refusesTheRow(error as SmtpError) ? rowRejection('Email', where, describeError(error), error) : deliveryError('Email', where, describeError(error), error);
     }
+  }
+
+  /** Whether the server refused this message for good, rather than being unable to take any. */
+  private refusesTheRow(error: SmtpError): boolean {
+    if (error.command === 'DATA') return error.permanent === true;
+    // nodemailer checks the size against the server's SIZE limit before MAIL FROM.
+    if (error.code === 'EMESSAGE' && error.command === 'MAIL FROM' && error.responseCode === undefined) return true;
+    if (error.code !== 'EENVELOPE' || (error.permanent !== true && error.command !== 'API')) return false;
+    // A fixed address refused is a setting to fix, the same for every row: not the row's.
+    const senderPerRow = this.getSender !== Email.prototype.getSender;
+    const recipientsPerRow = this.getRecipients !== Email.prototype.getRecipients;
+    if (error.command === 'MAIL FROM') return senderPerRow;
+    if (error.command === 'RCPT TO') return recipientsPerRow;
+    // 'API': nodemailer found an address invalid before sending.
+    return senderPerRow || recipientsPerRow;
   }
 
   override teardown(error?: unknown): void {
@@ -153,6 +168,14 @@ export class Email extends Endpoint {
       logger: false,
     });
   }
+}
+
+/** What nodemailer puts on its errors (see its NodemailerError). */
+interface SmtpError {
+  readonly code?: string;
+  readonly command?: string;
+  readonly responseCode?: number;
+  readonly permanent?: boolean;
 }
 
 async function fill(text: RowText, row: ModelInstance): Promise<string> {

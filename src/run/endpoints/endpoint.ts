@@ -1,10 +1,55 @@
+import { createHash } from 'node:crypto';
+import { CorralError } from '../../core/errors.js';
+import { activeSettings } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
+import { keyText } from '../row-keys.js';
+
+/**
+ * An endpoint refused one row for good (an HTTP 4xx about the request, a permanent
+ * SMTP rejection of the message): the row's failure. The alert records it in
+ * `corral_failures` (retried with backoff, quarantined after `maxAttempts`) and goes
+ * on with the next row. Anything else an endpoint throws while it renders or sends a
+ * row counts as the row's too, except `EndpointUnavailable` and lost database
+ * connections.
+ */
+export class RowRejected extends CorralError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...options, code: 'CORRAL_ROW_REJECTED' });
+  }
+}
+
+/**
+ * An endpoint cannot take any row now (refused connection, timeout, DNS, TLS, an HTTP
+ * 5xx, a failed SMTP login): nobody's row is to blame. The alert stops, the rows
+ * delivered so far stay recorded, and the rest are sent on the next run.
+ */
+export class EndpointUnavailable extends CorralError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, {
+      hint: 'No row is blamed: the rows delivered so far are recorded; the others are sent on the next run.',
+      ...options,
+      code: 'CORRAL_ENDPOINT_UNAVAILABLE',
+    });
+  }
+}
+
+/** `<endpoint> endpoint could not deliver to <where>: <reason>`: the endpoint's failure. */
+export function deliveryError(endpoint: string, where: string, reason: string, cause?: unknown): EndpointUnavailable {
+  return new EndpointUnavailable(`${endpoint} endpoint could not deliver to ${where}: ${reason}`, { cause });
+}
+
+/** `<endpoint> endpoint at <where> rejected the row: <reason>`: the row's failure. */
+export function rowRejection(endpoint: string, where: string, reason: string, cause?: unknown): RowRejected {
+  return new RowRejected(`${endpoint} endpoint at ${where} rejected the row: ${reason}`, { cause });
+}
 
 /**
  * Where an alert sends each of its rows. `setup` opens the channel, `process`
  * delivers one row, `teardown` closes it (and learns of an error). Subclass it for
- * custom channels: a plot, a web hook, a message queue.
+ * custom channels: a plot, a web hook, a message queue. `process` throws
+ * `EndpointUnavailable` when the channel is down and `RowRejected` (or any error)
+ * when the row cannot be delivered.
  */
 export abstract class Endpoint {
   private current: Alert | undefined;
@@ -28,5 +73,19 @@ export abstract class Endpoint {
   /** The alert's text for `row`, as rendered for this endpoint. */
   render(row: ModelInstance): string | Promise<string> {
     return this.alert.renderAlert(new Date(), this, row);
+  }
+
+  /**
+   * A key that names this delivery, the same on every attempt and every run:
+   * `corral-` and 32 hex digits of a SHA-256 of (pipeline name, alert class, table,
+   * primary key). A receiver that remembers the keys it has seen can drop repeats
+   * (see "Duplicates" in the README). Webhook sends it as `Idempotency-Key`, Email
+   * as its Message-ID.
+   */
+  idempotencyKey(row: ModelInstance): string {
+    const Model = row.model;
+    // Integer and string keys (the only kinds alerts accept) have the same text on both dialects.
+    const parts = [activeSettings().name, this.alert.constructor.name, Model.table, keyText(Model, row, 'postgres')];
+    return `corral-${createHash('sha256').update(parts.join('\x1f')).digest('hex').slice(0, 32)}`;
   }
 }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { activeSettings, settingsView, type SettingsView } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
-import { Endpoint } from './endpoint.js';
+import { describeError } from '../../core/errors.js';
+import { Endpoint, deliveryError } from './endpoint.js';
 
 export interface FileOptions {
   /** `'a'` appends, `'w'` starts the file afresh on every run. (Default: `'a'`) */
@@ -13,7 +14,8 @@ export interface FileOptions {
 }
 
 /**
- * Writes one rendered line per alerted row. A relative path is relative to the
+ * Writes one rendered line per alerted row. A line carries no idempotency key: a
+ * row delivered twice (see "Duplicates" in the README) is written twice. A relative path is relative to the
  * pipeline folder (not to wherever the command was started); in tests, to the
  * test's temporary folder.
  */
@@ -47,7 +49,12 @@ export class File extends Endpoint {
 
   async process(row: ModelInstance): Promise<void> {
     const text = await this.render(row);
-    fs.writeSync(this.fd!, text.endsWith('\n') ? text : text + '\n', null, this.encoding);
+    try {
+      fs.writeSync(this.fd!, text.endsWith('\n') ? text : text + '\n', null, this.encoding);
+    } catch (error) {
+      // A full disk or a failing device refuses every row alike: the file's failure, not the row's.
+      throw deliveryError('File', this.resolvedPath, describeError(error), error);
+    }
   }
 
   override teardown(error?: unknown): void {

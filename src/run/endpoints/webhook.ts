@@ -3,8 +3,7 @@ import { ImproperlyConfigured, describeError } from '../../core/errors.js';
 import { activeSettings, settingsView, type SettingsView } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
-import { deliveryError } from './email.js';
-import { Endpoint } from './endpoint.js';
+import { Endpoint, deliveryError, rowRejection } from './endpoint.js';
 
 export interface WebhookOptions {
   /**
@@ -14,7 +13,7 @@ export interface WebhookOptions {
   url: string | ((settings: SettingsView) => string);
   /** Per attempt. (Default: 10000) */
   timeoutMs?: number;
-  /** Further attempts after a network error, a timeout or a 5xx/429 answer. (Default: 2) */
+  /** Further attempts after a network error, a timeout or a 5xx/408/409/429 answer. (Default: 2) */
   retries?: number;
   /** Wait before the first retry; doubles with each one. (Default: 500) */
   backoffMs?: number;
@@ -28,24 +27,54 @@ export interface WebhookPayload {
   /** The alert's class name. */
   readonly alert: string;
   readonly row: Record<string, unknown>;
+  /** The same for every attempt and run of this row (also the `Idempotency-Key` header): drop repeats by it. */
+  readonly idempotencyKey: string;
 }
 
-/** A failed attempt: whether trying again may help. */
+/**
+ * A failed attempt. `retry`: trying again may help; `row`: the server refused this
+ * row's request for good; `endpoint`: it refuses every request (URL, credentials).
+ */
 class AttemptError extends Error {
   constructor(
     message: string,
-    readonly retryable: boolean,
+    readonly outcome: 'retry' | 'row' | 'endpoint',
   ) {
     super(message);
   }
 }
 
 /**
- * POSTs each alerted row as JSON (`{ text, alert, row }`) to a URL: a Slack or
- * Mattermost incoming webhook, or a service of your own. Network errors, timeouts
- * and 5xx/429 answers are retried with a short backoff; a 4xx answer is not.
- * Messages name the server by host and port only: the rest of a webhook URL is
- * often its secret.
+ * 4xx answers about the hook rather than the request: a wrong URL or token, a hook
+ * that was removed. Blaming rows for them would quarantine every row.
+ */
+const ENDPOINT_STATUSES = new Set([401, 403, 404, 405, 407, 410]);
+
+/**
+ * 408 (timeout), 429 (too many requests), 425 (too early) and 409, which a server
+ * that honours Idempotency-Key answers while the first request with that key is still
+ * in progress: worth another attempt.
+ */
+const RETRY_STATUSES = new Set([408, 409, 425, 429]);
+
+/** What an HTTP error status says about the row. */
+function outcomeOf(status: number): AttemptError['outcome'] {
+  if (status >= 500 || RETRY_STATUSES.has(status)) return 'retry';
+  if (status >= 400 && !ENDPOINT_STATUSES.has(status)) return 'row';
+  return 'endpoint';
+}
+
+/**
+ * POSTs each alerted row as JSON (`{ text, alert, row, idempotencyKey }`) to a URL:
+ * a Slack or Mattermost incoming webhook, or a service of your own. Every attempt
+ * carries the row's idempotency key as the `Idempotency-Key` header too.
+ *
+ * Network errors, timeouts and 5xx/408/409/425/429 answers are retried with a short
+ * backoff; when the retries run out, the endpoint is down: the alert stops and no
+ * row is blamed. Other 4xx answers are not retried: 401, 403, 404, 405, 407 and 410
+ * (the hook's URL or credentials) stop the alert; the rest (400, 413, 422, ...) reject
+ * the row, which is recorded as failed while the alert goes on. Messages name the
+ * server by host and port only: the rest of a webhook URL is often its secret.
  */
 export class Webhook extends Endpoint {
   readonly url: WebhookOptions['url'];
@@ -91,49 +120,50 @@ export class Webhook extends Endpoint {
 
   /** The JSON body for one row. Override to post another shape. */
   async payload(row: ModelInstance): Promise<unknown> {
-    const body: WebhookPayload = { text: await this.render(row), alert: this.alert.constructor.name, row: row.toJSON() };
+    const body: WebhookPayload = { text: await this.render(row), alert: this.alert.constructor.name, row: row.toJSON(), idempotencyKey: this.idempotencyKey(row) };
     return body;
   }
 
   async process(row: ModelInstance): Promise<void> {
     const body = JSON.stringify(await this.payload(row));
+    const key = this.idempotencyKey(row);
     let delay = this.backoffMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.post(body);
+        await this.post(body, key);
         return;
       } catch (error) {
-        const retryable = error instanceof AttemptError ? error.retryable : true;
-        if (!retryable || attempt > this.retries) {
-          const tries = attempt > 1 ? ` (after ${attempt} attempts)` : '';
-          throw deliveryError('Webhook', this.server, `${describeError(error)}${tries}`, error);
+        const outcome = error instanceof AttemptError ? error.outcome : 'retry';
+        if (outcome === 'retry' && attempt <= this.retries) {
+          await sleep(delay);
+          delay *= 2;
+          continue;
         }
-        await sleep(delay);
-        delay *= 2;
+        const reason = `${describeError(error)}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`;
+        throw outcome === 'row' ? rowRejection('Webhook', this.server, reason, error) : deliveryError('Webhook', this.server, reason, error);
       }
     }
   }
 
-  private async post(body: string): Promise<void> {
+  private async post(body: string, key: string): Promise<void> {
     let response: Response;
     try {
       response = await fetch(this.target!, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...this.headers },
+        headers: { 'content-type': 'application/json', ...this.headers, 'idempotency-key': key },
         body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
       const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : networkReason(error);
-      throw new AttemptError(reason, true);
+      throw new AttemptError(reason, 'retry');
     }
     if (response.ok) {
       await response.body?.cancel();
       return;
     }
     const text = (await response.text().catch(() => '')).trim().slice(0, 200);
-    const retryable = response.status >= 500 || response.status === 429;
-    throw new AttemptError(`HTTP ${response.status} ${response.statusText}${text ? `: ${text}` : ''}`, retryable);
+    throw new AttemptError(`HTTP ${response.status} ${response.statusText}${text ? `: ${text}` : ''}`, outcomeOf(response.status));
   }
 }
 
