@@ -195,20 +195,17 @@ const FIXES: Record<string, string> = {
 };
 
 /** corral's own settings keys (`root`, read but undocumented, is left out: a pipeline's `port` is no slip for it). */
-const OWN_KEYS = [
-  'name', 'description', 'connection', 'testConnection', 'models', 'loader', 'steps', 'alerts', 'commands', 'pipelineSetup',
-  'chunkSize', 'maxAttempts', 'retryDelaySeconds', 'leaseSeconds', 'procs', 'logLevel', 'logFormat', 'email', 'shellLocals', 'qai',
-];
-
 /**
  * A pipeline may add keys of its own (`exampleRows`), so an unknown key is no error;
  * but one that is a near miss of corral's own (`chunksize`, `leaseSecond`) would be
  * silently ignored, the default used instead, and nobody told. That is an error.
  */
 function checkNearMisses(user: Record<string, unknown>, settingsFile: string): void {
+  // corral's own keys are the schema's: a new setting cannot be forgotten here.
+  const own = Object.keys(settingsSchema().shape);
   for (const key of Object.keys(user)) {
-    if (key === 'root') continue;
-    const meant = nearMiss(key, OWN_KEYS);
+    if (key === 'root' || own.includes(key)) continue;
+    const meant = nearMiss(key, own);
     if (meant) {
       throw new ImproperlyConfigured(`Setting '${key}' in ${settingsFile} is not one of corral's settings (Did you mean ${meant}?)`, {
         hint: `Rename it to '${meant}'; a setting of the pipeline's own needs a name that is not so close to one of corral's`,
