@@ -1,3 +1,4 @@
+import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
 import { yieldToEventLoop, type LoopOutcome, type RunContext } from './execute.js';
 import type { Loader } from './loader.js';
 import { isThenable, storeProduced } from './store.js';
@@ -14,8 +15,8 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   let inChunk = 0;
   let error: unknown;
   let stopped = false;
-  await context.engine.inTransaction(async () => loader.setup());
-  let tx = await context.engine.begin();
+  await context.engine.inTransaction(async () => loader.setup(), context.stop);
+  let tx = await context.engine.begin(context.stop);
   try {
     let produced: unknown = loader.generate();
     if (isThenable(produced)) produced = await produced;
@@ -25,7 +26,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
       inChunk = 0;
       await yieldToEventLoop();
       if (context.stop?.requested) throw new StopRequested();
-      tx = await context.engine.begin();
+      tx = await context.engine.begin(context.stop);
     };
     // Returns a promise only when a chunk ends, so storing a row awaits nothing.
     await storeProduced(loader, () => tx, produced, () => {
@@ -35,7 +36,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
     await tx.commit();
     context.onProgress?.(stored);
   } catch (caught) {
-    if (caught instanceof StopRequested) {
+    if (caught instanceof StopRequested || caught instanceof StoppedWhileWaiting) {
       stopped = true;
     } else {
       error = caught;

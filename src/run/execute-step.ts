@@ -55,15 +55,17 @@ export async function runStepRows(
   let stopped = false;
   let setUp = false;
   try {
-    await context.engine.inTransaction(async () => step.setup());
+    await context.engine.inTransaction(async () => step.setup(), context.stop);
     setUp = true;
     while (!workSet.done) {
+      await beat(rows, rowFailures.length, chunkSize);
+      // After the beat's turn of the event loop: a signal that came during the chunk
+      // just committed is seen now, not one chunk later.
       if (context.stop?.requested) {
         stopped = true;
         break;
       }
-      await beat(rows, rowFailures.length, chunkSize);
-      const tx = await context.engine.begin();
+      const tx = await context.engine.begin(context.stop);
       let current: ModelInstance | undefined;
       let index = 0;
       try {

@@ -6,6 +6,7 @@ import { checkConditions } from '../db/conditions.js';
 import { pushContext, popContext } from '../db/context.js';
 import type { Engine } from '../db/engine.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
+import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
 import { Alert } from './alert.js';
 import { runAlertRows } from './execute-alert.js';
 import { runLoader } from './execute-loader.js';
@@ -122,7 +123,7 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   const logger = context.logger.child({ processor: Class.name });
   const partition = context.partition && context.partition.count > 1 ? `${context.partition.index}/${context.partition.count}` : undefined;
   let record: RunRecord | undefined;
-  await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition)));
+  await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition, context.stop)));
   const processor = new (Class as unknown as new () => Processor)();
   processor[PROCESSOR_LOGGER] = logger;
   const chunkSize = Class.chunkSize ?? context.settings.chunkSize;
@@ -135,9 +136,12 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
     // can otherwise go by in microtasks, with signals and progress messages waiting.
     const beat = async (rows: number, failed: number, inFlight: number) => {
       await yieldToEventLoop();
-      await safely(logger, 'update corral_runs', async () => record?.beat(rows, failed, inFlight));
+      await safely(logger, 'update corral_runs', async () => record?.beat(rows, failed, inFlight, context.stop));
     };
-    if (kind === 'loader') {
+    if (context.stop?.requested) {
+      // Stopped before it began (e.g. while waiting for SQLite's lock to record the run).
+      outcome = { rows: 0, stopped: true };
+    } else if (kind === 'loader') {
       outcome = await runLoader(processor as Loader, context, chunkSize);
     } else {
       const Model = modelOf(Class as unknown as typeof Step);
@@ -151,6 +155,8 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   } finally {
     popContext(base);
   }
+  // A stop asked while waiting for SQLite's write lock: nothing was begun, nothing failed.
+  if (outcome.failure instanceof StoppedWhileWaiting) outcome = { ...outcome, failure: undefined, stopped: true };
   const seconds = (performance.now() - started) / 1000;
   const rowFailures = outcome.rowFailures ?? [];
   const counts = { rows: outcome.rows, failedRows: rowFailures.length, rowFailures, seconds };
