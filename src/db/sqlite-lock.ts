@@ -14,11 +14,18 @@ import { CorralError, DBError } from '../core/errors.js';
  * timeout (`ATTEMPT_MS`, set on the connection), and between tries the event loop
  * turns and the stop flag is read.
  *
- * Fairness across processes: a waiter puts an entry in a folder beside the database
- * (`<file>-corral-queue/<pid>-<n>`) while it waits. A process about to begin looks
- * at that folder (at most once per `LOOK_EVERY_MS`: one readdir, nothing per row) and,
- * when others wait, lets them in first: it waits until the entries it saw are gone
- * (each waiter removes its entry when it gets the lock) or `YIELD_MAX_MS` passed.
+ * Fairness across processes, by turns of lock time: a waiter puts an entry in a folder
+ * beside the database (`<file>-corral-queue/<pid>-<n>`) while it waits. A process
+ * whose turn has lasted `TURN_MS` (since it last got the lock after waiting or letting
+ * others in) looks at that folder before it begins (at most once per `LOOK_EVERY_MS`:
+ * one readdir, nothing per row) and, when others wait, lets them in first: it waits
+ * until the entries it saw are gone (each waiter removes its entry when it gets the
+ * lock) or `YIELD_MAX_MS` passed. So a step with long chunks lets a waiter in after
+ * its chunk in flight, and a process of many short transactions (an alert's rows)
+ * gets a turn of `TURN_MS` rather than one transaction per chunk of the other. A
+ * process that got the lock after waiting says so in `<file>-corral-turn` (its pid and
+ * the end of its turn); waiters do not try to take the lock in the gaps between its
+ * transactions until then (an expired or dead owner's file is ignored and removed).
  * Entries of dead processes are ignored and removed, and so are entries not touched
  * for `STALE_MS` (a waiter touches its entry every `TOUCH_MS`), so a kill -9 of
  * anyone never blocks the others. The folder is removed when the last waiter leaves.
@@ -28,6 +35,8 @@ import { CorralError, DBError } from '../core/errors.js';
 export const ATTEMPT_MS = 50;
 /** Pause between two tries; the event loop turns meanwhile. */
 const PAUSE_MS = 10;
+/** A turn: how long a process may go on beginning transactions before it looks for waiters. */
+const TURN_MS = 200;
 /** A process that begins often looks for waiters at most this often. */
 const LOOK_EVERY_MS = 20;
 /** The longest a process holds back for the waiters it saw. */
@@ -53,6 +62,11 @@ export function isBusy(error: unknown): boolean {
 }
 
 let entries = 0;
+/** Turn files this process announced, removed when it exits. */
+const turnFiles = new Set<string>();
+process.once('exit', () => {
+  for (const file of turnFiles) fs.rmSync(file, { force: true });
+});
 
 export class SqliteWriteLock {
   private readonly raw: BetterSqlite3.Database;
@@ -60,11 +74,17 @@ export class SqliteWriteLock {
   private readonly label: string;
   private readonly boundMs: number;
   private lastLook = 0;
+  /** When this process last got the lock after waiting or letting others in. */
+  private turnStarted = 0;
+  private readonly turnFile: string | undefined;
+  /** The end of the turn this process announced in turnFile, or 0. */
+  private turnAnnounced = 0;
 
   /** `file` undefined (`:memory:`): no other process can share the database, no queue. */
   constructor(raw: BetterSqlite3.Database, file: string | undefined, label: string, boundMs: number) {
     this.raw = raw;
     this.queue = file ? `${file}-corral-queue` : undefined;
+    this.turnFile = file ? `${file}-corral-turn` : undefined;
     this.label = label;
     this.boundMs = boundMs;
   }
@@ -77,10 +97,16 @@ export class SqliteWriteLock {
   async begin(stop?: StopRequest): Promise<void> {
     if (this.queue) {
       const now = Date.now();
-      if (now - this.lastLook >= LOOK_EVERY_MS) {
+      if (this.turnAnnounced && now > this.turnAnnounced) this.endTurn();
+      if (now - this.turnStarted >= TURN_MS && now - this.lastLook >= LOOK_EVERY_MS) {
         this.lastLook = now;
         const waiting = this.waiters();
-        if (waiting.length > 0) await this.letIn(waiting);
+        if (waiting.length > 0) {
+          await this.letIn(waiting);
+          // Those let in now have their turn: wait for it like any waiter.
+          await this.wait(stop);
+          return;
+        }
       }
     }
     if (this.tryBegin()) return;
@@ -122,7 +148,10 @@ export class SqliteWriteLock {
       for (;;) {
         await sleep(PAUSE_MS);
         if (stop?.requested) throw new StoppedWhileWaiting(this.label);
-        if (this.tryBegin()) return;
+        if (!this.othersTurn() && this.tryBegin()) {
+          this.startTurn();
+          return;
+        }
         const now = Date.now();
         if (now > deadline) {
           throw new DBError(`The SQLite database ${this.label} stayed locked for ${Math.round(this.boundMs / 1000)} s: another process held its write lock all that time`, {
@@ -137,6 +166,41 @@ export class SqliteWriteLock {
     } finally {
       if (entry) this.dequeue(entry);
     }
+  }
+
+  /** Got the lock after waiting: a turn of TURN_MS, announced so that waiters leave its gaps alone. */
+  private startTurn(): void {
+    this.turnStarted = Date.now();
+    if (!this.turnFile) return;
+    this.turnAnnounced = this.turnStarted + TURN_MS;
+    try {
+      fs.writeFileSync(this.turnFile, `${process.pid} ${this.turnAnnounced}`);
+      turnFiles.add(this.turnFile);
+    } catch {
+      this.turnAnnounced = 0;
+    }
+  }
+
+  private endTurn(): void {
+    this.turnAnnounced = 0;
+    fs.rmSync(this.turnFile!, { force: true });
+    turnFiles.delete(this.turnFile!);
+  }
+
+  /** Another live process is in its turn. */
+  private othersTurn(): boolean {
+    if (!this.turnFile) return false;
+    let text: string;
+    try {
+      text = fs.readFileSync(this.turnFile, 'utf8');
+    } catch {
+      return false;
+    }
+    const [pid, until] = text.split(' ').map(Number);
+    if (pid === process.pid) return false;
+    if (pid && until && Date.now() < until && alive(pid)) return true;
+    if (pid && until) fs.rmSync(this.turnFile, { force: true });
+    return false;
   }
 
   /** Holds back until the waiters seen are gone (they got the lock) or YIELD_MAX_MS passed. */
@@ -160,6 +224,7 @@ export class SqliteWriteLock {
     }
     const live: string[] = [];
     for (const name of names) {
+      if (!/^\d+-\d+$/.test(name)) continue;
       const pid = Number(name.split('-')[0]);
       if (pid === process.pid) continue;
       if (alive(pid) && fresh(path.join(this.queue!, name))) live.push(name);

@@ -19,9 +19,14 @@ import { Step } from './step.js';
 
 export type ProcessorKind = 'loader' | 'step' | 'alert';
 
-/** One turn of the event loop (timers, signals, IPC), between chunks. */
+/**
+ * A turn of the event loop (timers, signals, IPC), between chunks. Two immediates:
+ * signals arrive in the loop's poll phase, and one immediate queued from an I/O
+ * callback runs before the next poll; two always have a poll between them, so a
+ * signal that came during the chunk is handled before the stop flag is read.
+ */
 export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /** Asked between chunks; set by a signal handler to stop gracefully. */

@@ -74,11 +74,15 @@ export class RunRecord {
  * `running`. Returns how many rows it ended.
  */
 export async function endRunsOf(engine: Engine, pid: number, status: 'stopped' | 'failed', error: string, stop?: StopRequest): Promise<number> {
+  const mine = { host: os.hostname(), pid, status: 'running' };
+  // A read first (no lock on SQLite): most processes that die have nothing left running.
+  const [found] = (await engine.knex(Run.table).where(mine).count({ n: '*' })) as { n: number | string }[];
+  if (Number(found?.n ?? 0) === 0) return 0;
   const now = toDb(Run.columns.started_at.spec, new Date(), engine.dialect);
   return engine.autocommit(
     async (db) =>
       (await db(Run.table)
-        .where({ host: os.hostname(), pid, status: 'running' })
+        .where(mine)
         .update({ status, in_flight: 0, ended_at: now, error })) as number,
     stop,
   );

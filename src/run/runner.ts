@@ -315,7 +315,7 @@ async function endRunsOfChild(env: Environment, pid: number, status: 'stopped' |
   try {
     await endRunsOf(env.engine!, pid, status, message, patience);
   } catch (error) {
-    env.logger.warn(`Could not mark the runs of process ${pid} as ${status} in corral_runs: ${describeError(error)}; \`status\` shows them as dead`);
+    env.logger.warn(`Could not mark the runs of process ${pid} as ${status} in corral_runs: ${describeError(error)}`);
   }
 }
 
