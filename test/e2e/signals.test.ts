@@ -105,14 +105,18 @@ forEachDatabase((dialect) => {
     ] as const) {
       test(`when ${label} while another process holds the lock then it exits 130 at once, writes nothing and records no run`, async () => {
         const { pipe, db } = await pipeline({});
+        // The process that runs the loader says when it has opened its environment (and
+        // whether it is a forked worker); it needs the lock next, to record its run.
+        const opened = path.join(pipe.root, 'opened');
+        pipe.edit('pipeline.ts', "import { PipelineSetup } from 'corral';", "import fs from 'node:fs';\nimport { PipelineSetup } from 'corral';");
+        pipe.edit('pipeline.ts', 'override setup(): void {}', `override setup(): void {\n    fs.appendFileSync(${JSON.stringify(opened)}, process.send ? 'child\\n' : 'main\\n');\n  }`);
         const before = await db.snapshot();
         const holder = new Database(pipe.dbFile);
         holder.exec('BEGIN IMMEDIATE');
         try {
           const load = startCommand(pipe, args, { group: true });
-          // A waiter puts an entry in the queue beside the database.
-          const queue = `${pipe.dbFile}-corral-queue`;
-          await waitFor('load to wait for the lock', () => fs.existsSync(queue) && fs.readdirSync(queue).length > 0);
+          // `load` runs its one loader in its own process, as run-all --sync does.
+          await waitFor('the loader process to open its environment', () => fs.existsSync(opened) && fs.readFileSync(opened, 'utf8').includes('main'));
           for (let i = 0; i < signals; i++) load.killGroup('SIGINT');
           // The lock is still held: on the old code this waited for it (300 s) and then exited 0.
           const result = await load.result;
