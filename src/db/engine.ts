@@ -9,13 +9,14 @@ import type { ColumnSpec } from './columns.js';
 import { fromDb, sameValue, toDb, type Dialect } from './values.js';
 import { pushContext, popContext, type DbContext } from './context.js';
 import { describeRefusal, refuseTooLong } from './refusal.js';
+import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from './sqlite-lock.js';
 
 export interface EngineOptions {
   /** A knex configuration (client `better-sqlite3` or `pg`). */
   readonly knex: Knex.Config;
   /** How messages name this database (never contains a password). */
   readonly label: string;
-  /** SQLite: how long a writer waits for the file lock, in ms. (Default: 300000) */
+  /** SQLite: how long a writer waits for the file's write lock, in ms, before it gives up. (Default: 300000) */
   readonly busyTimeoutMs?: number;
   /**
    * PostgreSQL: a session that stays silent this long inside a transaction is ended by
@@ -59,13 +60,17 @@ function knexLog(logger: Logger | undefined): Knex.Config['log'] {
  * connection knex holds (knex keeps exactly one), because knex re-prepares every
  * statement (~30 µs) while a cached statement costs ~1 µs. Transactions there start
  * with BEGIN IMMEDIATE: with several writer processes a deferred BEGIN fails with
- * SQLITE_BUSY on its first write, which no busy timeout can cure.
+ * SQLITE_BUSY on its first write, which no busy timeout can cure. The write lock is
+ * waited for in JavaScript, in turn with the other processes (`sqlite-lock.ts`).
  */
 export class Engine {
   readonly knex: Knex;
   readonly dialect: Dialect;
   readonly label: string;
   private raw: BetterSqlite3.Database | undefined;
+  private lock: SqliteWriteLock | undefined;
+  /** SQLite: a write through knex outside a transaction opens one and leaves it open (`shell`). */
+  private holdWrites = false;
   private readonly statements = new Map<string, Statement>();
   private readonly updatesBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
   private readonly insertsBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
@@ -79,8 +84,8 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const client = String(options.knex.client ?? '');
     const dialect: Dialect = /sqlite/.test(client) ? 'sqlite' : 'postgres';
-    // Long: with several writer processes on one file, a writer may wait for a whole chunk of another.
-    const busyTimeout = options.busyTimeoutMs ?? 300_000;
+    // Long: with several writer processes on one file, a writer may wait for chunks of others.
+    const lockBoundMs = options.busyTimeoutMs ?? 300_000;
     const leaseMs = Math.round((options.leaseSeconds ?? 300) * 1000);
     const config: Knex.Config =
       dialect === 'sqlite'
@@ -92,7 +97,8 @@ export class Engine {
               max: 1,
               afterCreate(conn: BetterSqlite3.Database, done: (err: Error | null, conn: unknown) => void) {
                 try {
-                  conn.pragma(`busy_timeout = ${busyTimeout}`);
+                  // Short: the write lock is waited for in JavaScript (sqlite-lock.ts), not asleep in C.
+                  conn.pragma(`busy_timeout = ${ATTEMPT_MS}`);
                   conn.pragma('journal_mode = WAL');
                   conn.pragma('synchronous = NORMAL');
                   conn.pragma('foreign_keys = ON');
@@ -136,6 +142,9 @@ export class Engine {
         // knex query and a raw statement at the same time.
         knex.client.releaseConnection(conn);
         engine.raw = conn;
+        const file = (options.knex.connection as { filename?: string } | undefined)?.filename;
+        engine.lock = new SqliteWriteLock(conn, file && file !== ':memory:' ? file : undefined, options.label, lockBoundMs);
+        routeKnexThroughLock(knex, conn, engine);
       } else {
         await knex.raw('select 1');
       }
@@ -161,10 +170,13 @@ export class Engine {
     await this.knex.destroy();
   }
 
-  /** Open a transaction; the work inside sees it through `currentContext()`. */
-  async begin(): Promise<Transaction> {
-    if (this.raw) {
-      this.raw.exec('BEGIN IMMEDIATE');
+  /**
+   * Open a transaction; the work inside sees it through `currentContext()`. On SQLite,
+   * a stop asked while it waits for the write lock ends the wait (`StoppedWhileWaiting`).
+   */
+  async begin(stop?: StopRequest): Promise<Transaction> {
+    if (this.lock) {
+      await this.lock.begin(stop);
       return new Transaction(this, this.knex);
     }
     const trx = await this.knex.transaction();
@@ -172,8 +184,8 @@ export class Engine {
   }
 
   /** Run `work` in one transaction: commit when it resolves, roll back when it throws. */
-  async inTransaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    const tx = await this.begin();
+  async inTransaction<T>(work: (tx: Transaction) => Promise<T>, stop?: StopRequest): Promise<T> {
+    const tx = await this.begin(stop);
     try {
       const result = await work(tx);
       await tx.commit();
@@ -199,9 +211,9 @@ export class Engine {
   }
 
   /** Runs one statement in a transaction of its own (bookkeeping outside the chunk in flight). */
-  async autocommit<T>(work: (db: Knex) => Promise<T>): Promise<T> {
-    if (this.raw) {
-      this.raw.exec('BEGIN IMMEDIATE');
+  async autocommit<T>(work: (db: Knex) => Promise<T>, stop?: StopRequest): Promise<T> {
+    if (this.raw && this.lock) {
+      await this.lock.begin(stop);
       try {
         const result = await work(this.knex);
         this.raw.exec('COMMIT');
@@ -262,6 +274,64 @@ export class Engine {
   get sqlite(): BetterSqlite3.Database | undefined {
     return this.raw;
   }
+
+  /**
+   * SQLite, for `shell`: from now on a write through knex outside a transaction
+   * first takes the write lock (in turn) and opens a transaction, which stays open
+   * for the caller to commit or roll back. Reads never take the lock.
+   */
+  holdWritesInTransaction(): void {
+    this.holdWrites = true;
+  }
+
+  /**
+   * @internal how a knex statement on the SQLite connection waits for the lock (see
+   * `routeKnexThroughLock`): `run` runs it; `begun` answers a `BEGIN` it replaced.
+   */
+  async knexStatement<T>(sql: string, run: () => Promise<T>, begun: () => T): Promise<T> {
+    const raw = this.raw!;
+    const lock = this.lock!;
+    if (raw.inTransaction) return run();
+    // knex's own transactions (createdb, migrate) begin deferred: make them take the
+    // lock at once and in turn, like corral's (a deferred one can fail on its first write).
+    if (sql === 'BEGIN;') {
+      await lock.begin();
+      return begun();
+    }
+    if (this.holdWrites && !raw.prepare(sql).readonly) {
+      await lock.begin();
+      return run();
+    }
+    return lock.retryWhileBusy(run);
+  }
+}
+
+const engineOfConnection = new WeakMap<object, Engine>();
+const routed = Symbol('corral.routedThroughLock');
+
+/**
+ * Sends the knex statements on an engine's SQLite connection through the engine (see
+ * `knexStatement`), so that statements outside corral's transactions wait for the
+ * write lock without blocking the thread. knex runs a transaction's statements through
+ * a client made from the dialect's prototype, so the dialect's `_query` is wrapped,
+ * once per process; connections that are no engine's go straight through.
+ */
+function routeKnexThroughLock(knex: Knex, conn: BetterSqlite3.Database, engine: Engine): void {
+  engineOfConnection.set(conn, engine);
+  type Query = (this: unknown, conn: object, obj: { sql?: string }) => Promise<unknown>;
+  const proto = Object.getPrototypeOf(knex.client) as { _query: Query; [routed]?: boolean };
+  if (proto[routed]) return;
+  proto[routed] = true;
+  const original = proto._query;
+  proto._query = function (this: unknown, connection, obj) {
+    const owner = engineOfConnection.get(connection);
+    if (!owner) return original.call(this, connection, obj);
+    return owner.knexStatement(
+      obj.sql ?? '',
+      () => original.call(this, connection, obj),
+      () => Object.assign(obj, { response: { changes: 0, lastInsertRowid: 0 }, context: { lastID: 0, changes: 0 } }),
+    );
+  };
 }
 
 /** PostgreSQL array element types for `unnest` batches, per column kind. */

@@ -131,16 +131,17 @@ export async function runAlertRows(
         await endpoint.setup(alert);
         opened.push(endpoint);
       }
-    });
+    }, context.stop);
     while (!workSet.done) {
+      await beat(rows, 0, chunkSize);
+      // After the beat's turn of the event loop, so a signal during the last chunk counts now.
       if (context.stop?.requested) {
         stopped = true;
         break;
       }
-      await beat(rows, rowFailures.length, chunkSize);
       const candidates = await workSet.next(context.engine.knex);
       for (const candidate of candidates) {
-        const tx = await context.engine.begin();
+        const tx = await context.engine.begin(context.stop);
         // Set while the row is rendered and sent: only errors then may be the row's.
         let sending: ModelInstance | undefined;
         try {

@@ -1,3 +1,4 @@
+import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { blameOf } from '../db/blame.js';
@@ -53,10 +54,10 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   let failuresBeforeChunk = 0;
   let error: unknown;
   let stopped = false;
-  await reconnect.run(() => engine.inTransaction(async () => loader.setup()));
+  await reconnect.run(() => engine.inTransaction(async () => loader.setup(), context.stop));
   let tx: Transaction | undefined;
   const begin = async () => {
-    tx = await engine.begin();
+    tx = await engine.begin(context.stop);
     tx.keepInsertJournal();
     failuresBeforeChunk = rowFailures.length;
   };
@@ -102,7 +103,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
     await tx!.commit();
     context.onProgress?.(stored);
   } catch (caught) {
-    if (caught instanceof StopRequested) {
+    if (caught instanceof StopRequested || caught instanceof StoppedWhileWaiting) {
       stopped = true;
     } else {
       error = caught;

@@ -81,21 +81,23 @@ export async function runStepRows(
   let stopped = false;
   let setUp = false;
   try {
-    await reconnect.run(() => context.engine.inTransaction(async () => step.setup()));
+    await reconnect.run(() => context.engine.inTransaction(async () => step.setup(), context.stop));
     setUp = true;
     while (!workSet.done) {
+      await beat(rows, rowFailures.length, chunkSize);
+      // After the beat's turn of the event loop: a signal that came during the chunk
+      // just committed is seen now, not one chunk later.
       if (context.stop?.requested) {
         stopped = true;
         break;
       }
-      await beat(rows, rowFailures.length, chunkSize);
       let tx: Transaction | undefined;
       let chunk: Record<string, unknown>[] = [];
       let reading = false;
       let current: ModelInstance | undefined;
       let index = 0;
       try {
-        tx = await context.engine.begin();
+        tx = await context.engine.begin(context.stop);
         reading = true;
         chunk = await workSet.next(tx.db);
         for (const raw of chunk) {

@@ -6,6 +6,7 @@ import { checkConditions } from '../db/conditions.js';
 import { pushContext, popContext } from '../db/context.js';
 import type { Engine } from '../db/engine.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
+import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
 import { Alert } from './alert.js';
 import { runAlertRows } from './execute-alert.js';
 import { runLoader } from './execute-loader.js';
@@ -19,9 +20,14 @@ import { Step } from './step.js';
 
 export type ProcessorKind = 'loader' | 'step' | 'alert';
 
-/** One turn of the event loop (timers, signals, IPC), between chunks. */
+/**
+ * A turn of the event loop (timers, signals, IPC), between chunks. Two immediates:
+ * signals arrive in the loop's poll phase, and one immediate queued from an I/O
+ * callback runs before the next poll; two always have a poll between them, so a
+ * signal that came during the chunk is handled before the stop flag is read.
+ */
 export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /** Asked between chunks; set by a signal handler to stop gracefully. */
@@ -132,7 +138,7 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   const logger = context.logger.child({ processor: Class.name });
   const partition = context.partition && context.partition.count > 1 ? `${context.partition.index}/${context.partition.count}` : undefined;
   let record: RunRecord | undefined;
-  await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition)));
+  await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition, context.stop)));
   const processor = new (Class as unknown as new () => Processor)();
   processor[PROCESSOR_LOGGER] = logger;
   const chunkSize = Class.chunkSize ?? context.settings.chunkSize;
@@ -145,9 +151,12 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
     // can otherwise go by in microtasks, with signals and progress messages waiting.
     const beat = async (rows: number, failed: number, inFlight: number) => {
       await yieldToEventLoop();
-      await safely(logger, 'update corral_runs', async () => record?.beat(rows, failed, inFlight));
+      await safely(logger, 'update corral_runs', async () => record?.beat(rows, failed, inFlight, context.stop));
     };
-    if (kind === 'loader') {
+    if (context.stop?.requested) {
+      // Stopped before it began (e.g. while waiting for SQLite's lock to record the run).
+      outcome = { rows: 0, stopped: true };
+    } else if (kind === 'loader') {
       outcome = await runLoader(processor as Loader, context, chunkSize, logger);
     } else {
       const Model = modelOf(Class as unknown as typeof Step);
@@ -161,6 +170,8 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   } finally {
     popContext(base);
   }
+  // A stop asked while waiting for SQLite's write lock: nothing was begun, nothing failed.
+  if (outcome.failure instanceof StoppedWhileWaiting) outcome = { ...outcome, failure: undefined, stopped: true };
   const seconds = (performance.now() - started) / 1000;
   const rowFailures = outcome.rowFailures ?? [];
   const counts = { rows: outcome.rows, failedRows: rowFailures.length, rowFailures, seconds };

@@ -4,7 +4,9 @@ import type { CorralError } from '../core/errors.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import type { Environment } from './environment.js';
+import { describeError } from '../core/errors.js';
 import { executeProcessor, kindOf, type RowFailure, type RunStats, type StopFlag } from './execute.js';
+import { endRunsOf } from './history.js';
 import type { ProcessorClass } from './processor.js';
 import { ProgressBoard } from './progress.js';
 import { hasBacklog } from './status.js';
@@ -105,7 +107,7 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
   const prepared = new Map<ProcessorClass, PreparedWorkers>();
   const forkThoseWithWork = async (phase: readonly ProcessorClass[] | undefined) => {
     for (const Class of phase ?? []) {
-      if (!prepared.has(Class) && (await worthAProcess(env, Class))) prepared.set(Class, prepareWorkers(env, Class, options, children));
+      if (!prepared.has(Class) && (await worthAProcess(env, Class))) prepared.set(Class, prepareWorkers(env, Class, options, children, stop));
     }
   };
   try {
@@ -178,12 +180,12 @@ interface PreparedWorkers {
 }
 
 /** Forks the processes of one processor; `start` runs them and combines what they report. */
-function prepareWorkers(env: Environment, Class: ProcessorClass, options: RunOptions, children: Set<ChildProcess>): PreparedWorkers {
+function prepareWorkers(env: Environment, Class: ProcessorClass, options: RunOptions, children: Set<ChildProcess>, stop: StopFlag): PreparedWorkers {
   const count = procsOf(Class, env);
   const progress = new Array<number>(count).fill(0);
   let onProgress: (rows: number) => void = () => undefined;
   const workers = Array.from({ length: count }, (_, index) =>
-    forkWorker(env, Class, options, count > 1 ? { index, count } : undefined, children, (rows) => {
+    forkWorker(env, Class, options, count > 1 ? { index, count } : undefined, children, stop, (rows) => {
       progress[index] = rows;
       onProgress(progress.reduce((a, b) => a + b, 0));
     }),
@@ -232,6 +234,7 @@ function forkWorker(
   options: RunOptions,
   partition: { index: number; count: number } | undefined,
   children: Set<ChildProcess>,
+  stop: StopFlag,
   onProgress: (rows: number) => void,
 ): Worker {
   const kind = kindOf(Class);
@@ -280,7 +283,10 @@ function forkWorker(
               stack: undefined,
             };
       const rows = final?.type === 'failed' ? final.rows : 0;
-      resolve({ stat: { ...empty, status: 'failed', rows }, failure });
+      const reported = { stat: { ...empty, status: 'failed' as const, rows }, failure };
+      if (final || child.pid === undefined) return resolve(reported);
+      // It could not end its corral_runs row: end it here, or it would stay `running`.
+      void endRunsOfChild(env, child.pid, stop.requested ? 'stopped' : 'failed', failure.message).finally(() => resolve(reported));
     });
   });
   return {
@@ -294,6 +300,23 @@ function forkWorker(
       if (child.connected) child.disconnect();
     },
   };
+}
+
+/** How long the parent waits for SQLite's lock to end a dead child's runs (it is stopping, or reporting a crash). */
+const END_RUNS_WAIT_MS = 10_000;
+
+async function endRunsOfChild(env: Environment, pid: number, status: 'stopped' | 'failed', message: string): Promise<void> {
+  const until = Date.now() + END_RUNS_WAIT_MS;
+  const patience = {
+    get requested() {
+      return Date.now() > until;
+    },
+  };
+  try {
+    await endRunsOf(env.engine!, pid, status, message, patience);
+  } catch (error) {
+    env.logger.warn(`Could not mark the runs of process ${pid} as ${status} in corral_runs: ${describeError(error)}`);
+  }
 }
 
 /** The end-of-run summary: one line per processor, then one line per failure. */

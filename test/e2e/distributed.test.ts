@@ -129,12 +129,14 @@ forEachDatabase((dialect) => {
     const survivor = await partition(db, 1);
     expect(survivor.processed).toEqual(survivor.all);
 
-    // 2. Past the lease the killed worker's run record is stale, and its rows are backlog again.
+    // 2. The runner ended the killed worker's run record (it died without reporting), and its rows are backlog again.
+    const [victimRun] = await db.query<{ status: string; error: string }>(`SELECT status, error FROM corral_runs WHERE pid = ?`, [victim!.pid]);
+    expect(victimRun).toMatchObject({ status: 'failed', error: expect.stringContaining('killed by SIGKILL') as unknown });
     await sleep(2500);
     const status = await pipe.cli(['status', '--json']);
     expectExit(status, 0);
     const myStep = (JSON.parse(status.stdout) as { processor: string; staleWorkers: number; backlog: number }[]).find((s) => s.processor === 'MyStep')!;
-    expect(myStep).toMatchObject({ staleWorkers: 1, backlog: left });
+    expect(myStep).toMatchObject({ staleWorkers: 0, backlog: left });
 
     // 3. SIGTERM to a run (the parent) once it has committed another chunk: the chunks in flight finish, and it stops.
     const stoppedRun = startCommand(pipe, ['run']);

@@ -21,7 +21,7 @@ export interface CliOptions {
 const VITEST_SET = new Set(['NODE_OPTIONS', 'NODE_ENV', 'TEST', 'MODE', 'BASE_URL', 'DEV', 'PROD', 'SSR']);
 
 /** The environment a user's shell would give: none of vitest's variables, no colours. */
-function cleanEnv(extra: Readonly<Record<string, string | undefined>> = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Readonly<Record<string, string | undefined>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^(VITEST|VITE_|TINYPOOL|CORRAL_)/.test(key) || VITEST_SET.has(key)) continue;

@@ -4,7 +4,9 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { describeError } from '../../core/errors.js';
 import type { Output } from '../../core/output.js';
 import { settingsView } from '../../conf/load.js';
-import type { Transaction } from '../../db/engine.js';
+import type { Knex } from 'knex';
+import { pushContext, popContext } from '../../db/context.js';
+import type { Engine, Transaction } from '../../db/engine.js';
 import { frameworkModels } from '../../db/framework-models.js';
 import type { Environment } from '../../run/environment.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
@@ -37,22 +39,63 @@ function shellLocals(env: Environment): { locals: Record<string, unknown>; banne
   return { locals, banner };
 }
 
-/** PostgreSQL refuses every statement of a transaction after one failed; SQLite does not. */
-async function usable(tx: Transaction): Promise<boolean> {
-  if (tx.engine.dialect !== 'postgres') return true;
-  try {
-    await tx.db.raw('select 1');
-    return true;
-  } catch {
-    return false;
-  }
+/** The shell's transaction: what `db` is bound to, and how it ends. */
+interface Session {
+  readonly db: Knex;
+  /** False when PostgreSQL refuses to commit (a statement failed in the transaction). */
+  usable(): Promise<boolean>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
 }
 
-async function begin(env: Environment): Promise<Transaction> {
-  const tx = await env.engine!.begin();
+/** PostgreSQL: one transaction from the start (rows read stay consistent); the lease does not apply to it. */
+async function pgSession(engine: Engine): Promise<Session> {
+  const tx: Transaction = await engine.begin();
   // The engine's lease ends transactions idle for leaseSeconds; a person at a prompt may think longer.
-  if (tx.engine.dialect === 'postgres') await tx.db.raw('SET LOCAL idle_in_transaction_session_timeout = 0');
-  return tx;
+  await tx.db.raw('SET LOCAL idle_in_transaction_session_timeout = 0');
+  return {
+    db: tx.db,
+    async usable() {
+      try {
+        await tx.db.raw('select 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    commit: () => tx.commit(),
+    rollback: () => tx.rollback(),
+  };
+}
+
+/**
+ * SQLite: the file has one write lock, and an open transaction would hold it from the
+ * prompt on, blocking every run. So reads take no lock, and the transaction begins
+ * with the first write through `db` (waiting its turn for the lock) and holds the
+ * lock until it is committed or rolled back.
+ */
+function sqliteSession(engine: Engine): Session {
+  engine.holdWritesInTransaction();
+  const context = { engine, db: engine.knex };
+  pushContext(context);
+  const raw = engine.sqlite!;
+  return {
+    db: engine.knex,
+    usable: async () => true,
+    async commit() {
+      popContext(context);
+      if (raw.inTransaction) raw.exec('COMMIT');
+    },
+    async rollback() {
+      popContext(context);
+      if (raw.inTransaction) raw.exec('ROLLBACK');
+    },
+  };
+}
+
+async function begin(env: Environment): Promise<Session> {
+  const engine = env.engine!;
+  return engine.sqlite ? sqliteSession(engine) : pgSession(engine);
 }
 
 /**
@@ -87,7 +130,7 @@ export async function runShell(env: Environment, streams: ShellStreams): Promise
   };
 
   const restart = async (commit: boolean) => {
-    if (commit && (await usable(tx))) {
+    if (commit && (await tx.usable())) {
       await tx.commit();
       streams.messages.err('Committed.\n');
     } else {
@@ -142,7 +185,7 @@ export async function runShell(env: Environment, streams: ShellStreams): Promise
   process.removeListener('SIGTERM', onSignal);
   process.removeListener('SIGHUP', onSignal);
 
-  if (!killed && (await usable(tx))) {
+  if (!killed && (await tx.usable())) {
     await tx.commit();
     streams.messages.err('Committed.\n');
     return 0;
@@ -166,8 +209,10 @@ class name (corral's own too) and the names of the shellLocals setting.
 Top-level await works: await db('Example').where({ processed: true }).
 What you do through db is committed when you leave with .exit or Ctrl-D (or when
 piped input ends), and rolled back if the shell is killed. .commit and .rollback
-end the transaction early and start a new one. On SQLite the open transaction
-holds the database's write lock: other writers (run, load) wait until you leave.`,
+end the transaction early and start a new one. On SQLite the transaction begins
+with the first write through db and holds the database's write lock until it is
+committed: other writers (run, load) wait for .commit, .rollback or .exit; reads
+and an idle prompt hold nothing.`,
     );
   },
   async handle(context) {
