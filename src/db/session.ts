@@ -51,12 +51,6 @@ export function keepAliveFor(leaseSeconds: number): KeepAlive {
   return { idle, interval, count: 3, userTimeoutMs: Math.max(1000, Math.round(leaseSeconds * 1000)) };
 }
 
-/** The longest a vanished client's session can linger after its last packet, in seconds. */
-export function keepAliveBound(leaseSeconds: number): number {
-  const k = keepAliveFor(leaseSeconds);
-  return Math.max(k.idle + k.interval * k.count, k.userTimeoutMs / 1000);
-}
-
 /**
  * The statements that set up each corral session on PostgreSQL. `tcp_user_timeout`
  * exists from PostgreSQL 12 on, hence `set_config` behind a version test. Over a Unix
