@@ -51,7 +51,8 @@ function quoteIdent(name: string): string {
 }
 
 async function connect(): Promise<pg.Client> {
-  const fresh = new pg.Client(data.connection as pg.ClientConfig);
+  // A connect that hangs (a server or route gone silent) must not stall the beats for good.
+  const fresh = new pg.Client({ connectionTimeoutMillis: Math.max(1000, data.leaseSeconds * 1000), ...data.connection } as pg.ClientConfig);
   // A lost connection shows on the next query; the next beat reconnects.
   fresh.on('error', () => undefined);
   await fresh.connect();
