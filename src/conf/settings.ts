@@ -52,9 +52,11 @@ export interface UserSettings {
   /** Wait before the first retry of a failed row; doubles with each attempt. (Default: 60) */
   retryDelaySeconds?: number;
   /**
-   * How long a worker may hold its chunk without talking to the database before the
-   * database gives its rows to another worker (PostgreSQL; SQLite releases them when
-   * the process dies). (Default: 300)
+   * How old a worker's heartbeat may get before it counts as dead. On PostgreSQL a
+   * thread of each worker beats every quarter of it, however long a chunk takes; a
+   * worker whose heartbeat is older is ended by whoever notices (a new run, `status`,
+   * a live peer) and its rows go to other workers. SQLite releases a dead process's
+   * rows by itself. (Default: 300)
    */
   leaseSeconds?: number;
   /**

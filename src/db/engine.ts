@@ -10,6 +10,7 @@ import { fromDb, sameValue, toDb, type Dialect } from './values.js';
 import { pushContext, popContext, type DbContext } from './context.js';
 import { describeRefusal, refuseTooLong } from './refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from './sqlite-lock.js';
+import { keepAliveFor, newSessionName, sessionSetupSql } from './session.js';
 
 export interface EngineOptions {
   /** A knex configuration (client `better-sqlite3` or `pg`). */
@@ -19,12 +20,24 @@ export interface EngineOptions {
   /** SQLite: how long a writer waits for the file's write lock, in ms, before it gives up. (Default: 300000) */
   readonly busyTimeoutMs?: number;
   /**
-   * PostgreSQL: a session that stays silent this long inside a transaction is ended by
-   * the server, which releases the rows it locked (the lease of a chunk). (Default: 300)
+   * PostgreSQL: the lease, from which the TCP keepalive of each session is derived, so
+   * that the server drops a vanished client within about this time. Liveness itself is
+   * the heartbeat in `corral_runs` (run/heartbeat.ts). (Default: 300)
    */
   readonly leaseSeconds?: number;
   /** Where knex's and pg's own messages go (a dead connection dropped by the pool, say). (Default: stderr) */
   readonly logger?: Logger;
+}
+
+/** What a heartbeat thread needs to open a session like the engine's own (PostgreSQL). */
+export interface SessionSettings {
+  /** pg's client configuration, keepalive included; plain data (sent to a worker thread). */
+  readonly connection: Record<string, unknown>;
+  readonly searchPath: readonly string[] | undefined;
+  /** `application_name` of every session of this engine (session.ts). */
+  readonly name: string;
+  /** The statements each session runs once connected. */
+  readonly setupSql: string;
 }
 
 type Statement = BetterSqlite3.Statement;
@@ -71,6 +84,8 @@ export class Engine {
   private lock: SqliteWriteLock | undefined;
   /** SQLite: a write through knex outside a transaction opens one and leaves it open (`shell`). */
   private holdWrites = false;
+  /** PostgreSQL: how this engine's sessions are named and set up; undefined on SQLite. */
+  session: SessionSettings | undefined;
   private readonly statements = new Map<string, Statement>();
   private readonly updatesBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
   private readonly insertsBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
@@ -86,7 +101,8 @@ export class Engine {
     const dialect: Dialect = /sqlite/.test(client) ? 'sqlite' : 'postgres';
     // Long: with several writer processes on one file, a writer may wait for chunks of others.
     const lockBoundMs = options.busyTimeoutMs ?? 300_000;
-    const leaseMs = Math.round((options.leaseSeconds ?? 300) * 1000);
+    const leaseSeconds = options.leaseSeconds ?? 300;
+    const pgSession = dialect === 'postgres' ? pgSessionSettings(options.knex, leaseSeconds) : undefined;
     const config: Knex.Config =
       dialect === 'sqlite'
         ? {
@@ -117,17 +133,14 @@ export class Engine {
           }
         : {
             ...options.knex,
-            // TCP keep-alives notice a dead peer; the idle-in-transaction timeout is the lease.
-            // application_name: `corral <pid>` in pg_stat_activity, the pid `corral_runs` records.
-            connection:
-              typeof options.knex.connection === 'string'
-                ? { connectionString: options.knex.connection, keepAlive: true, application_name: `corral ${process.pid}` }
-                : { keepAlive: true, application_name: `corral ${process.pid}`, ...(options.knex.connection as object) },
+            connection: pgSession!.connection,
             pool: {
               min: 0,
               max: 4,
+              // Every session carries the engine's name (whose sessions to end when its
+              // heartbeat stops) and the lease's keepalive; no idle-in-transaction timeout.
               afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
-                conn.query(`SET idle_in_transaction_session_timeout = ${leaseMs}`, (err) => done(err, conn));
+                conn.query(pgSession!.setupSql, (err) => done(err, conn));
               },
               ...(options.knex.pool ?? {}),
             },
@@ -135,6 +148,7 @@ export class Engine {
     const log = knexLog(options.logger);
     const knex = createKnex({ log, ...config });
     const engine = new Engine(knex, dialect, options.label);
+    engine.session = pgSession;
     try {
       if (dialect === 'sqlite') {
         const conn = (await knex.client.acquireConnection()) as BetterSqlite3.Database;
@@ -475,6 +489,19 @@ function batchArrays({ Model, columns, keys, values }: DeferredBatch): unknown[]
 function isRead(query: { method?: string; sql?: string }): boolean {
   if (query.method === 'select' || query.method === 'first' || query.method === 'pluck') return true;
   return /^\s*(select|show)\b/i.test(query.sql ?? '');
+}
+
+/**
+ * The pg client configuration with TCP keepalive from the lease, and the session's
+ * name and set-up (session.ts). A connection given as a function stays as it is.
+ */
+function pgSessionSettings(knexConfig: Knex.Config, leaseSeconds: number): SessionSettings {
+  const name = newSessionName();
+  const keepAlive = { keepAlive: true, keepAliveInitialDelayMillis: keepAliveFor(leaseSeconds).idle * 1000 };
+  const given = knexConfig.connection;
+  const connection = typeof given === 'string' ? { connectionString: given, ...keepAlive } : { ...keepAlive, ...(given as Record<string, unknown> | undefined) };
+  const searchPath = knexConfig.searchPath === undefined ? undefined : [knexConfig.searchPath].flat();
+  return { connection, searchPath, name, setupSql: sessionSetupSql(name, leaseSeconds) };
 }
 
 function quote(identifier: string): string {

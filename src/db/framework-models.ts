@@ -53,16 +53,21 @@ export class Run extends model(
     /** `index/count` of the row partition this worker handled, when several share a processor. */
     partition: string(50),
     started_at: datetime().notNull(),
-    /** Updated before every chunk: a running worker whose heartbeat is older than the lease is dead. */
+    /** Written by the run's heartbeat (a thread of its own on PostgreSQL): a running worker whose heartbeat is older than the lease is dead. */
     heartbeat_at: datetime().notNull(),
     ended_at: datetime(),
     rows_done: integer().notNull().default(0),
     rows_failed: integer().notNull().default(0),
     /** Rows of the chunk in flight. */
     in_flight: integer().notNull().default(0),
-    /** running, ok, failed or stopped. */
+    /** running, ok, failed, stopped, or dead: its heartbeat stopped and another process ended its sessions. */
     status: string(20).notNull(),
     error: text(),
+    /**
+     * PostgreSQL: the `application_name` of the worker's sessions, by which a process
+     * that finds its heartbeat older than the lease ends them. Added to older databases by `createdb`.
+     */
+    session: string(63),
   },
   { indexes: [['processor', 'started_at']], description: 'Run history of every processor.' },
 ) {}

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import type { Engine } from './engine.js';
+import { frameworkModels } from './framework-models.js';
 import { referencedTable, type ModelClass } from './model.js';
 import { toDb, type Dialect } from './values.js';
 
@@ -114,9 +115,14 @@ function defineTable(table: Knex.CreateTableBuilder, Model: ModelClass, engine: 
 
 /**
  * Creates the tables that do not exist yet, in one transaction where the database
- * allows it. Existing tables are never altered or dropped: that is a migration.
+ * allows it. Existing tables of the pipeline are never altered or dropped: that is a
+ * migration. corral's own tables are the exception: a column a newer corral added to
+ * them (always nullable) is added to a table an older corral created (`added`).
  */
-export async function createMissingTables(engine: Engine, models: readonly ModelClass[]): Promise<{ created: string[]; existing: string[] }> {
+export async function createMissingTables(
+  engine: Engine,
+  models: readonly ModelClass[],
+): Promise<{ created: string[]; existing: string[]; added: string[] }> {
   const seen = new Map<string, ModelClass>();
   for (const Model of models) {
     const other = seen.get(Model.table);
@@ -128,17 +134,32 @@ export async function createMissingTables(engine: Engine, models: readonly Model
   const ordered = orderByDependencies([...seen.values()]);
   const created: string[] = [];
   const existing: string[] = [];
+  const added: string[] = [];
   await engine.knex.transaction(async (trx) => {
     for (const Model of ordered) {
       if (await trx.schema.hasTable(Model.table)) {
         existing.push(Model.table);
+        if ((frameworkModels as readonly ModelClass[]).includes(Model)) added.push(...(await addMissingColumns(trx, Model, engine)));
         continue;
       }
       await trx.schema.createTable(Model.table, (table) => defineTable(table, Model, engine));
       created.push(Model.table);
     }
   });
-  return { created, existing };
+  return { created, existing, added };
+}
+
+/** Adds the nullable columns of `Model` its table lacks; returns them as `table.column`. */
+async function addMissingColumns(trx: Knex.Transaction, Model: ModelClass, engine: Engine): Promise<string[]> {
+  const missing: string[] = [];
+  for (const name of Object.keys(Model.columns)) {
+    if (Model.columns[name]!.spec.nullable && !(await trx.schema.hasColumn(Model.table, name))) missing.push(name);
+  }
+  if (missing.length === 0) return [];
+  await trx.schema.alterTable(Model.table, (table) => {
+    for (const name of missing) applyCalls(table, columnDefinition(Model, name, engine.dialect).column);
+  });
+  return missing.map((name) => `${Model.table}.${name}`);
 }
 
 /**

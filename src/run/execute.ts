@@ -138,7 +138,7 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   const logger = context.logger.child({ processor: Class.name });
   const partition = context.partition && context.partition.count > 1 ? `${context.partition.index}/${context.partition.count}` : undefined;
   let record: RunRecord | undefined;
-  await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition, context.stop)));
+  await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition, { leaseSeconds: context.settings.leaseSeconds, logger }, context.stop)));
   const processor = new (Class as unknown as new () => Processor)();
   processor[PROCESSOR_LOGGER] = logger;
   const chunkSize = Class.chunkSize ?? context.settings.chunkSize;

@@ -1,50 +1,83 @@
 import os from 'node:os';
+import type { Logger } from '../core/logger.js';
 import type { Engine } from '../db/engine.js';
 import { StoppedWhileWaiting, type StopRequest } from '../db/sqlite-lock.js';
 import { Run } from '../db/framework-models.js';
 import { toDb } from '../db/values.js';
+import { HeartbeatThread } from './heartbeat.js';
+import { endStaleWorkers, runsHaveSession, warnOnce } from './lease.js';
 
-export type RunStatus = 'running' | 'ok' | 'failed' | 'stopped';
+/** `dead`: its heartbeat stopped for longer than the lease, and another process ended its sessions (lease.ts). */
+export type RunStatus = 'running' | 'ok' | 'failed' | 'stopped' | 'dead';
+
+/** Progress between chunks, at most once a second: it spares a write per chunk. */
+const PROGRESS_MS = 1000;
+
+export interface RunRecordOptions {
+  readonly leaseSeconds: number;
+  readonly logger: Logger;
+}
 
 /**
  * The `corral_runs` row of one processor run. Bookkeeping only: written in
  * transactions of its own, never inside a chunk, and a failure to write it is
  * logged by the caller rather than failing the work.
+ *
+ * On PostgreSQL the heartbeat is written by a thread of its own (heartbeat.ts) with
+ * the server's clock, and the run's sessions carry the engine's name (`session`), so
+ * that whoever finds its heartbeat older than the lease can end them (lease.ts).
+ * Progress (rows done, in flight) is written here between chunks, on both databases.
  */
-const HEARTBEAT_MS = 1000;
 
 export class RunRecord {
   private readonly engine: Engine;
   private id: number | undefined;
   private lastBeat = 0;
+  private thread: HeartbeatThread | undefined;
 
   private constructor(engine: Engine) {
     this.engine = engine;
   }
 
   /** A stop asked while this waits for SQLite's lock ends the wait: the run is then not recorded (nothing ran). */
-  static async start(engine: Engine, processor: string, kind: string, partition: string | undefined, stop?: StopRequest): Promise<RunRecord> {
+  static async start(engine: Engine, processor: string, kind: string, partition: string | undefined, options?: RunRecordOptions, stop?: StopRequest): Promise<RunRecord> {
     const record = new RunRecord(engine);
-    const now = record.time(new Date());
+    const postgres = engine.dialect === 'postgres';
+    // A stale worker's locked rows would be skipped by this run: free them first.
+    if (postgres && options) await endStaleWorkers(engine, options.leaseSeconds, options.logger);
+    const session = postgres && engine.session ? await record.sessionColumn(engine.session.name, options?.logger) : {};
+    const now = record.now();
     await engine.autocommit(async (db) => {
       const [row] = (await db(Run.table)
-        .insert({ processor, kind, host: os.hostname(), pid: process.pid, partition: partition ?? null, started_at: now, heartbeat_at: now, status: 'running', rows_done: 0, rows_failed: 0, in_flight: 0 })
+        .insert({ processor, kind, host: os.hostname(), pid: process.pid, partition: partition ?? null, started_at: now, heartbeat_at: now, status: 'running', rows_done: 0, rows_failed: 0, in_flight: 0, ...session })
         .returning('id')) as ({ id: number } | number)[];
       record.id = typeof row === 'object' ? row.id : row;
     }, stop);
+    if (postgres && options && record.id !== undefined) record.thread = HeartbeatThread.start(engine, record.id, options.leaseSeconds, options.logger);
     return record;
+  }
+
+  /** `{ session }` to insert, or nothing on a database created before the column existed (said once). */
+  private async sessionColumn(name: string, logger: Logger | undefined): Promise<{ session?: string }> {
+    if (await runsHaveSession(this.engine)) return { session: name };
+    if (logger) {
+      warnOnce(
+        logger,
+        "corral_runs has no column 'session' (the database was created by an older corral): runs are recorded without it, and if this worker stops responding no other process can end its sessions. Run `node in_corral.js createdb` to add the column.",
+      );
+    }
+    return {};
   }
 
   /** Before each chunk: progress so far, the size of the chunk starting, and a heartbeat. */
   async beat(rowsDone: number, rowsFailed: number, inFlight: number, stop?: StopRequest): Promise<void> {
     if (this.id === undefined) return;
-    // A heartbeat a second is plenty against a lease of minutes, and spares a write per chunk.
     const now = Date.now();
-    if (now - this.lastBeat < HEARTBEAT_MS) return;
+    if (now - this.lastBeat < PROGRESS_MS) return;
     this.lastBeat = now;
     try {
       await this.engine.autocommit(
-        (db) => db(Run.table).where({ id: this.id }).update({ rows_done: rowsDone, rows_failed: rowsFailed, in_flight: inFlight, heartbeat_at: this.time(new Date()) }),
+        (db) => db(Run.table).where({ id: this.id }).update({ rows_done: rowsDone, rows_failed: rowsFailed, in_flight: inFlight, heartbeat_at: this.now() }),
         stop,
       );
     } catch (error) {
@@ -54,13 +87,24 @@ export class RunRecord {
   }
 
   async finish(status: RunStatus, rowsDone: number, rowsFailed: number, error?: string): Promise<void> {
+    this.thread?.stop();
+    this.thread = undefined;
     if (this.id === undefined) return;
-    const now = this.time(new Date());
-    await this.engine.autocommit((db) =>
+    const now = this.now();
+    const updated = await this.engine.autocommit((db) =>
       db(Run.table)
-        .where({ id: this.id })
+        .where({ id: this.id, status: 'running' })
         .update({ status, rows_done: rowsDone, rows_failed: rowsFailed, in_flight: 0, ended_at: now, heartbeat_at: now, error: error ?? null }),
     );
+    // Declared dead by another process meanwhile (lease.ts): keep that verdict and its reason, add the counts.
+    if (Number(updated) === 0) {
+      await this.engine.autocommit((db) => db(Run.table).where({ id: this.id }).update({ rows_done: rowsDone, rows_failed: rowsFailed, in_flight: 0 }));
+    }
+  }
+
+  /** Now, by the server's clock on PostgreSQL (machines' clocks may differ; the lease is judged by the server). */
+  private now(): unknown {
+    return this.engine.dialect === 'postgres' ? this.engine.knex.fn.now() : this.time(new Date());
   }
 
   private time(date: Date): unknown {

@@ -7,6 +7,7 @@ import type { Environment } from './environment.js';
 import { alertRestriction } from './execute-alert.js';
 import { kindOf, modelOf, type ProcessorKind } from './execute.js';
 import { FailureLog } from './failures.js';
+import { endStaleWorkers } from './lease.js';
 import { allProcessors } from './registry.js';
 import type { Step } from './step.js';
 import type { ProcessorClass } from './processor.js';
@@ -113,6 +114,8 @@ export async function hasBacklog(engine: Engine, Class: ProcessorClass, settings
 /** What `corral status` shows for every processor of the pipeline. */
 export async function pipelineStatus(env: Environment): Promise<ProcessorStatus[]> {
   const engine = env.engine!;
+  // Whoever looks ends the workers whose lease expired: they show as dead, their rows free.
+  await endStaleWorkers(engine, env.settings.leaseSeconds, env.logger);
   const statuses: ProcessorStatus[] = [];
   for (const Class of allProcessors(env.registry)) {
     const kind = kindOf(Class);

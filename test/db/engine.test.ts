@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test, vi } from 'vitest';
 import { DBError } from '../../src/core/errors.js';
 import { boolean, datetime, float, integer, json, string } from '../../src/db/columns.js';
@@ -202,36 +201,31 @@ forEachDatabase((dialect) => {
   });
 });
 
-describePg('the lease on PostgreSQL', () => {
+describePg('the sessions of an engine on PostgreSQL', () => {
   const database = pgDatabaseForFile();
 
-  test('when a worker holds locked rows silent for longer than leaseSeconds then the server ends its session and another worker gets the rows', async () => {
+  test('when an engine opens sessions then each carries its name and the keepalive of the lease, and no idle-in-transaction timeout ends a slow worker', async () => {
     const { url } = await database();
-    const holder = await Engine.open({ knex: { client: 'pg', connection: url }, label: 'holder', leaseSeconds: 1 });
-    const other = await Engine.open({ knex: { client: 'pg', connection: url }, label: 'other' });
+    const engine = await Engine.open({ knex: { client: 'pg', connection: url }, label: 'worker', leaseSeconds: 12 });
+    const tx = await engine.begin();
     try {
-      await other.knex.schema.createTable('Leased', (t) => {
-        t.increments('id');
-        t.integer('v');
-      });
-      await other.knex('Leased').insert([{ v: 1 }, { v: 2 }]);
-      const claim = () => other.inTransaction(async (tx) => ((await tx.db('Leased').select('id').orderBy('id').forUpdate().skipLocked()) as { id: number }[]).map((r) => r.id));
-      const tx = await holder.begin();
-      expect(await tx.db('Leased').select('id').where({ id: 1 }).forUpdate()).toEqual([{ id: 1 }]);
-      await tx.db('Leased').where({ id: 1 }).update({ v: 100 });
-      // While the lease runs, another worker skips the claimed row.
-      expect(await claim()).toEqual([2]);
-      await sleep(2500);
-      // The holder said nothing for longer than its lease: its session is gone, and so is its lock.
-      expect(await claim()).toEqual([1, 2]);
-      await expect(tx.commit()).rejects.toThrow();
-      expect(await other.knex('Leased').select('id', 'v').orderBy('id')).toEqual([
-        { id: 1, v: 1 },
-        { id: 2, v: 2 },
-      ]);
+      const settings = async (db: typeof tx.db) =>
+        (
+          (await db.raw(
+            `SELECT current_setting('application_name') AS name, current_setting('idle_in_transaction_session_timeout') AS idle,
+                    current_setting('tcp_keepalives_idle') AS ka_idle, current_setting('tcp_keepalives_interval') AS ka_interval,
+                    current_setting('tcp_keepalives_count') AS ka_count, current_setting('tcp_user_timeout') AS user_timeout`,
+          )) as { rows: Record<string, string>[] }
+        ).rows[0];
+      // A transaction's session and a bookkeeping one alike (two pool connections).
+      for (const seen of [await settings(tx.db), await settings(engine.knex)]) {
+        expect(seen).toEqual({ name: engine.session!.name, idle: '0', ka_idle: '6', ka_interval: '2', ka_count: '3', user_timeout: '12000' });
+      }
+      expect(engine.session!.name).toMatch(/^corral:[\w.-]+:\d+:[0-9a-f]{8}$/);
+      expect(Buffer.byteLength(engine.session!.name)).toBeLessThanOrEqual(63);
     } finally {
-      await holder.destroy();
-      await other.destroy();
+      await tx.rollback();
+      await engine.destroy();
     }
   });
 });

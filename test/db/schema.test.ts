@@ -53,7 +53,7 @@ forEachDatabase((dialect) => {
         'id', 'processor', 'model_table', 'model_key', 'error', 'stack', 'attempts', 'first_at', 'last_at', 'next_at', 'quarantined',
       ]);
       expect(await columnNames(db, 'corral_runs')).toEqual([
-        'id', 'processor', 'kind', 'host', 'pid', 'partition', 'started_at', 'heartbeat_at', 'ended_at', 'rows_done', 'rows_failed', 'in_flight', 'status', 'error',
+        'id', 'processor', 'kind', 'host', 'pid', 'partition', 'started_at', 'heartbeat_at', 'ended_at', 'rows_done', 'rows_failed', 'in_flight', 'status', 'error', 'session',
       ]);
       expect(await indexesOf(db, 'corral_alerted')).toEqual([{ columns: 'alert,model_table,model_key', unique: true }]);
       expect(await indexesOf(db, 'corral_failures')).toEqual([{ columns: 'processor,model_table,model_key', unique: true }]);
@@ -70,7 +70,7 @@ forEachDatabase((dialect) => {
       const { engine } = db;
       await engine.knex('Galaxy').insert({ name: 'Milky Way' });
       const second = await createMissingTables(engine, [Galaxy]);
-      expect(second).toEqual({ created: [], existing: ['Galaxy'] });
+      expect(second).toEqual({ created: [], existing: ['Galaxy'], added: [] });
       expect(await selectRows(db, (k) => k('Galaxy').select('name'))).toEqual([{ name: 'Milky Way' }]);
     });
 
@@ -81,7 +81,7 @@ forEachDatabase((dialect) => {
       const Wider = model('Galaxy', { id: integer().primaryKey(), name: string().notNull(), redshift: float() });
       const New = model('Newcomer', { id: integer().primaryKey() });
       const result = await createMissingTables(engine, [Wider, New]);
-      expect(result).toEqual({ created: ['Newcomer'], existing: ['Galaxy'] });
+      expect(result).toEqual({ created: ['Newcomer'], existing: ['Galaxy'], added: [] });
       expect(await columnNames(db, 'Galaxy')).toEqual(['id', 'name']);
       expect(await selectRows(db, (k) => k('Galaxy').select('name'))).toEqual([{ name: 'kept' }]);
     });

@@ -7,7 +7,7 @@
  * With maxAttempts 1, a row blamed for the loss would be quarantined for good.
  *
  * The faults: `pg_terminate_backend` on the worker's session (found by the
- * application_name corral sets, `corral <pid>`); a network error and a server that
+ * application_name corral sets and records in corral_runs.session); a network error and a server that
  * turns connections away for a while, through a loopback TCP proxy in front of the
  * shared server (test/helpers/tcp-proxy.ts); and a server that stays away.
  */
@@ -83,11 +83,11 @@ describePg('postgres', () => {
     const { pipe, db, barrier } = await pipeline({});
     const run = startCommand(pipe, ['run']);
     await waitFor('row 5 at the barrier', () => fs.existsSync(barrier.waiting), 60_000, 20);
-    const [worker] = await db.query<{ pid: number }>(`SELECT pid FROM corral_runs WHERE processor = 'MyStep' AND status = 'running'`);
+    const [worker] = await db.query<{ session: string }>(`SELECT session FROM corral_runs WHERE processor = 'MyStep' AND status = 'running'`);
     expect(worker, 'the worker of MyStep is not in corral_runs').toBeDefined();
     const ended = await db.query<{ ended: boolean }>(
       `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE application_name = ? AND state = 'idle in transaction'`,
-      [`corral ${worker!.pid}`],
+      [worker!.session],
     );
     expect(ended).toEqual([{ ended: true }]);
     fs.writeFileSync(barrier.go, '');

@@ -23,7 +23,7 @@ export const createdb: CommandSpec = {
   configure(cmd) {
     cmd
       .option('--noinput', 'do not ask for confirmation')
-      .addHelpText('after', "\nTables that already exist are never altered: for a new column or index in an\nexisting table, write a migration ('makemigrations -m MESSAGE') and apply it ('migrate').");
+      .addHelpText('after', "\nTables that already exist are never altered (except that columns a newer corral\nadded to its own corral_* tables are added): for a new column or index in an\nexisting table, write a migration ('makemigrations -m MESSAGE') and apply it ('migrate').");
   },
   async handle(context, options) {
     const env = envOf(context);
@@ -32,9 +32,11 @@ export const createdb: CommandSpec = {
       context.output.err('Nothing was created.\n');
       return 1;
     }
-    const { created, existing } = await createMissingTables(engine, allModels(env.settings));
+    const { created, existing, added } = await createMissingTables(engine, allModels(env.settings));
     if (created.length) context.output.out(`Created tables: ${created.join(', ')}\n`);
-    if (existing.length) context.output.out(`Already present (left unchanged): ${existing.join(', ')}\n`);
+    if (added.length) context.output.out(`Added corral's new columns: ${added.join(', ')}\n`);
+    const unchanged = existing.filter((table) => !added.some((column) => column.startsWith(`${table}.`)));
+    if (unchanged.length) context.output.out(`Already present (left unchanged): ${unchanged.join(', ')}\n`);
     return 0;
   },
 };
