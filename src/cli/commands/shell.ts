@@ -48,11 +48,13 @@ interface Session {
   rollback(): Promise<void>;
 }
 
-/** PostgreSQL: one transaction from the start (rows read stay consistent); the lease does not apply to it. */
+/**
+ * PostgreSQL: one transaction from the start (rows read stay consistent). corral's
+ * sessions have no idle-in-transaction timeout (db/session.ts), so a person may think
+ * at the prompt as long as they like; a shell is no run, so no lease applies to it.
+ */
 async function pgSession(engine: Engine): Promise<Session> {
   const tx: Transaction = await engine.begin();
-  // The engine's lease ends transactions idle for leaseSeconds; a person at a prompt may think longer.
-  await tx.db.raw('SET LOCAL idle_in_transaction_session_timeout = 0');
   return {
     db: tx.db,
     async usable() {
