@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import type { ResolvedSettings } from '../conf/settings.js';
 import type { Engine } from '../db/engine.js';
@@ -53,9 +54,24 @@ function processGone(host: string, pid: number): boolean {
   if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  return isZombie(pid);
+}
+
+/**
+ * Linux: a process killed after its parent died stays a zombie until the container's
+ * init reaps it, and some never do (a container started without --init): it answers
+ * signal 0, yet it is dead. Elsewhere (no /proc) it counts as alive.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ...": the state follows the last ')', since comm may hold one.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 
