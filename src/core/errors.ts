@@ -55,9 +55,9 @@ export class ProcessorError extends CorralError {
   readonly processor: string;
   readonly rowKey: string | undefined;
 
-  constructor(processor: string, cause: unknown, rowKey?: string) {
+  constructor(processor: string, cause: unknown, rowKey?: string, hint?: string) {
     const where = rowKey === undefined ? '' : ` on row ${rowKey}`;
-    const hint = cause instanceof CorralError ? cause.hint : undefined;
+    hint ??= cause instanceof CorralError ? cause.hint : undefined;
     super(`${processor} failed${where}: ${describeError(cause)}`, { code: 'CORRAL_PROCESSOR_FAILED', cause, ...(hint ? { hint } : {}) });
     this.processor = processor;
     this.rowKey = rowKey;

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { checkConditions } from '../db/conditions.js';
 import { pushContext, popContext } from '../db/context.js';
+import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
 import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
@@ -106,6 +107,9 @@ export function checkProcessorClass(Class: ProcessorClass): void {
   if (kind !== 'loader') modelOf(Class as unknown as typeof Step);
 }
 
+/** For a database that cannot work (disk full, read-only, out of memory, no permission): nobody's row. */
+const SERVER_HINT = 'The database itself cannot go on (see the message): no row was blamed and the committed chunks are kept. Fix the database (free disk space, permissions), then run again.';
+
 function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
 }
@@ -183,7 +187,7 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
         ? new ProcessorLostDatabase(Class.name, failure)
         : failure instanceof ProcessorError || (failure instanceof ImproperlyConfigured && outcome.failedRow === undefined)
           ? failure
-          : new ProcessorError(Class.name, failure, outcome.failedRow);
+          : new ProcessorError(Class.name, failure, outcome.failedRow, blameOf(failure) === 'server' ? SERVER_HINT : undefined);
     logger.error({ rows: outcome.rows, seconds: round(seconds) }, `Failed ${kind}: ${error.message}`);
     await safely(logger, 'update corral_runs', async () => record?.finish('failed', outcome.rows, rowFailures.length, error.message));
     return { processor: Class.name, kind, status: 'failed', ...counts, error };
