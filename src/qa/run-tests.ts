@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -56,11 +57,13 @@ function escapeRegExp(text: string): string {
  * (one copy of every class, shared with corral's dist/).
  */
 function testsModuleAsEntry(testsFile: string): Plugin {
+  // vite names a module by its real path: a pipeline folder reached through a symlink too.
+  const names = new Set([testsFile, fs.realpathSync(testsFile)]);
   return {
     name: 'corral:pipeline-tests',
     enforce: 'pre',
     load(id) {
-      if (id.split('?')[0] !== testsFile) return null;
+      if (!names.has(id.split('?')[0]!)) return null;
       // An empty map: vite must not map stack positions in this file through its own.
       return { code: `import ${JSON.stringify(pathToFileURL(ENTRY).href)};\n`, map: { mappings: '' } };
     },
