@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
+import { BROWSER_ENV, browserRequired, findBrowser } from './helpers/browser-probe.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { dropDatabasesWithPrefix, pgRequired, probePostgres } from './helpers/postgres-probe.js';
 
@@ -10,9 +11,22 @@ import { dropDatabasesWithPrefix, pgRequired, probePostgres } from './helpers/po
  *
  * Probes PostgreSQL once (test/helpers/postgres.ts): unreachable, its tests are
  * skipped with one message, or the run fails when CI=1 or CORRAL_REQUIRE_PG=1.
+ * Looks for a Chromium or Chrome the same way (test/helpers/browser-probe.ts): none,
+ * the browser tests are skipped with one message, or the run fails when CI=1 or
+ * CORRAL_REQUIRE_BROWSER=1.
  * The teardown drops the databases of this run that a crashed test left behind.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // First: it answers at once, and its failure under CI=1 must not wait for PostgreSQL's.
+  const browser = findBrowser();
+  if (browser.executable === undefined) {
+    if (browserRequired()) {
+      throw new Error(`No Chromium or Chrome found (${browser.reason ?? 'not found'}), and CI=1 or CORRAL_REQUIRE_BROWSER=1 require the browser tests`);
+    }
+    console.warn(`No Chromium or Chrome found: skipping the browser tests (${browser.reason ?? 'not found'}; install chromium or set ${BROWSER_ENV} to its executable)`);
+  }
+  project.provide('corralBrowser', browser);
+
   const pg = await probePostgres();
   if (!pg.reachable) {
     const why = pg.reason ?? 'no answer';

@@ -12,6 +12,7 @@ import type { TestSelection } from './selection.js';
 import { selectSubjects } from './selection.js';
 import { isTestCaseClass, type TestCase, type TestCaseClass } from './test-case.js';
 import { findTestsModule } from './tests-module.js';
+import { mapStacksThroughNodeSourceMaps } from './stack-positions.js';
 
 interface VitestApi {
   describe(name: string, body: () => void): void;
@@ -41,6 +42,7 @@ export async function registerPipelineTests(api: VitestApi): Promise<void> {
     api.afterAll(() => v8.takeCoverage());
   }
   await enableTypeScript();
+  mapStacksThroughNodeSourceMaps();
   const module = (await import(pathToFileURL(testsFile).href)) as Record<string, unknown>;
   const cases = Object.values(module).filter(isTestCaseClass);
   const { registered, selected } = selectSubjects(settings, options.selection);

@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { mergeProfiles, summarizeProfile, type CpuProfile } from '../../src/qa/profile.js';
+import { describeBrowser, launchBrowser } from '../helpers/browser.js';
 import { createPipeline, expectExit, type ScaffoldedPipeline } from '../helpers/pipeline.js';
 import { examples, PROCESSED_EXAMPLES, resetPipeline } from '../helpers/scaffold-state.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';
@@ -64,7 +64,8 @@ describe('profile --no-serve', () => {
   });
 });
 
-describe('profile --run, served', () => {
+// The served page is checked in a browser: without one, this part is skipped.
+describeBrowser('profile --run, served', () => {
   test('when a real run is profiled then the page is served, shows the step\'s functions in Chromium, and Ctrl-C stops it with exit code 0', async () => {
     resetPipeline(pipe);
     expectExit(await pipe.cli(['createdb', '--noinput']), 0);
@@ -97,10 +98,7 @@ describe('profile --run, served', () => {
       const raw = (await (await fetch(new URL('profile.cpuprofile', url))).json()) as CpuProfile;
       expect(raw.nodes.some((n) => n.callFrame.functionName === 'burnCpu')).toBe(true);
 
-      const browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      });
+      const browser = await launchBrowser();
       try {
         const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
         const errors: string[] = [];

@@ -1,18 +1,19 @@
 /**
  * The HTML quality report, opened as a user opens it: in a browser (headless
  * Chromium through playwright-core), from a file:// URL, with no network.
+ * Skipped when no browser is found (test/helpers/browser.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { describeBrowser, launchBrowser } from '../helpers/browser.js';
 import { expectExit } from '../helpers/pipeline.js';
 import { copyQaPipeline, summaryLine } from '../helpers/qa-pipeline.js';
 import type { CliResult } from '../helpers/run-cli.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const tempDir = tempDirForFile('corral-e2e-qahtml-');
 
 let reportRun: CliResult;
@@ -21,29 +22,25 @@ let browser: Browser | undefined;
 let pageText: string;
 let requested: string[];
 
-beforeAll(async () => {
-  const pipe = copyQaPipeline(tempDir());
-  reportFile = path.join(tempDir(), 'report.html');
-  reportRun = await pipe.cli(['qareport', '--format', 'html', '-o', reportFile]);
-  expectExit(reportRun, 0);
+describeBrowser('qareport --format html', () => {
+  beforeAll(async () => {
+    const pipe = copyQaPipeline(tempDir());
+    reportFile = path.join(tempDir(), 'report.html');
+    reportRun = await pipe.cli(['qareport', '--format', 'html', '-o', reportFile]);
+    expectExit(reportRun, 0);
 
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    browser = await launchBrowser();
+    const page = await browser.newPage();
+    requested = [];
+    page.on('request', (request) => requested.push(request.url()));
+    await page.goto(pathToFileURL(reportFile).href, { waitUntil: 'load' });
+    pageText = await page.innerText('body');
   });
-  const page = await browser.newPage();
-  requested = [];
-  page.on('request', (request) => requested.push(request.url()));
-  await page.goto(pathToFileURL(reportFile).href, { waitUntil: 'load' });
-  pageText = await page.innerText('body');
-});
 
-afterAll(async () => {
-  await browser?.close();
-});
+  afterAll(async () => {
+    await browser?.close();
+  });
 
-describe('qareport --format html', () => {
   test('when the report is opened in Chromium then the page shows the QAI percentage and the grade qareport printed', () => {
     const summary = summaryLine(reportRun.stderr);
     expect(summary, reportRun.stderr).toBeDefined();

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Option } from 'commander';
-import { runPipelineTests } from '../../qa/run-tests.js';
+import { MACHINE_REPORTERS, runPipelineTests } from '../../qa/run-tests.js';
+import { CommandError } from '../../core/errors.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
 
 export const test: CommandSpec = {
@@ -24,10 +25,15 @@ export const test: CommandSpec = {
       .option('-a, --alerts <names...>', 'only the tests of these alerts')
       .option('--alert-groups <groups...>', 'only the tests of the alerts in these groups (also -ag)')
       .option('-c, --commands <names...>', 'only the tests of these commands')
+      .addOption(new Option('--reporter <name>', 'also write a report for CI systems: junit (JUnit XML) or json').choices([...MACHINE_REPORTERS]))
+      .option('--output-file <file>', 'where --reporter writes (default: standard output, instead of the console report)')
       // For coverage and qareport, which run the tests in a subprocess.
       .addOption(new Option('--report-json <file>', 'write the outcome as JSON').hideHelp());
   },
   async handle(context, options) {
+    if (options.outputFile !== undefined && options.reporter === undefined) {
+      throw new CommandError('--output-file needs a --reporter to write', { hint: 'Add --reporter junit (JUnit XML) or --reporter json' });
+    }
     const env = envOf(context);
     const outcome = await runPipelineTests(env.settings, {
       selection: {
@@ -45,6 +51,8 @@ export const test: CommandSpec = {
       verbosity: options.vverbose ? 2 : Number(options.verbose ?? 0),
       defaultLogging: Boolean(options.defaultLogging),
       output: context.output,
+      reporter: options.reporter,
+      outputFile: options.outputFile,
     });
     if (options.reportJson) fs.writeFileSync(options.reportJson, JSON.stringify(outcome, null, 2));
     return outcome.failed > 0 ? 1 : 0;
