@@ -12,6 +12,7 @@ import { Engine } from '../db/engine.js';
 import { frameworkModels } from '../db/framework-models.js';
 import type { ModelClass } from '../db/model.js';
 import { createMissingTables, dropTables } from '../db/schema.js';
+import { Outbox } from './endpoints/outbox.js';
 import { buildRegistry, type Registry } from './registry.js';
 
 /**
@@ -52,6 +53,11 @@ export interface Environment {
   readonly connection: ConnectionConfig | undefined;
   /** The pipeline was imported from its compile cache (children do the same). */
   readonly compiled: boolean;
+  /**
+   * Mode `test` only: where the Email and Webhook deliveries of this environment's
+   * alerts are kept instead of being sent (a TestCase hands it to the alerts it runs).
+   */
+  readonly outbox: Outbox | undefined;
   close(error?: unknown): Promise<void>;
 }
 
@@ -73,7 +79,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
   if (compiled && compileFallbackReason()) logger.debug(`The pipeline is loaded through tsx, not from .corral/build: ${compileFallbackReason()}`);
   const registry = buildRegistry(settings);
   if (options.mode === 'out') {
-    return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, compiled, close: async () => undefined };
+    return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, compiled, outbox: undefined, close: async () => undefined };
   }
 
   let connection = options.connection ?? settings.connection;
@@ -158,6 +164,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
     engine,
     connection,
     compiled,
+    outbox: options.mode === 'test' ? new Outbox() : undefined,
     async close(error?: unknown) {
       try {
         if (setup) await setup.teardown(error);
