@@ -13,7 +13,7 @@ import { frameworkModels } from '../db/framework-models.js';
 import type { ModelClass } from '../db/model.js';
 import { createMissingTables, dropTables } from '../db/schema.js';
 import { Outbox } from './endpoints/outbox.js';
-import { buildRegistry, type Registry } from './registry.js';
+import { buildRegistry, registryWarnings, type Registry } from './registry.js';
 
 /**
  * The database a command works on:
@@ -78,6 +78,8 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
   });
   if (compiled && compileFallbackReason()) logger.debug(`The pipeline is loaded through tsx, not from .corral/build: ${compileFallbackReason()}`);
   const registry = buildRegistry(settings);
+  // Once per command: forked children and test workers get settings their parent checked.
+  if (!options.settingsChecked) for (const warning of registryWarnings(registry)) logger.warn(warning);
   if (options.mode === 'out') {
     return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, compiled, outbox: undefined, close: async () => undefined };
   }
