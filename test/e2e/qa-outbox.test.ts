@@ -71,6 +71,22 @@ const OUTBOX_CASE = alertCase(
     this.assertTrue(body.text.includes("Check the object '<Example done>'"), body.text);`,
 );
 
+/** Without an SMTP host in the settings: the outbox needs none. */
+const NO_HOST_CASE = `
+export class MyAlertWithoutSmtpHostTest extends TestCase {
+  static override subject = MyAlert;
+
+  override async setup() {
+    this.patchSettings({ email: { from: 'pipeline@example.org' } });
+    await this.save(new Example({ name: 'done', value: 1, processed: true }));
+  }
+
+  validate() {
+    this.assertEqual(this.outbox.map((d) => [d.endpoint, d.rowKey]), [['Email', '1'], ['Webhook', '1']]);
+  }
+}
+`;
+
 const REAL_CASE = alertCase('MyAlertRealDeliveryTest', '\n  static override realDelivery = true;', '    this.assertEqual(this.outbox.length, 0);');
 
 forEachDatabase((dialect) => {
@@ -96,11 +112,12 @@ forEachDatabase((dialect) => {
     await hook?.close();
   });
 
-  test('when a TestCase runs an alert with Email and Webhook endpoints then its outbox holds both deliveries and no server receives anything', async () => {
-    fs.appendFileSync(pipe.file('tests.ts'), OUTBOX_CASE);
+  test('when a TestCase runs an alert with Email and Webhook endpoints then its outbox holds both deliveries (no SMTP host needed) and no server receives anything', async () => {
+    fs.appendFileSync(pipe.file('tests.ts'), OUTBOX_CASE + NO_HOST_CASE);
     const result = await pipe.cli(['test', '-v']);
     expectExit(result, 0);
     expect(result.stdout, describeResult(result)).toMatch(/MyAlertOutboxTest/);
+    expect(result.stdout).toMatch(/MyAlertWithoutSmtpHostTest/);
     expect(result.stdout).toMatch(/Tests +(\d+) passed \(\1\)/);
     expect(smtp.connections()).toBe(0);
     expect(smtp.mails).toEqual([]);
