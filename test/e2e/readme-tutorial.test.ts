@@ -110,7 +110,8 @@ describe('the README tutorial, step by step', () => {
     const [args] = commandsOf(reader.blockAfter('### 3. Create the database'));
     expect(args).toEqual(['createdb']);
     const unanswered = await cli(args!, 1);
-    expect(unanswered.stderr).toBe('Nothing was created: no answer came (standard input is closed). In scripts, run: createdb --noinput\n');
+    // After the question, on a line of its own.
+    expect(unanswered.stderr).toMatch(/\[yes\/no\] \nNothing was created: no answer came \(standard input is closed\)\. In scripts, run: createdb --noinput\n$/);
     const answered = await cli(args!, 0, 'yes\n');
     for (const table of ['Planet', 'HabitableZoneStats', 'corral_alerted', 'corral_failures', 'corral_runs']) expect(answered.stdout).toContain(table);
   });

@@ -37,7 +37,7 @@ export const createdb: CommandSpec = {
       };
       if (!(await confirm(ask, `Create the tables of '${env.settings.name}' in ${engine.label}?`))) {
         // No answer at all: standard input is not a terminal (a script, a pipe, CI).
-        context.output.err(unanswered ? 'Nothing was created: no answer came (standard input is closed). In scripts, run: createdb --noinput\n' : 'Nothing was created.\n');
+        context.output.err(unanswered ? '\nNothing was created: no answer came (standard input is closed). In scripts, run: createdb --noinput\n' : 'Nothing was created.\n');
         return 1;
       }
     }
