@@ -22,6 +22,7 @@ export { Endpoint, EndpointUnavailable, RowRejected } from './run/endpoints/endp
 export { File, type FileOptions } from './run/endpoints/file.js';
 export { Email, type EmailOptions, type RowText } from './run/endpoints/email.js';
 export { Webhook, type WebhookOptions, type WebhookPayload } from './run/endpoints/webhook.js';
+export type { Delivery, EmailDelivery, WebhookDelivery } from './run/endpoints/outbox.js';
 export { Command } from './run/command.js';
 export type { Mode } from './run/environment.js';
 

@@ -53,6 +53,30 @@ export function checkConditions(owner: string, Model: ModelClass, conditions: re
   }
 }
 
+/**
+ * Conditions that are valid but surely not what was meant, as one line each (logged
+ * as warnings when a command starts): a `between` whose bounds are reversed matches
+ * no row (SQL's BETWEEN wants the lower bound first), a `not between` every row.
+ */
+export function conditionWarnings(owner: string, conditions: readonly Condition[]): string[] {
+  const warnings: string[] = [];
+  for (const condition of conditions) {
+    if (!Array.isArray(condition) || condition.length !== 3) continue;
+    const [column, op, bounds] = condition as [string, unknown, unknown];
+    const operator = String(op).toLowerCase();
+    if ((operator !== 'between' && operator !== 'not between') || !Array.isArray(bounds) || bounds.length !== 2) continue;
+    const [low, high] = bounds as unknown[];
+    const comparable = (typeof low === 'number' && typeof high === 'number') || (low instanceof Date && high instanceof Date);
+    if (!comparable || !(Number(low) > Number(high))) continue;
+    const shown = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
+    const matches = operator === 'between' ? 'matches no row' : 'matches every row';
+    warnings.push(
+      `${owner}: condition on '${column}' ${operator} [${shown(low)}, ${shown(high)}] has its bounds reversed and ${matches}; write [${shown(high)}, ${shown(low)}]`,
+    );
+  }
+  return warnings;
+}
+
 function unknownColumn(owner: string, Model: ModelClass, column: string): ImproperlyConfigured {
   return new ImproperlyConfigured(`${owner}: condition on unknown column '${column}' of ${Model.name}`, {
     hint: `${Model.name} has: ${Object.keys(Model.columns).join(', ')}`,

@@ -11,6 +11,7 @@ import { currentContext } from '../db/context.js';
 import type { Transaction } from '../db/engine.js';
 import { isModelClass, type ModelClass, type ModelInstance } from '../db/model.js';
 import { Command, parseCommandArgs, runCustomCommand, type CommandClass } from '../run/command.js';
+import type { Delivery } from '../run/endpoints/outbox.js';
 import type { Environment } from '../run/environment.js';
 import { executeProcessor } from '../run/execute.js';
 import { Processor, type ProcessorClass } from '../run/processor.js';
@@ -28,6 +29,7 @@ export type TestCaseClass = (abstract new () => TestCase) & {
   readonly name: string;
   readonly subject: Subject | undefined;
   readonly runBefore: readonly TestCaseClass[];
+  readonly realDelivery: boolean;
 };
 
 /** A model class or a table name, for the stream assertions. */
@@ -50,6 +52,12 @@ export abstract class TestCase {
   static subject: Subject | undefined = undefined;
   /** Earlier stages to run first, as fixtures: their `setup` and subject, not their `validate`. */
   static runBefore: readonly TestCaseClass[] = [];
+  /**
+   * Let Email and Webhook endpoints send for real (to the SMTP server and URLs of the
+   * settings) in this test, its `runBefore` fixtures included. (Default: false: what
+   * they would send goes to `this.outbox`, and nothing leaves the process)
+   */
+  static realDelivery = false;
 
   /** Command-line arguments for a command subject (set them in `setup`). */
   cliArgs: string[] = [];
@@ -77,6 +85,17 @@ export abstract class TestCase {
   /** Where a relative endpoint path (e.g. `new File('alerts.log')`) lands in this test. */
   outputPath(relative: string): string {
     return path.resolve(this.env.settings.outputRoot, relative);
+  }
+
+  /**
+   * What the Email and Webhook endpoints of the alerts this test ran (its `runBefore`
+   * fixtures included) would have sent, oldest first: `endpoint` (`'Email'` or
+   * `'Webhook'`), `alert`, `rowKey`, `idempotencyKey`, and `to`/`from`/`subject`/
+   * `text`/`messageId` for an e-mail, `host`/`headers`/`body` for a webhook. Empty
+   * with `static realDelivery = true`.
+   */
+  get outbox(): readonly Delivery[] {
+    return this.env.outbox?.deliveries ?? [];
   }
 
   /** What a command subject printed and returned. */
@@ -200,10 +219,10 @@ export abstract class TestCase {
         fixture.environment = environment;
         fixtures.push(fixture);
         await fixture.stage(() => fixture.setup());
-        await fixture.runSubject();
+        await fixture.runSubject(Case.realDelivery);
       }
       await this.stage(() => this.setup());
-      await this.runSubject();
+      await this.runSubject(Case.realDelivery);
       await this.stage(() => this.validate());
     } catch (error) {
       failure = error;
@@ -233,7 +252,7 @@ export abstract class TestCase {
     });
   }
 
-  private async runSubject(): Promise<void> {
+  private async runSubject(realDelivery: boolean): Promise<void> {
     const Case = this.constructor as TestCaseClass;
     const subject = Case.subject;
     if (subject === undefined) {
@@ -241,7 +260,9 @@ export abstract class TestCase {
     }
     const env = this.env;
     if (subject.prototype instanceof Processor) {
-      const stats = await executeProcessor(subject as ProcessorClass, { engine: env.engine!, settings: env.settings, logger: env.logger });
+      // In this process, so the alert's endpoints find the outbox in the run's context.
+      const outbox = realDelivery ? undefined : env.outbox;
+      const stats = await executeProcessor(subject as ProcessorClass, { engine: env.engine!, settings: env.settings, logger: env.logger, outbox });
       if (stats.error) throw stats.error;
       return;
     }

@@ -70,7 +70,8 @@ export async function registerPipelineTests(api: VitestApi): Promise<void> {
         api.test(
           Case.name,
           async () => {
-            const env = await openEnvironment({ settingsFile: options.settingsFile, mode: 'test', logLevel: options.logLevel });
+            // The `test` command checked the settings (and logged their warnings) once.
+            const env = await openEnvironment({ settingsFile: options.settingsFile, mode: 'test', logLevel: options.logLevel, settingsChecked: true });
             let failure: unknown;
             try {
               await (new (Case as unknown as new () => TestCase)()).run(env);

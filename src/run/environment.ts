@@ -12,7 +12,8 @@ import { Engine } from '../db/engine.js';
 import { frameworkModels } from '../db/framework-models.js';
 import type { ModelClass } from '../db/model.js';
 import { createMissingTables, dropTables } from '../db/schema.js';
-import { buildRegistry, type Registry } from './registry.js';
+import { Outbox } from './endpoints/outbox.js';
+import { buildRegistry, registryWarnings, type Registry } from './registry.js';
 
 /**
  * The database a command works on:
@@ -52,6 +53,11 @@ export interface Environment {
   readonly connection: ConnectionConfig | undefined;
   /** The pipeline was imported from its compile cache (children do the same). */
   readonly compiled: boolean;
+  /**
+   * Mode `test` only: where the Email and Webhook deliveries of this environment's
+   * alerts are kept instead of being sent (a TestCase hands it to the alerts it runs).
+   */
+  readonly outbox: Outbox | undefined;
   close(error?: unknown): Promise<void>;
 }
 
@@ -72,8 +78,10 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
   });
   if (compiled && compileFallbackReason()) logger.debug(`The pipeline is loaded through tsx, not from .corral/build: ${compileFallbackReason()}`);
   const registry = buildRegistry(settings);
+  // Once per command: forked children and test workers get settings their parent checked.
+  if (!options.settingsChecked) for (const warning of registryWarnings(registry)) logger.warn(warning);
   if (options.mode === 'out') {
-    return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, compiled, close: async () => undefined };
+    return { mode: 'out', settings, registry, logger, engine: undefined, connection: undefined, compiled, outbox: undefined, close: async () => undefined };
   }
 
   let connection = options.connection ?? settings.connection;
@@ -158,6 +166,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
     engine,
     connection,
     compiled,
+    outbox: options.mode === 'test' ? new Outbox() : undefined,
     async close(error?: unknown) {
       try {
         if (setup) await setup.teardown(error);

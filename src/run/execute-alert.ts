@@ -4,7 +4,7 @@ import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
 import { Alerted } from '../db/framework-models.js';
 import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
-import type { Alert } from './alert.js';
+import { ALERT_OUTBOX, type Alert } from './alert.js';
 import { EndpointUnavailable, RowRejected } from './endpoints/endpoint.js';
 import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
 import { FailureLog } from './failures.js';
@@ -123,6 +123,7 @@ export async function runAlertRows(
     );
   };
 
+  alert[ALERT_OUTBOX] = context.outbox;
   try {
     await context.engine.inTransaction(async () => {
       await alert.setup();

@@ -9,6 +9,7 @@ import type { Engine } from '../db/engine.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
 import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
 import { Alert } from './alert.js';
+import type { Outbox } from './endpoints/outbox.js';
 import { runAlertRows } from './execute-alert.js';
 import { runLoader } from './execute-loader.js';
 import { runStepRows } from './execute-step.js';
@@ -45,6 +46,8 @@ export interface RunContext {
   /** This worker's share of the rows when several processes work on one processor. */
   readonly partition?: { readonly index: number; readonly count: number } | undefined;
   readonly stop?: StopFlag;
+  /** Tests: Email and Webhook keep what they would send here instead of sending it (see Outbox). */
+  readonly outbox?: Outbox | undefined;
 }
 
 /** A row whose processing threw: it was rolled back alone and recorded for retry. */

@@ -1,6 +1,7 @@
 import { CommandError, ImproperlyConfigured } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { ResolvedSettings } from '../conf/settings.js';
+import { conditionWarnings } from '../db/conditions.js';
 import { Alert } from './alert.js';
 import { checkProcessorClass, kindOf, modelOf, type ProcessorKind } from './execute.js';
 import { Loader } from './loader.js';
@@ -45,6 +46,11 @@ export function buildRegistry(settings: ResolvedSettings): Registry {
   for (const Class of [...steps, ...alerts]) checkModelDeclared(Class, settings);
   checkProcs(settings.procs, [...steps, ...alerts]);
   return { loader, steps, alerts };
+}
+
+/** What is valid but surely a mistake in the declared classes (reversed `between` bounds), one line each. */
+export function registryWarnings(registry: Registry): string[] {
+  return [...registry.steps, ...registry.alerts].flatMap((Class) => conditionWarnings(Class.name, (Class as unknown as typeof Step).conditions ?? []));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ImproperlyConfigured } from '../../src/core/errors.js';
-import { checkConditions, conditionsToSql, applyConditions, type Condition } from '../../src/db/conditions.js';
+import { checkConditions, conditionWarnings, conditionsToSql, applyConditions, type Condition } from '../../src/db/conditions.js';
 import { boolean, datetime, float, integer, string } from '../../src/db/columns.js';
 import { model } from '../../src/db/model.js';
 import { forEachDatabase } from '../helpers/postgres.js';
@@ -135,5 +135,24 @@ describe('conditionsToSql', () => {
 
   test('when a value looks like SQL then querying with it matches it literally', async () => {
     expect(await namesMatching(openSqlite, [{ name: "e'; DROP TABLE Source; --" }])).toEqual(['e']);
+  });
+});
+
+describe('conditions that are valid but surely a mistake', () => {
+  test('when a between has its bounds reversed (the paper\'s dec.between(-29.007, -29.008)) then one warning names the owner, the column and the bounds', () => {
+    expect(conditionWarnings('MyStep', [['mag', 'between', [-29.007, -29.008]]])).toEqual([
+      "MyStep: condition on 'mag' between [-29.007, -29.008] has its bounds reversed and matches no row; write [-29.008, -29.007]",
+    ]);
+    expect(conditionWarnings('MyStep', [['mag', 'NOT BETWEEN', [new Date('2020-01-02T00:00:00Z'), new Date('2020-01-01T00:00:00Z')]]])).toEqual([
+      "MyStep: condition on 'mag' not between [2020-01-02T00:00:00.000Z, 2020-01-01T00:00:00.000Z] has its bounds reversed and matches every row; write [2020-01-01T00:00:00.000Z, 2020-01-02T00:00:00.000Z]",
+    ]);
+  });
+
+  test('when bounds are in order, equal, or not comparable then there is no warning', () => {
+    expect(conditionWarnings('MyStep', [['mag', 'between', [-29.008, -29.007]], ['mag', 'between', [3, 3]], ['name', 'between', ['b', 'a']], { mag: 1 }, ['mag', '<', 3]])).toEqual([]);
+  });
+
+  test('when the bounds are reversed then the condition indeed matches no row: the warning is the only sign', async () => {
+    expect(await namesMatching(openSqlite, [['mag', 'between', [14, 10]]])).toEqual([]);
   });
 });

@@ -49,6 +49,13 @@ forEachDatabase((dialect) => {
       await expectAlertedOnceIn(on.pipe, on.db);
     });
 
+    test('when load runs a second time then the scaffold loader adds nothing: it skips the rows an earlier run loaded', async () => {
+      const again = await on.pipe.cli(['load']);
+      expectExit(again, 0);
+      expect(again.stderr).toMatch(/ok +loader +Loader +0 rows/);
+      expect(await examplesIn(on.db)).toEqual(PROCESSED_EXAMPLES);
+    });
+
     test('when createdb runs a second time then the existing tables and their rows are kept', async () => {
       const before = await on.db.snapshot();
       expect(Object.keys(before)).toEqual(['Example', 'corral_alerted', 'corral_failures', 'corral_runs']);

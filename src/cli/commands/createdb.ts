@@ -28,9 +28,18 @@ export const createdb: CommandSpec = {
   async handle(context, options) {
     const env = envOf(context);
     const engine = env.engine!;
-    if (!options.noinput && !(await confirm(context.ask, `Create the tables of '${env.settings.name}' in ${engine.label}?`))) {
-      context.output.err('Nothing was created.\n');
-      return 1;
+    if (!options.noinput) {
+      let unanswered = false;
+      const ask = async (question: string) => {
+        const answer = await context.ask(question);
+        unanswered = answer === undefined;
+        return answer;
+      };
+      if (!(await confirm(ask, `Create the tables of '${env.settings.name}' in ${engine.label}?`))) {
+        // No answer at all: standard input is not a terminal (a script, a pipe, CI).
+        context.output.err(unanswered ? '\nNothing was created: no answer came (standard input is closed). In scripts, run: createdb --noinput\n' : 'Nothing was created.\n');
+        return 1;
+      }
     }
     const { created, existing, added } = await createMissingTables(engine, allModels(env.settings));
     if (created.length) context.output.out(`Created tables: ${created.join(', ')}\n`);

@@ -42,6 +42,9 @@ interface SmtpConfig {
  * so is a refused sender or recipient when a subclass computes them per row;
  * everything else (connection, TLS, login, 4xx, a refused fixed address) is the
  * server's, and stops the alert.
+ *
+ * In a test (`TestCase`), messages go to the test's outbox instead, and no SMTP
+ * server is needed (see `TestCase.outbox` and `realDelivery`).
  */
 export class Email extends Endpoint {
   readonly to: readonly string[];
@@ -70,17 +73,17 @@ export class Email extends Endpoint {
     return this.smtp ? `${this.smtp.host}:${this.smtp.port}` : '(not set up)';
   }
 
-  /** Reads the settings; connects nowhere yet. */
+  /** Reads the settings; connects nowhere yet. In a test (outbox), no SMTP server is needed. */
   override setup(alert: Alert): void {
     super.setup(alert);
     const email: EmailSettings = activeSettings().email;
-    if (!email.host) {
+    if (!email.host && !this.outbox) {
       throw new ImproperlyConfigured(`${alert.constructor.name} sends e-mail, but settings.email.host is not set`, {
         hint: "email: { host: 'smtp.example.org', port: 587, user: 'pipeline@example.org', password: process.env.SMTP_PASSWORD }",
       });
     }
     const secure = email.secure ?? false;
-    this.smtp = { host: email.host, port: email.port ?? (secure ? 465 : 587), secure, user: email.user, password: email.password };
+    this.smtp = email.host ? { host: email.host, port: email.port ?? (secure ? 465 : 587), secure, user: email.user, password: email.password } : undefined;
     if (this.getSender === Email.prototype.getSender && !this.defaultSender()) {
       throw new ImproperlyConfigured(`${alert.constructor.name} sends e-mail, but there is no sender address`, {
         hint: "Set email.from (or email.user) in the settings, or new Email({ from: 'pipeline@example.org', ... })",
@@ -89,7 +92,6 @@ export class Email extends Endpoint {
   }
 
   async process(row: ModelInstance): Promise<void> {
-    const smtp = this.smtp!;
     const mail = {
       from: await this.getSender(row),
       to: [...(await this.getRecipients(row))],
@@ -97,7 +99,12 @@ export class Email extends Endpoint {
       text: await this.getMessage(row),
       messageId: `<${this.idempotencyKey(row)}@${activeSettings().name}.corral>`,
     };
-    this.transport ??= await this.connect(smtp);
+    const outbox = this.outbox;
+    if (outbox) {
+      outbox.add({ endpoint: 'Email', ...this.deliveryOf(row), ...mail });
+      return;
+    }
+    this.transport ??= await this.connect(this.smtp!);
     try {
       await this.transport.sendMail(mail);
     } catch (error) {
@@ -138,7 +145,7 @@ export class Email extends Endpoint {
 
   private defaultSender(): string | undefined {
     const email = activeSettings().email;
-    return this.from ?? email.from ?? (email.user?.includes('@') ? email.user : email.user ? `${email.user}@${this.smtp!.host}` : undefined);
+    return this.from ?? email.from ?? (email.user?.includes('@') ? email.user : email.user && email.host ? `${email.user}@${email.host}` : undefined);
   }
 
   async getSubject(row: ModelInstance): Promise<string> {

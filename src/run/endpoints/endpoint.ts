@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { CorralError } from '../../core/errors.js';
 import { activeSettings } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
-import type { Alert } from '../alert.js';
+import { ALERT_OUTBOX, type Alert } from '../alert.js';
+import type { Outbox } from './outbox.js';
 import { keyText } from '../row-keys.js';
 
 /**
@@ -70,6 +71,15 @@ export abstract class Endpoint {
     this.current = undefined;
   }
 
+  /**
+   * Where deliveries go instead of the network in a test (`TestCase.outbox`), or
+   * undefined when they are for real. A custom endpoint that reaches the outside
+   * world can check it to stay quiet in tests.
+   */
+  get outbox(): Outbox | undefined {
+    return this.alert[ALERT_OUTBOX];
+  }
+
   /** The alert's text for `row`, as rendered for this endpoint. */
   render(row: ModelInstance): string | Promise<string> {
     return this.alert.renderAlert(new Date(), this, row);
@@ -87,5 +97,10 @@ export abstract class Endpoint {
     // Integer and string keys (the only kinds alerts accept) have the same text on both dialects.
     const parts = [activeSettings().name, this.alert.constructor.name, Model.table, keyText(Model, row, 'postgres')];
     return `corral-${createHash('sha256').update(parts.join('\x1f')).digest('hex').slice(0, 32)}`;
+  }
+
+  /** What every outbox entry records about the row (tests). */
+  protected deliveryOf(row: ModelInstance): { alert: string; rowKey: string; idempotencyKey: string } {
+    return { alert: this.alert.constructor.name, rowKey: keyText(row.model, row, 'postgres'), idempotencyKey: this.idempotencyKey(row) };
   }
 }

@@ -75,6 +75,9 @@ function outcomeOf(status: number): AttemptError['outcome'] {
  * (the hook's URL or credentials) stop the alert; the rest (400, 413, 422, ...) reject
  * the row, which is recorded as failed while the alert goes on. Messages name the
  * server by host and port only: the rest of a webhook URL is often its secret.
+ *
+ * In a test (`TestCase`), the request goes to the test's outbox instead (see
+ * `TestCase.outbox` and `realDelivery`).
  */
 export class Webhook extends Endpoint {
   readonly url: WebhookOptions['url'];
@@ -127,6 +130,11 @@ export class Webhook extends Endpoint {
   async process(row: ModelInstance): Promise<void> {
     const body = JSON.stringify(await this.payload(row));
     const key = this.idempotencyKey(row);
+    const outbox = this.outbox;
+    if (outbox) {
+      outbox.add({ endpoint: 'Webhook', ...this.deliveryOf(row), host: this.server, headers: this.requestHeaders(key), body: JSON.parse(body) as unknown });
+      return;
+    }
     let delay = this.backoffMs;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -145,12 +153,18 @@ export class Webhook extends Endpoint {
     }
   }
 
+  /** The headers of every attempt, names in lower case (as a server sees them). */
+  private requestHeaders(key: string): Record<string, string> {
+    const own = Object.fromEntries(Object.entries(this.headers).map(([name, value]) => [name.toLowerCase(), value]));
+    return { 'content-type': 'application/json', ...own, 'idempotency-key': key };
+  }
+
   private async post(body: string, key: string): Promise<void> {
     let response: Response;
     try {
       response = await fetch(this.target!, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...this.headers, 'idempotency-key': key },
+        headers: this.requestHeaders(key),
         body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
