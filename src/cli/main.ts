@@ -180,6 +180,7 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
 
   let env: Environment | undefined;
   let failure: unknown;
+  let code: number;
   try {
     if (mode !== 'nopipe') {
       env = await openEnvironment({
@@ -200,20 +201,23 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
       logFormat: globals.logFormat,
       ask: options.ask ?? askStdin(output),
     };
-    const code = picked.spec
+    const returned = picked.spec
       ? await picked.spec.handle(context, picked.options, picked.args)
       : await runCustomCommand(picked.custom as unknown as new () => Command, env!, output, picked.options, picked.args);
-    return typeof code === 'number' ? code : 0;
+    code = typeof returned === 'number' ? returned : 0;
   } catch (error) {
     failure = error;
-    return reportError(error, output, traceback);
-  } finally {
-    if (env) {
-      try {
-        await env.close(failure);
-      } catch (error) {
-        if (failure === undefined) reportError(error, output, traceback);
-      }
+    code = reportError(error, output, traceback);
+  }
+  if (env) {
+    try {
+      await env.close(failure);
+    } catch (error) {
+      // A teardown that fails fails the command: its work may not be finished (files
+      // not flushed, resources not released). After a failed command, the first error stays the one reported.
+      if (failure === undefined) code = reportError(error, output, traceback);
+      else output.err(`  Closing the environment failed too: ${describeError(error)}\n`);
     }
   }
+  return code;
 }

@@ -44,7 +44,7 @@ export type CompileOutcome = { readonly file: string; readonly reason?: undefine
  */
 export async function compileSettings(settingsFile: string): Promise<CompileOutcome> {
   const packageDir = path.dirname(settingsFile);
-  const cacheDir = path.join(path.dirname(packageDir), '.corral', 'build');
+  const cacheDir = compileCacheDir(settingsFile);
   let failedMarker: string | undefined;
   try {
     const sources = listSources(packageDir);
@@ -198,7 +198,7 @@ function keepImportsPlugin(packageDir: string): Plugin {
   };
 }
 
-/** For tests: where a pipeline's builds live. */
+/** Where a pipeline's builds live: `.corral/build` beside its package folder. */
 export function compileCacheDir(settingsFile: string): string {
   return path.join(path.dirname(path.dirname(settingsFile)), '.corral', 'build');
 }

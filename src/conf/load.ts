@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImproperlyConfigured, describeError } from '../core/errors.js';
 import { compileCacheEnabled, compileSettings } from './compile-cache.js';
@@ -18,17 +17,6 @@ export async function enableTypeScript(): Promise<void> {
   // Stacks (--traceback, test failures) then point at the pipeline's .ts lines.
   process.setSourceMapsEnabled(true);
   tsxRegistered = true;
-}
-
-/** Where the settings are: an explicit path, else `CORRAL_SETTINGS`. */
-export function locateSettings(explicit?: string): string {
-  const given = explicit ?? process.env.CORRAL_SETTINGS;
-  if (!given) {
-    throw new ImproperlyConfigured('No pipeline settings: this command must run inside a pipeline', {
-      hint: 'Run it as `node in_corral.js <command>` from the pipeline folder, or set CORRAL_SETTINGS to the settings file',
-    });
-  }
-  return path.resolve(given);
 }
 
 export interface LoadOptions {

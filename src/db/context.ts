@@ -30,7 +30,3 @@ export function currentContext(): DbContext {
   }
   return context;
 }
-
-export function hasContext(): boolean {
-  return stack.length > 0;
-}

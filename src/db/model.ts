@@ -72,9 +72,9 @@ export class ModelInstance {
     const fk = foreignKeyBetween(this.model, target, via);
     const value = (this as unknown as Record<string, unknown>)[fk.column];
     if (value === null || value === undefined) return null;
-    const { engine, db } = currentContext();
+    const { db } = currentContext();
     const row = (await db(target.table).where(fk.targetColumn, value).first()) as Record<string, unknown> | undefined;
-    return row ? (hydrate(target, row, engine.dialect) as InstanceType<M>) : null;
+    return row ? (hydrate(target, row) as InstanceType<M>) : null;
   }
 
   /**
@@ -84,9 +84,9 @@ export class ModelInstance {
   async relatedMany<M extends ModelClass>(source: M, via?: string): Promise<InstanceType<M>[]> {
     const fk = foreignKeyBetween(source, this.model, via);
     const value = (this as unknown as Record<string, unknown>)[fk.targetColumn];
-    const { engine, db } = currentContext();
+    const { db } = currentContext();
     const rows = (await db(source.table).where(fk.column, value as never).orderBy([...source.primaryKey])) as Record<string, unknown>[];
-    return rows.map((row) => hydrate(source, row, engine.dialect) as InstanceType<M>);
+    return rows.map((row) => hydrate(source, row) as InstanceType<M>);
   }
 }
 
@@ -150,7 +150,7 @@ export function isModelInstance(value: unknown): value is ModelInstance {
 }
 
 /** A row read from the database, as an instance of its model (no constructor runs). */
-export function hydrate(Model: ModelClass, raw: Record<string, unknown>, _dialect?: string): ModelInstance {
+export function hydrate(Model: ModelClass, raw: Record<string, unknown>): ModelInstance {
   const instance = Object.create(Model.prototype as object) as ModelInstance & Record<string, unknown>;
   const original: Record<string, unknown> = {};
   const columns = Model.columns;
@@ -161,10 +161,6 @@ export function hydrate(Model: ModelClass, raw: Record<string, unknown>, _dialec
   }
   instance[ROW_STATE] = { persisted: true, original };
   return instance;
-}
-
-export function primaryKeyValues(Model: ModelClass, row: object): unknown[] {
-  return Model.primaryKey.map((name) => (row as Record<string, unknown>)[name]);
 }
 
 /** `id=3` or `survey=1, night=2`: how messages name a row. */

@@ -59,6 +59,8 @@ const startSignal = new Promise<void>((resolve) => {
 
 async function run(message: RunMessage): Promise<number> {
   let env: Environment | undefined;
+  /** What the run did before a failure of the close, which does not undo its committed rows. */
+  let ran = { rows: 0, seconds: 0 };
   try {
     env = await openEnvironment({
       settingsFile: message.settingsFile,
@@ -92,8 +94,11 @@ async function run(message: RunMessage): Promise<number> {
         }
       },
     });
-    await env.close(stats.error);
+    ran = { rows: stats.rows, seconds: stats.seconds };
+    // Cleared first: a teardown that throws is reported below, not run a second time.
+    const opened = env;
     env = undefined;
+    await opened.close(stats.error);
     if (stats.status === 'failed') {
       const error = stats.error!;
       const cause = error.cause instanceof Error ? error.cause : error;
@@ -113,8 +118,8 @@ async function run(message: RunMessage): Promise<number> {
     await env?.close(error).catch(() => undefined);
     await send({
       type: 'failed',
-      rows: 0,
-      seconds: 0,
+      rows: ran.rows,
+      seconds: ran.seconds,
       message: `${message.name}: ${describeError(error)}`,
       hint: error instanceof CorralError ? error.hint : undefined,
       stack: error instanceof Error ? error.stack : undefined,

@@ -4,9 +4,8 @@ import { CommandError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import { settingsView, type SettingsView } from '../conf/load.js';
-import { currentContext } from '../db/context.js';
+import { currentContext, popContext, pushContext } from '../db/context.js';
 import type { Environment, Mode } from './environment.js';
-import { pushContext, popContext } from '../db/context.js';
 
 /**
  * A pipeline's own command, listed in `settings.commands` and run as

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ImproperlyConfigured, DBError } from '../core/errors.js';
+import { ImproperlyConfigured, DBError, describeError } from '../core/errors.js';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../core/logger.js';
 import { freshTestConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
 import { activateSettings, compileFallbackReason, loadSettings } from '../conf/load.js';
@@ -109,42 +109,45 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
   if (options.mode === 'in' && connection.filename && !options.createDatabase && !fs.existsSync(connection.filename)) {
     throw new DBError(`The database file ${connection.filename} does not exist`, { hint: 'Create it with: node in_corral.js createdb' });
   }
-  const engine = await Engine.open({ knex: connection.knex, label: connection.label, leaseSeconds: settings.leaseSeconds, logger });
-  const releasers: (() => Promise<void>)[] = [async () => engine.destroy()];
-  if (temporaryFile) {
-    const file = temporaryFile;
-    releasers.push(async () => {
-      for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
-    });
-  }
-  let active = settings;
-  if (options.mode === 'test') {
-    if (testSchema) {
-      const schema = testSchema;
-      try {
-        await engine.knex.raw('CREATE SCHEMA ??', [schema]);
-      } catch (error) {
-        await engine.destroy();
-        throw new DBError(`Cannot create the test schema ${schema} in ${connection.label}: ${error instanceof Error ? error.message : String(error)}`, {
-          hint: 'The user of testConnection needs the CREATE privilege on its database',
-          cause: error,
-        });
-      }
-      releasers.splice(1, 0, async () => void (await engine.knex.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema])));
-    } else if (!temporaryFile) {
-      // A configured test database is reused: start each test from empty tables, and leave none behind.
-      await dropTables(engine, allModels(settings));
-      releasers.splice(1, 0, async () => dropTables(engine, allModels(settings)));
-    }
-    await createMissingTables(engine, allModels(settings));
-    const outputRoot = fs.mkdtempSync(path.join(os.tmpdir(), `corral-test-${settings.name}-`));
-    active = Object.freeze({ ...settings, outputRoot });
-    activateSettings(active);
-    releasers.push(async () => fs.rmSync(outputRoot, { recursive: true, force: true }));
-  }
-
-  let setup: PipelineSetup | undefined;
+  // What is acquired from here on, each with its release, undone last-acquired-first on
+  // close and on every failure below: a TestCase opens one environment, and a setup that
+  // fails must not leave a pool or a PostgreSQL test schema behind for each of them.
+  const releasers: (() => Promise<void>)[] = [];
   try {
+    if (temporaryFile) {
+      const file = temporaryFile;
+      releasers.push(async () => {
+        for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+      });
+    }
+    const engine = await Engine.open({ knex: connection.knex, label: connection.label, leaseSeconds: settings.leaseSeconds, logger });
+    releasers.push(async () => engine.destroy());
+    let active = settings;
+    if (options.mode === 'test') {
+      if (testSchema) {
+        const schema = testSchema;
+        try {
+          await engine.knex.raw('CREATE SCHEMA ??', [schema]);
+        } catch (error) {
+          throw new DBError(`Cannot create the test schema ${schema} in ${connection.label}: ${error instanceof Error ? error.message : String(error)}`, {
+            hint: 'The user of testConnection needs the CREATE privilege on its database',
+            cause: error,
+          });
+        }
+        releasers.push(async () => void (await engine.knex.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema])));
+      } else if (!temporaryFile) {
+        // A configured test database is reused: start each test from empty tables, and leave none behind.
+        releasers.push(async () => dropTables(engine, allModels(settings)));
+        await dropTables(engine, allModels(settings));
+      }
+      await createMissingTables(engine, allModels(settings));
+      const outputRoot = fs.mkdtempSync(path.join(os.tmpdir(), `corral-test-${settings.name}-`));
+      releasers.push(async () => fs.rmSync(outputRoot, { recursive: true, force: true }));
+      active = Object.freeze({ ...settings, outputRoot });
+      activateSettings(active);
+    }
+
+    let setup: PipelineSetup | undefined;
     if (settings.pipelineSetup) {
       const Setup = settings.pipelineSetup as unknown as typeof PipelineSetup;
       if (!(Setup.prototype instanceof PipelineSetup) && Setup !== PipelineSetup) {
@@ -153,28 +156,47 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
       setup = new Setup(active, logger);
       await setup.setup();
     }
+
+    return {
+      mode: options.mode,
+      settings: active,
+      registry,
+      logger,
+      engine,
+      connection,
+      compiled,
+      outbox: options.mode === 'test' ? new Outbox() : undefined,
+      async close(error?: unknown) {
+        let failure: { error: unknown } | undefined;
+        try {
+          if (setup) await setup.teardown(error);
+        } catch (teardownError) {
+          failure = { error: teardownError };
+        }
+        const releaseFailure = await releaseAll(releasers);
+        failure ??= releaseFailure;
+        if (failure) throw failure.error;
+      },
+    };
   } catch (error) {
-    for (const release of releasers.reverse()) await release();
+    // The error that stopped the opening is the one to report; a release that fails too is logged.
+    const releaseFailure = await releaseAll(releasers);
+    if (releaseFailure) logger.warn(`Releasing the environment after a failed start failed too: ${describeError(releaseFailure.error)}`);
     throw error;
   }
+}
 
-  return {
-    mode: options.mode,
-    settings: active,
-    registry,
-    logger,
-    engine,
-    connection,
-    compiled,
-    outbox: options.mode === 'test' ? new Outbox() : undefined,
-    async close(error?: unknown) {
-      try {
-        if (setup) await setup.teardown(error);
-      } finally {
-        for (const release of releasers.reverse()) await release();
-      }
-    },
-  };
+/** Runs every release, last acquired first, even when one fails; returns the first failure. */
+async function releaseAll(releasers: (() => Promise<void>)[]): Promise<{ error: unknown } | undefined> {
+  let failure: { error: unknown } | undefined;
+  for (let release = releasers.pop(); release; release = releasers.pop()) {
+    try {
+      await release();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  return failure;
 }
 
 /** Fails with "run createdb" when tables the work needs are missing, before any work starts. */

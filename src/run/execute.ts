@@ -12,6 +12,7 @@ import { Alert } from './alert.js';
 import type { Outbox } from './endpoints/outbox.js';
 import { runAlertRows } from './execute-alert.js';
 import { runLoader } from './execute-loader.js';
+import { yieldToEventLoop } from './loop.js';
 import { runStepRows } from './execute-step.js';
 import { RunRecord } from './history.js';
 import { DatabaseUnreachable, ProcessorLostDatabase, isTransient } from './reconnect.js';
@@ -21,16 +22,6 @@ import { checkKeyKinds } from './row-keys.js';
 import { Step } from './step.js';
 
 export type ProcessorKind = 'loader' | 'step' | 'alert';
-
-/**
- * A turn of the event loop (timers, signals, IPC), between chunks. Two immediates:
- * signals arrive in the loop's poll phase, and one immediate queued from an I/O
- * callback runs before the next poll; two always have a poll between them, so a
- * signal that came during the chunk is handled before the stop flag is read.
- */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
-}
 
 /** Asked between chunks; set by a signal handler to stop gracefully. */
 export interface StopFlag {

@@ -1,9 +1,11 @@
 /**
  * The command line in-process (runFromCommandLine), on the CLI fixture pipeline: with
- * its database on SQLite (settings.ts) and on PostgreSQL (settings-postgres.ts).
+ * its database on SQLite (settings.ts) and on PostgreSQL (settings-postgres.ts). The
+ * tables are created once; each test starts with no Sample rows and seeds its own.
  */
 import path from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
+import Database from 'better-sqlite3';
+import { beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { runFromCommandLine } from '../../src/cli/main.js';
 import { memoryOutput } from '../../src/core/output.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -19,6 +21,8 @@ forEachDatabase((dialect) => {
   /** What `createdb` names the database by. */
   let label: string;
   let rowsOf: <T = Record<string, unknown>>(sql: string) => Promise<T[]>;
+  /** Runs a statement that returns no rows. */
+  let execSql: (sql: string) => Promise<void>;
   const database = pgDatabaseForFile();
 
   /** Runs a command in-process; `answers` reply to its prompts in turn (then end of input). */
@@ -47,16 +51,35 @@ forEachDatabase((dialect) => {
       settingsFile = path.join(FIXTURE, 'settings.ts');
       label = `sqlite:${dbFile}`;
       rowsOf = async <T,>(sql: string) => queryDb<T>(dbFile, sql);
+      execSql = async (sql) => {
+        const db = new Database(dbFile, { fileMustExist: true });
+        try {
+          db.prepare(sql).run();
+        } finally {
+          db.close();
+        }
+      };
     } else {
       const { url } = await database();
       process.env.CORRAL_FIXTURE_PG_URL = url;
       settingsFile = path.join(FIXTURE, 'settings-postgres.ts');
       label = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1@'); // as corral labels it: no password
       rowsOf = async <T,>(sql: string) => (await pgQuery(url, sql)) as T[];
+      execSql = async (sql) => void (await pgQuery(url, sql));
     }
     const created = await cli(['createdb', '--noinput']);
     expect(created.code, created.stderr).toBe(0);
   });
+
+  beforeEach(async () => {
+    await execSql('DELETE FROM "Sample"');
+  });
+
+  /** Seeds `n` samples (values 1..n) through the fixture's own command. */
+  async function seed(n: number): Promise<void> {
+    const seeded = await cli(['seed', String(n)]);
+    expect(seeded.code, seeded.stderr).toBe(0);
+  }
 
   describe('command names', () => {
     test('when the command is unknown then the exit code is 1 and the error suggests the closest command', async () => {
@@ -130,6 +153,7 @@ forEachDatabase((dialect) => {
 
   describe('step selection', () => {
     test('when a step name is unknown then the exit code is 1, the closest step is suggested and nothing runs', async () => {
+      await seed(3);
       const before = await rowsOf('SELECT * FROM "Sample" ORDER BY id');
       const result = await cli(['run', '--sync', '-s', 'Dubble']);
       expect(result.code).toBe(1);
@@ -145,27 +169,32 @@ forEachDatabase((dialect) => {
     });
 
     test('when -sg names a group then only the steps of that group run', async () => {
-      await cli(['seed', '2']);
+      await seed(3);
       const result = await cli(['run', '--sync', '-sg', 'math']);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stderr).toMatch(/ok +step +Double +\d+ rows/);
       expect(result.stderr).toMatch(/ok +step +Flag +\d+ rows/);
       expect(result.stderr).not.toContain('Tag');
       const rows = await rowsOf<{ doubled: number | null; tag: string | null }>('SELECT doubled, tag FROM "Sample"');
-      expect(rows.length).toBeGreaterThan(0);
+      expect(rows).toHaveLength(3);
       expect(rows.every((r) => r.doubled !== null && r.tag === null)).toBe(true);
     });
 
     test('when a step is named with -s then only that step runs', async () => {
+      await seed(3);
       const result = await cli(['run', '--sync', '-s', 'Tag']);
       expect(result.code, result.stderr).toBe(0);
-      expect(await countSamples('tag IS NULL')).toBe(0);
+      expect(await countSamples('tag IS NOT NULL')).toBe(3);
+      expect(await countSamples('doubled IS NOT NULL')).toBe(0);
     });
 
-    test('when both names and groups are given then the command is refused', async () => {
+    test('when both names and groups are given then the command is refused and nothing runs', async () => {
+      await seed(3);
+      const before = await rowsOf('SELECT * FROM "Sample" ORDER BY id');
       const result = await cli(['run', '--sync', '-s', 'Tag', '-sg', 'math']);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('Error: Choose steps by name or by group, not both');
+      expect(await rowsOf('SELECT * FROM "Sample" ORDER BY id')).toEqual(before);
     });
   });
 
@@ -219,13 +248,11 @@ forEachDatabase((dialect) => {
     });
 
     test('when status --json runs then each step shows as backlog the rows its conditions select', async () => {
-      await cli(['seed', '2']);
-      const expected = {
-        Tag: await countSamples('tag IS NULL'),
-        Double: await countSamples('doubled IS NULL'),
-        Flag: await countSamples('value > 2'),
-      };
-      expect(expected.Double).toBeGreaterThan(0);
+      // Values 1..4, Tag already run on the first two: Tag 2 left, Double 4, Flag 2 (value > 2).
+      await seed(4);
+      await execSql(`UPDATE "Sample" SET tag = 'done' WHERE value <= 2`);
+      const expected = { Tag: 2, Double: 4, Flag: 2 };
+      expect(await countSamples('tag IS NULL')).toBe(expected.Tag);
       const result = await cli(['status', '--json']);
       expect(result.code, result.stderr).toBe(0);
       const statuses = JSON.parse(result.stdout) as { processor: string; kind: string; backlog: number }[];
@@ -237,6 +264,7 @@ forEachDatabase((dialect) => {
     });
 
     test('when run-all gets both --loop and --until-idle, or a bad --interval, then it refuses before running anything', async () => {
+      await seed(3);
       const before = await rowsOf('SELECT * FROM "Sample" ORDER BY id');
       const both = await cli(['run-all', '--sync', '--loop', '--until-idle']);
       expect(both.code).toBe(1);

@@ -1,7 +1,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { DBError } from '../../src/core/errors.js';
 import { boolean, datetime, float, integer, json, string } from '../../src/db/columns.js';
-import { hasContext } from '../../src/db/context.js';
+import { currentContext } from '../../src/db/context.js';
 import { Engine } from '../../src/db/engine.js';
 import { ROW_STATE, model, type ModelInstance } from '../../src/db/model.js';
 import { describePg, forEachDatabase, pgDatabaseForFile } from '../helpers/postgres.js';
@@ -96,7 +96,7 @@ forEachDatabase((dialect) => {
         }),
       ).rejects.toThrow('boom');
       expect(await rowsOf(db, 'Star', ['id'])).toEqual([]);
-      expect(hasContext()).toBe(false);
+      expect(() => currentContext()).toThrow('No database is open here');
     });
 
     test('when a row is deleted then it is gone and saving it again writes nothing', async () => {

@@ -117,6 +117,9 @@ forEachDatabase((dialect) => {
           const load = startCommand(pipe, args, { group: true });
           // `load` runs its one loader in its own process, as run-all --sync does.
           await waitFor('the loader process to open its environment', () => fs.existsSync(opened) && fs.readFileSync(opened, 'utf8').includes('main'));
+          // And to wait in line for the lock (its queue entry): its signal handlers are in place by then.
+          const queue = `${pipe.dbFile}-corral-queue`;
+          await waitFor('the loader process to wait for the lock', () => fs.existsSync(queue) && fs.readdirSync(queue).length > 0);
           for (let i = 0; i < signals; i++) load.killGroup('SIGINT');
           // The lock is still held: on the old code this waited for it (300 s) and then exited 0.
           const result = await load.result;
