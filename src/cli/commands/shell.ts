@@ -173,13 +173,18 @@ export async function runShell(env: Environment, streams: ShellStreams): Promise
   const server = repl.start({
     input: feed ?? streams.input,
     output: streams.output,
-    prompt: `${env.settings.name}> `,
+    // At a terminal, the prompt waits for the history: a line typed while it loads would be lost.
+    prompt: interactive ? '' : `${env.settings.name}> `,
     terminal: interactive,
     ignoreUndefined: true,
   });
   Object.assign(server.context, locals, { db: tx.db });
   // Only a person's typing is history: piped input is a script, not worth recalling.
-  if (interactive) await keepHistory(server, shellHistoryFile(env), streams.messages);
+  if (interactive) {
+    await keepHistory(server, shellHistoryFile(env), streams.messages);
+    server.setPrompt(`${env.settings.name}> `);
+    server.displayPrompt();
+  }
   const displayPrompt = server.displayPrompt.bind(server);
   server.displayPrompt = (preserveCursor?: boolean) => {
     displayPrompt(preserveCursor);
