@@ -95,7 +95,7 @@ const SCRIPT = `
   var processorKeys = {};
   (function mark(n, under) {
     var inside = under || entries.indexOf(n) >= 0;
-    if (inside && n.kind === 'pipeline') processorKeys[n.name + '\u0000' + n.loc] = true;
+    if (inside && n.kind === 'pipeline') processorKeys[n.name + ' | ' + n.loc] = true;
     for (var k = 0; k < n.children.length; k++) mark(n.children[k], inside);
   })(root, false);
   function commonAncestor(list) {
@@ -165,7 +165,7 @@ const SCRIPT = `
     layout(zoom, 0, width, chain.length);
     flame.style.height = (maxDepth + 1) * ROW + 'px';
     crumbs.textContent = zoom === root ? 'Whole profile (module loading included): click a bar to zoom in.'
-      : (zoom === processorsView ? 'The pipeline\'s processors at work, ' : 'Zoomed into ' + zoom.name + ', ') + ms(size(zoom)) + ' ms: click a faded bar above to zoom out, Whole profile for everything.';
+      : (zoom === processorsView ? "The pipeline's processors at work, " : 'Zoomed into ' + zoom.name + ', ') + ms(size(zoom)) + ' ms: click a faded bar above to zoom out, Whole profile for everything.';
   }
   flame.addEventListener('click', function (e) {
     var t = e.target.closest('.bar'); if (!t) return;
@@ -202,7 +202,7 @@ const SCRIPT = `
   function renderTable() {
     var q = filter.toLowerCase();
     var shown = rows.filter(function (r) {
-      if (onlyPipeline && (r.kind !== 'pipeline' || (anyProcessor && !processorKeys[r.name + '\u0000' + r.loc]))) return false;
+      if (onlyPipeline && (r.kind !== 'pipeline' || (anyProcessor && !processorKeys[r.name + ' | ' + r.loc]))) return false;
       return !q || r.name.toLowerCase().indexOf(q) >= 0 || r.loc.toLowerCase().indexOf(q) >= 0;
     });
     shown.sort(function (a, b) {
