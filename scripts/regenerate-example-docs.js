@@ -7,7 +7,6 @@
 //   node scripts/regenerate-example-docs.js           write the files
 //   node scripts/regenerate-example-docs.js --check   write nothing; exit 1 when a committed file is stale
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -51,11 +50,14 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) {
 
 const check = process.argv.includes('--check');
 if (check) {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-example-docs-'));
   const stale = [];
+  const work = [];
   try {
     for (const example of Object.keys(EXAMPLES)) {
-      for (const fresh of await generate(example, path.join(work, example))) {
+      // Beside docs/, at the same depth: the manual links to corral's README by a relative path.
+      const dir = fs.mkdtempSync(path.join(ROOT, 'examples', example, '.docs-check-'));
+      work.push(dir);
+      for (const fresh of await generate(example, dir)) {
         const committed = path.join(ROOT, 'examples', example, 'docs', path.basename(fresh));
         if (!fs.existsSync(committed) || !fs.readFileSync(committed).equals(fs.readFileSync(fresh))) {
           stale.push(path.relative(ROOT, committed));
@@ -63,7 +65,7 @@ if (check) {
       }
     }
   } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+    for (const dir of work) fs.rmSync(dir, { recursive: true, force: true });
   }
   if (stale.length > 0) {
     process.stderr.write(`Stale generated documents (the code changed since they were made):\n${stale.map((f) => `  ${f}`).join('\n')}\nRegenerate them with: npm run docs:examples\n`);

@@ -4,6 +4,7 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { describeError } from '../core/errors.js';
 import { renderTable } from '../core/table.js';
 import type { Engine } from '../db/engine.js';
+import { metaCommand } from './sql-meta.js';
 
 /** One statement's outcome: rows to show, or how many rows it changed. */
 export type SqlResult = { readonly columns: string[]; readonly rows: unknown[][] } | { readonly changed: number };
@@ -122,7 +123,8 @@ export async function sqlPrompt(options: SqlPromptOptions): Promise<number> {
   const interactive = Boolean(input.isTTY && output.isTTY);
   const runner = await openSqlRunner(engine);
   const lines = readline.createInterface({ input, output: interactive ? output : undefined, terminal: interactive, crlfDelay: Infinity });
-  output.write(`Connected to: ${engine.label}\nStatements end with ';'. Type 'exit;' or Ctrl-D to leave.\n\n`);
+  output.write(`Connected to: ${engine.label}\nStatements end with ';'. .tables and .schema TABLE (or \\dt, \\d TABLE) describe the database; .help lists them. Type 'exit;' or Ctrl-D to leave.\n\n`);
+  const dialect = engine.sqlite ? 'sqlite' : 'postgres';
   let pending = '';
   const prompt = () => {
     if (interactive) {
@@ -134,6 +136,16 @@ export async function sqlPrompt(options: SqlPromptOptions): Promise<number> {
     prompt();
     for await (const line of lines) {
       if (!pending.trim() && EXIT.test(line)) break;
+      if (!pending.trim() && /^\s*[.\\]/.test(line)) {
+        // A meta command (.tables, \d TABLE): one line, no ';'.
+        try {
+          output.write((await metaCommand(line, runner, dialect)) ?? `Error: unknown command ${line.trim()}: .help lists the commands\n`);
+        } catch (error) {
+          output.write(`Error: ${describeError(error)}\n`);
+        }
+        prompt();
+        continue;
+      }
       const { statements, rest } = splitStatements(pending + line + '\n');
       pending = rest;
       for (const statement of statements) {

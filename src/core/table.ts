@@ -1,11 +1,15 @@
+import stringWidth from 'string-width';
+
 /**
- * Plain-text tables for listings (`lssteps`, summaries). Box drawn with ASCII so the
- * output pastes cleanly into logs, e-mails and Markdown code blocks.
+ * Plain-text tables for listings (`lssteps`, summaries, the SQL prompt). Box drawn
+ * with ASCII so the output pastes cleanly into logs, e-mails and Markdown code blocks.
+ * Widths are terminal columns, not UTF-16 units: a CJK character or an emoji takes
+ * two columns, a combining accent none, so such cells line up with the others.
  */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => Math.max(stringWidth(h), ...rows.map((r) => stringWidth(r[i] ?? ''))));
   const line = (char: string) => '+' + widths.map((w) => char.repeat(w + 2)).join('+') + '+';
-  const format = (cells: readonly string[]) =>
-    '| ' + widths.map((w, i) => (cells[i] ?? '').padEnd(w)).join(' | ') + ' |';
+  const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - stringWidth(text)));
+  const format = (cells: readonly string[]) => '| ' + widths.map((w, i) => pad(cells[i] ?? '', w)).join(' | ') + ' |';
   return [line('-'), format(header), line('='), ...rows.map(format), line('-')].join('\n') + '\n';
 }

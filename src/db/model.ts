@@ -55,6 +55,11 @@ export class ModelInstance {
     return `<${this.model.name} ${describeKey(this.model, this)}>`;
   }
 
+  /** How the REPL (`shell`) and console.log show a row: `Planet { id: 1, name: 'b' }`, its columns only. */
+  [Symbol.for('nodejs.util.inspect.custom')](_depth: number, options: object, inspect: (value: unknown, options: object) => string): string {
+    return `${this.model.name} ${inspect(this.toJSON(), options)}`;
+  }
+
   /** The column values only, for JSON and for logs. */
   toJSON(): Record<string, unknown> {
     const values: Record<string, unknown> = {};

@@ -26,6 +26,7 @@ import { Step, type Ordering } from '../run/step.js';
 import { pipelineSourceFiles } from '../qa/source-files.js';
 import { readDocComments, type ClassDoc, type DocIndex } from './doc-comments.js';
 import { htmlPage } from './html.js';
+import { Slugger } from './slug.js';
 
 /** A command of the command line, as the doc describes it. */
 export interface CommandEntry {
@@ -44,7 +45,16 @@ export interface PipelineDocInput {
   readonly commands: readonly CommandEntry[];
   /** Parsed doc comments (default: the pipeline's source files). */
   readonly docs?: DocIndex;
+  /** The class diagram of the models: the image file beside the Markdown, or the SVG itself inline in HTML. None when absent. */
+  readonly diagram?: { readonly image: string } | { readonly svg: string };
+  /** Where the reference of the built-in commands is (corral's README, CLI reference). */
+  readonly commandReference?: string;
 }
+
+/** The id of the block the HTML page fills with the inline SVG diagram. */
+const DIAGRAM_BLOCK = 'models-diagram';
+/** Condition SQL longer than this is laid over several lines (the HTML page also wraps what is still longer). */
+const SQL_WIDTH = 72;
 
 const MODE_TEXT: Record<Mode | 'nopipe', string> = {
   in: 'the production database',
@@ -125,6 +135,69 @@ export function splitTopLevelAnd(sql: string): string[] {
   }
   parts.push(sql.slice(start).trim());
   return parts.filter(Boolean);
+}
+
+/** The index of the `)` that closes the `(` at `open`, outside quotes; -1 when none. */
+function closingParen(sql: string, open: number): number {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = open; i < sql.length; i++) {
+    const c = sql[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** Splits at a top-level keyword (` or `, ` and `), outside quotes and parentheses. */
+function splitTopLevel(sql: string, keyword: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (depth === 0 && sql.slice(i, i + keyword.length).toLowerCase() === keyword) {
+      parts.push(sql.slice(start, i).trim());
+      start = i + keyword.length;
+      i += keyword.length - 1;
+    }
+  }
+  parts.push(sql.slice(start).trim());
+  return parts.filter(Boolean);
+}
+
+/**
+ * One condition of a WHERE clause as lines no wider than `width` (the condition
+ * starting at column `indent`) where it can be split: a parenthesised OR (or AND)
+ * list gets one alternative a line, the keyword under the first alternative, and so
+ * on inside. What cannot be split stays one line. Continuation lines are indented
+ * relative to the condition's first character.
+ */
+export function wrapCondition(part: string, indent: number, width = SQL_WIDTH): string[] {
+  if (indent + part.length <= width || !part.startsWith('(') || closingParen(part, 0) !== part.length - 1) return [part];
+  const inner = part.slice(1, -1).trim();
+  for (const keyword of [' or ', ' and ']) {
+    const alternatives = splitTopLevel(inner, keyword);
+    if (alternatives.length < 2) continue;
+    const lines: string[] = [];
+    alternatives.forEach((alternative, i) => {
+      const lead = i === 0 ? '(' : ` ${keyword.trim()} `;
+      const [first, ...rest] = wrapCondition(alternative, indent + lead.length, width);
+      lines.push(lead + first, ...rest.map((line) => ' '.repeat(lead.length) + line));
+    });
+    lines[lines.length - 1] += ')';
+    return lines;
+  }
+  return [part];
 }
 
 function orderingText(ordering: readonly Ordering[] | undefined, Model: ModelClass): string {
@@ -287,7 +360,10 @@ class DocWriter {
     this.push(`**Selects** ${intro}${after}, in ${this.dialectName}:`, '');
     const sql = [`SELECT * FROM ${this.knex.raw('??', [Model.table]).toQuery()}`];
     const parts = where.sql ? splitTopLevelAnd(where.sql) : [];
-    parts.forEach((part, i) => sql.push(`${i === 0 ? 'WHERE' : '  AND'} ${part}`));
+    parts.forEach((part, i) => {
+      const [first, ...rest] = wrapCondition(part, 6);
+      sql.push(`${i === 0 ? 'WHERE' : '  AND'} ${first}`, ...rest.map((line) => `      ${line}`));
+    });
     const order = sqlOrdering(this.knex, Declared.ordering, Model);
     if (order) sql.push(`ORDER BY ${order}`);
     this.push(fenced('sql', sql.join('\n')), '');
@@ -394,6 +470,42 @@ export function inSourceOrder(models: readonly ModelClass[], docs: DocIndex): Mo
     .map((entry) => entry.Model);
 }
 
+/** Whether a line opens or closes a fenced code block (``` or longer). */
+const FENCE = /^(`{3,}|~{3,})/;
+
+/**
+ * A table of contents of the `##` and `###` headings, with GitHub's anchors,
+ * inserted before the first `##` heading (and counted in its place, since
+ * GitHub numbers repeated anchors in document order).
+ */
+function withContents(pushed: readonly string[]): string[] {
+  const lines = pushed.join('\n').split('\n');
+  const headings: { level: number; text: string; at: number }[] = [];
+  let fence: string | undefined;
+  lines.forEach((line, at) => {
+    const open = FENCE.exec(line);
+    if (open) {
+      if (!fence) fence = open[1]!;
+      else if (line.trimEnd() === fence[0]!.repeat(Math.max(fence.length, line.trimEnd().length)) && line.trimEnd().length >= fence.length) fence = undefined;
+      return;
+    }
+    if (fence) return;
+    const heading = /^(#{1,6}) (.*)$/.exec(line);
+    if (heading) headings.push({ level: heading[1]!.length, text: heading[2]!, at });
+  });
+  const first = headings.find((h) => h.level === 2);
+  if (!first) return [...lines];
+  const slugger = new Slugger();
+  const toc: string[] = ['## Contents', ''];
+  for (const heading of headings) {
+    if (heading === first) slugger.slug('Contents');
+    const anchor = slugger.slug(heading.text);
+    if (heading.level === 2) toc.push(`- [${heading.text}](#${anchor})`);
+    else if (heading.level === 3) toc.push(`  - [${heading.text}](#${anchor})`);
+  }
+  return [...lines.slice(0, first.at), ...toc, '', ...lines.slice(first.at)];
+}
+
 /** The manual of the pipeline, in Markdown. */
 export function pipelineDocMarkdown(input: PipelineDocInput): string {
   const { settings, registry, program } = input;
@@ -414,6 +526,8 @@ export function pipelineDocMarkdown(input: PipelineDocInput): string {
 
     w.push('## Models', '');
     if (settings.models.length === 0) w.push('The pipeline declares no models.', '');
+    else if (input.diagram && 'image' in input.diagram) w.push(`![Class diagram of the models and their foreign keys](${input.diagram.image})`, '');
+    else if (input.diagram) w.push(`<div id="${DIAGRAM_BLOCK}"></div>`, '');
     const models = inSourceOrder(settings.models, docs);
     for (const Model of models) w.model(Model, models);
 
@@ -430,35 +544,38 @@ export function pipelineDocMarkdown(input: PipelineDocInput): string {
     if (registry.alerts.length === 0) w.push('The pipeline has no alerts.', '');
     for (const Class of registry.alerts) w.selection(Class, 'Alert');
 
-    w.push('## Command line', '');
-    w.push(`Run ${code(`${program.name()} <command> --help`)} for the options of a command.`, '');
-    const globals = program.options.filter((o) => !o.hidden);
-    if (globals.length > 0) {
-      w.push('Global options:', '', '| Option | Description |', '|---|---|');
-      for (const option of globals) w.push(w.option(option));
-      w.push('');
-    }
-    w.push('### Built-in commands', '');
-    w.push('| Command | Description |', '|---|---|');
-    const builtins = input.commands.filter((c) => !c.custom);
-    for (const entry of builtins) {
-      const cmd = program.commands.find((c) => c.name() === entry.name);
-      if (cmd) w.push(`| ${code(entry.name)} | ${cell(cmd.description())} |`);
-    }
-    w.push('');
     w.push('## Pipeline commands', '');
     if (custom.length === 0) w.push('The pipeline defines no commands of its own.', '');
     for (const entry of custom) w.command(program, entry);
 
-    w.push('## Built-in command reference', '');
-    for (const entry of builtins) w.command(program, entry);
+    w.push('## Built-in commands', '');
+    // The same in every pipeline: listed, and their options left to corral's reference.
+    const reference = input.commandReference ? `[corral's CLI reference](${input.commandReference})` : "corral's README (CLI reference)";
+    w.push(`Every corral pipeline has these commands. Their options are in ${reference}, and ${code(`${program.name()} <command> --help`)} prints them for this pipeline.`, '');
+    w.push('| Command | Description |', '|---|---|');
+    for (const entry of input.commands.filter((c) => !c.custom)) {
+      const cmd = program.commands.find((c) => c.name() === entry.name);
+      if (cmd) w.push(`| ${code(entry.name)} | ${cell(cmd.description())} |`);
+    }
+    w.push('');
   } finally {
     void w.knex.destroy();
   }
-  return w.lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  return withContents(w.lines).join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }
 
-/** The manual as a self-contained HTML page. */
+/** The manual as a self-contained HTML page, the diagram (when given as SVG) inline. */
 export async function pipelineDocHtml(input: PipelineDocInput): Promise<string> {
-  return htmlPage(`${input.settings.name} Documentation`, pipelineDocMarkdown(input));
+  const blocks: Record<string, string> = {};
+  if (input.diagram && 'svg' in input.diagram) blocks[DIAGRAM_BLOCK] = `<div id="${DIAGRAM_BLOCK}" class="diagram">${inlineSvg(input.diagram.svg)}</div>`;
+  return htmlPage(`${input.settings.name} Documentation`, pipelineDocMarkdown(input), blocks);
+}
+
+/** An SVG document as an element for an HTML page: no XML prolog, doctype or comments. */
+export function inlineSvg(svg: string): string {
+  return svg
+    .replace(/<\?xml[^>]*\?>/g, '')
+    .replace(/<!DOCTYPE[^>]*>/gi, '')
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .trim();
 }

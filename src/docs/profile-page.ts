@@ -89,7 +89,31 @@ const SCRIPT = `
     return n;
   }
   var root = unpack(DATA.tree, null, 0);
-  var zoom = root;
+  // The pipeline's processors at work: its functions that corral calls (process,
+  // generate, setup...), and what they call. Module loading is not among them.
+  var entries = nodes.filter(function (n) { return n.kind === 'pipeline' && n.parent && n.parent.kind === 'corral'; });
+  var processorKeys = {};
+  (function mark(n, under) {
+    var inside = under || entries.indexOf(n) >= 0;
+    if (inside && n.kind === 'pipeline') processorKeys[n.name + ' | ' + n.loc] = true;
+    for (var k = 0; k < n.children.length; k++) mark(n.children[k], inside);
+  })(root, false);
+  function commonAncestor(list) {
+    if (list.length === 0) return root;
+    var chain = [];
+    for (var a = list[0]; a; a = a.parent) chain.unshift(a);
+    var depth = chain.length;
+    for (var k = 1; k < list.length; k++) {
+      var other = [];
+      for (var b = list[k]; b; b = b.parent) other.unshift(b);
+      var d = 0;
+      while (d < depth && d < other.length && other[d] === chain[d]) d++;
+      depth = d;
+    }
+    return depth > 0 ? chain[depth - 1] : root;
+  }
+  var processorsView = commonAncestor(entries);
+  var zoom = processorsView;
   var hideIdle = false;
   var query = '';
   var flame = document.getElementById('flame');
@@ -140,7 +164,8 @@ const SCRIPT = `
     maxDepth = chain.length;
     layout(zoom, 0, width, chain.length);
     flame.style.height = (maxDepth + 1) * ROW + 'px';
-    crumbs.textContent = zoom === root ? 'Whole profile: click a bar to zoom in.' : 'Zoomed into ' + zoom.name + ' (' + ms(size(zoom)) + ' ms): click a faded bar above to zoom out.';
+    crumbs.textContent = zoom === root ? 'Whole profile (module loading included): click a bar to zoom in.'
+      : (zoom === processorsView ? "The pipeline's processors at work, " : 'Zoomed into ' + zoom.name + ', ') + ms(size(zoom)) + ' ms: click a faded bar above to zoom out, Whole profile for everything.';
   }
   flame.addEventListener('click', function (e) {
     var t = e.target.closest('.bar'); if (!t) return;
@@ -163,19 +188,21 @@ const SCRIPT = `
   });
   flame.addEventListener('mouseleave', function () { tip.style.display = 'none'; });
   document.getElementById('reset').addEventListener('click', function () { zoom = root; render(); });
+  document.getElementById('processors').addEventListener('click', function () { zoom = processorsView; render(); });
   document.getElementById('hide-idle').addEventListener('change', function (e) { hideIdle = e.target.checked; render(); });
   document.getElementById('search').addEventListener('input', function (e) { query = e.target.value.trim(); render(); });
   window.addEventListener('resize', render);
 
   // The table of functions.
   var rows = DATA.functions.map(function (f) { return { name: f[0], kind: KINDS[f[1]], loc: f[2], self: f[3], total: f[4], selfPct: f[3], totalPct: f[4] }; });
-  var sortKey = 'self', ascending = false, filter = '', onlyPipeline = false;
+  var sortKey = 'total', ascending = false, filter = '', onlyPipeline = true;
+  var anyProcessor = Object.keys(processorKeys).length > 0;
   var tbody = document.querySelector('#functions tbody');
   var count = document.getElementById('count');
   function renderTable() {
     var q = filter.toLowerCase();
     var shown = rows.filter(function (r) {
-      if (onlyPipeline && r.kind !== 'pipeline') return false;
+      if (onlyPipeline && (r.kind !== 'pipeline' || (anyProcessor && !processorKeys[r.name + ' | ' + r.loc]))) return false;
       return !q || r.name.toLowerCase().indexOf(q) >= 0 || r.loc.toLowerCase().indexOf(q) >= 0;
     });
     shown.sort(function (a, b) {
@@ -246,7 +273,8 @@ export function profilePageHtml(summary: ProfileSummary, meta: ProfilePageMeta):
 <div class="toolbar">
 <input id="search" type="search" placeholder="Highlight functions or files…" aria-label="Highlight functions">
 <label><input id="hide-idle" type="checkbox"> hide idle time</label>
-<button id="reset" type="button">Reset zoom</button>
+<button id="processors" type="button">The processors</button>
+<button id="reset" type="button">Whole profile</button>
 <div class="legend">${legend}</div>
 </div>
 <div id="crumbs"></div>
@@ -257,11 +285,11 @@ export function profilePageHtml(summary: ProfileSummary, meta: ProfilePageMeta):
 <h2>Functions</h2>
 <div class="toolbar">
 <input id="filter" type="search" placeholder="Filter by function or file…" aria-label="Filter functions">
-<label><input id="only-pipeline" type="checkbox"> the pipeline's code only</label>
+<label><input id="only-pipeline" type="checkbox" checked> the pipeline's processors only (uncheck for every function: module loading, corral, dependencies)</label>
 <span id="count" class="note"></span>
 </div>
 <table>
-<thead><tr><th data-key="name">Function</th><th data-key="loc">Location</th><th class="num sorted" data-key="self">Self ms</th><th class="num" data-key="selfPct">Self %</th><th class="num" data-key="total">Total ms</th><th class="num" data-key="totalPct">Total %</th></tr></thead>
+<thead><tr><th data-key="name">Function</th><th data-key="loc">Location</th><th class="num" data-key="self">Self ms</th><th class="num" data-key="selfPct">Self %</th><th class="num sorted" data-key="total">Total ms</th><th class="num" data-key="totalPct">Total %</th></tr></thead>
 <tbody></tbody>
 </table>
 </section>

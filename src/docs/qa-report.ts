@@ -1,16 +1,35 @@
 import type { QualityResult } from '../qa/quality.js';
-import { htmlPage } from './html.js';
+import { escapeHtml, htmlPage } from './html.js';
 
 const percent = (value: number) => `${(value * 100).toFixed(2)}%`;
+const HEADLINE = 'qa-headline';
+
+export interface ReportOptions {
+  readonly explainQai?: boolean;
+  readonly testOutput?: boolean;
+  /** Internal: leave a block for the HTML page's styled headline. */
+  readonly headlineBlock?: boolean;
+}
+
+/** One sentence under the headline: whether the tests passed and what holds the QAI down. */
+function headlineVerdict(r: QualityResult): string {
+  const i = r.inputs;
+  const run = r.tests.passed + r.tests.failed;
+  const tests = i.testsPassed ? `All ${run} tests passed` : `${r.tests.failed} of ${run} tests failed (the QAI is 0 until every test passes)`;
+  return `${tests}; ${i.testedProcessors} of ${i.processors} processors tested; coverage ${percent(i.coverage)}; ${i.styleErrors} style error${i.styleErrors === 1 ? '' : 's'}.`;
+}
 const fence = (text: string) => '```text\n' + (text.trimEnd() || '(nothing)') + '\n```\n';
 
 /** The quality report in Markdown: summary, the QAI and its inputs, grades, then the full outputs. */
-export function qaReportMarkdown(r: QualityResult, options: { explainQai?: boolean; testOutput?: boolean } = {}): string {
+export function qaReportMarkdown(r: QualityResult, options: ReportOptions = {}): string {
   const i = r.inputs;
   const passed = r.tests.passed;
   const run = r.tests.passed + r.tests.failed;
   const lines: string[] = [];
   lines.push(`# ${r.pipeline} Quality Report`, '');
+  // The headline: what a reader came for, before any detail.
+  lines.push(options.headlineBlock ? `<div id="${HEADLINE}"></div>` : `## QAI ${percent(r.qai)} · Grade ${r.grade}`, '');
+  lines.push(headlineVerdict(r), '');
   lines.push(`- **Created at:** ${r.createdAt}`, `- **Corral version:** ${r.versions.corral} (Node ${r.versions.node})`, '');
   if (r.description) lines.push(r.description, '');
   lines.push('## 1. Summary', '');
@@ -58,6 +77,9 @@ export function qaReportMarkdown(r: QualityResult, options: { explainQai?: boole
   return lines.join('\n');
 }
 
-export async function qaReportHtml(r: QualityResult, options: { explainQai?: boolean; testOutput?: boolean } = {}): Promise<string> {
-  return htmlPage(`${r.pipeline} Quality Report`, qaReportMarkdown(r, options));
+export async function qaReportHtml(r: QualityResult, options: ReportOptions = {}): Promise<string> {
+  const headline =
+    `<div id="${HEADLINE}" class="headline" role="status"><span class="qai">QAI ${escapeHtml(percent(r.qai))}</span>` +
+    `<span class="grade">Grade ${escapeHtml(r.grade)}</span></div>`;
+  return htmlPage(`${r.pipeline} Quality Report`, qaReportMarkdown(r, { ...options, headlineBlock: true }), { [HEADLINE]: headline });
 }

@@ -13,7 +13,8 @@ import { memoryOutput } from '../../src/core/output.js';
 import { conditionsToSql } from '../../src/db/conditions.js';
 import type { ModelClass } from '../../src/db/model.js';
 import { classDocsOf } from '../../src/docs/doc-comments.js';
-import { splitTopLevelAnd } from '../../src/docs/pipeline-doc.js';
+import { splitTopLevelAnd, wrapCondition } from '../../src/docs/pipeline-doc.js';
+import { Slugger } from '../../src/docs/slug.js';
 import { NodeAlert } from '../fixtures/docs-pipeline/docpipe/alerts.js';
 import * as models from '../fixtures/docs-pipeline/docpipe/models.js';
 import { Classify, Weigh } from '../fixtures/docs-pipeline/docpipe/steps.js';
@@ -114,7 +115,9 @@ describe('create-doc', () => {
     ] as const) {
       const part = section(heading);
       const { sql, bindings } = conditionsToSql(sqlite, Class.model!, Class.conditions!);
-      for (const clause of splitTopLevelAnd(sql)) expect(part).toContain(clause);
+      // Long clauses are laid over several lines: compare with the line breaks and indents gone.
+      const flat = part.replace(/\n\s+(or|and) /g, ' $1 ');
+      for (const clause of splitTopLevelAnd(sql)) expect(flat).toContain(clause);
       expect(part).toContain(`SELECT * FROM \`${Class.model!.table}\``);
       if (bindings.length > 0) expect(part).toContain('**Bindings**');
     }
@@ -126,11 +129,14 @@ describe('create-doc', () => {
     expect(section('### Step `Classify`')).toContain("`'a'`, `'b'`");
   });
 
-  test('when create-doc runs then every built-in command and the pipeline command are listed with their options and arguments', () => {
+  test('when create-doc runs then the pipeline command is documented in full, and the built-in ones are a table that links to the CLI reference', () => {
+    const builtins = section('## Built-in commands');
     for (const spec of builtinCommands) {
-      expect(doc).toMatch(new RegExp(`^\\| \`${spec.name}\` \\| `, 'm'));
-      expect(doc).toContain(`### \`${spec.name}\``);
+      expect(builtins).toMatch(new RegExp(`^\\| \`${spec.name}\` \\| `, 'm'));
+      // The same in every pipeline: no section of their own, their options are in corral's README.
+      expect(doc).not.toContain(`### \`${spec.name}\``);
     }
+    expect(builtins).toMatch(/Their options are in \[corral's CLI reference\]\((\S+)#cli-reference\)/);
     const exported = section('### `export`');
     expect(exported).toContain('Export the graph');
     expect(exported).toContain('Writes the graph somewhere, in a format of your choice.');
@@ -139,8 +145,38 @@ describe('create-doc', () => {
     expect(exported).toContain('| `<target>` | where to write |');
     expect(exported).toContain('| `-f, --format <format>` | dot or json (default `dot`) |');
     expect(exported).toContain('| `--pretty` | indent the output |');
-    expect(section('### `run`')).toContain('| `--sync` | run in this process, one after the other, in settings order |');
-    expect(doc).toContain('| `--traceback` | print the full stack of errors |');
+    expect(doc).not.toContain('| `--sync` |');
+    expect(doc.split('\n').length).toBeLessThan(260);
+  });
+
+  test('when create-doc runs then a table of contents links to every section and subsection, with the anchors of the headings', () => {
+    const contents = section('## Contents');
+    const headings = [...doc.replace(/```[\s\S]*?```/g, '').matchAll(/^(#{1,3}) (.+)$/gm)].map((m) => ({ level: m[1]!.length, text: m[2]! }));
+    const slugger = new Slugger();
+    const anchors = new Map(headings.map((h) => [h.text, slugger.slug(h.text)]));
+    const listed = [...contents.matchAll(/^( *)- \[(.+)\]\(#([^)]+)\)$/gm)].map((m) => ({ indent: m[1]!.length, text: m[2]!, anchor: m[3]! }));
+    const expected = headings.filter((h) => h.level >= 2 && h.text !== 'Contents');
+    expect(listed.map((l) => l.text)).toEqual(expected.map((h) => h.text));
+    for (const entry of listed) expect(entry.anchor).toBe(anchors.get(entry.text));
+    expect(listed.find((l) => l.text === 'Model `Edge`')).toEqual({ indent: 2, text: 'Model `Edge`', anchor: 'model-edge' });
+    expect(listed.find((l) => l.text === 'Models')).toEqual({ indent: 0, text: 'Models', anchor: 'models' });
+    // Before the first section, after the summary.
+    expect(doc.indexOf('## Contents')).toBeLessThan(doc.indexOf('## Models'));
+  });
+
+  test('when a condition is longer than the line then its alternatives go one a line, under each other, in the SQL block', () => {
+    const classify = section('### Step `Classify`');
+    const block = /```sql\n([\s\S]*?)\n```/.exec(classify)![1]!;
+    expect(block).toContain(
+      ['  AND (`name` like ?', '       or `name` like ?', '       or `graph` is null', '       or `graph` > ?', '       or `class` is null)'].join('\n'),
+    );
+    for (const line of block.split('\n')) expect(line.length, line).toBeLessThanOrEqual(72);
+    expect(wrapCondition('(`a` = ? or `b` = ?)', 6)).toEqual(['(`a` = ? or `b` = ?)']);
+    expect(wrapCondition(`(${'x'.repeat(40)} or (${'y'.repeat(30)} and ${'z'.repeat(30)}))`, 6)).toEqual([
+      `(${'x'.repeat(40)}`,
+      ` or (${'y'.repeat(30)}`,
+      `     and ${'z'.repeat(30)}))`,
+    ]);
   });
 
   test('when create-doc runs twice then the output is identical (no timestamp)', async () => {
@@ -148,7 +184,7 @@ describe('create-doc', () => {
     expect(again.stdout).toBe(doc);
   });
 
-  test('when -o names an .html file then a self-contained page is written and the command says where', async () => {
+  test('when -o names an .html file then a self-contained page is written, with the diagram inline and the contents linked to heading ids', async () => {
     const file = path.join(tempDir(), 'manual', 'docpipe.html');
     const result = await cli(['create-doc', '-o', file]);
     expect(result.code, result.stderr).toBe(0);
@@ -157,13 +193,39 @@ describe('create-doc', () => {
     const html = fs.readFileSync(file, 'utf8');
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain('<style>');
-    expect(html).toContain('<h1>docpipe Documentation</h1>');
+    expect(html).toContain('<h1 id="docpipe-documentation">docpipe Documentation</h1>');
     expect(html).toContain('<table>');
     expect(html).toContain('Shown as &lt;label&gt; &amp; &quot;quoted&quot;');
     expect(html).not.toMatch(/<(link|script|img)\b/i);
-    const markdown = path.join(tempDir(), 'docpipe.md');
-    expect((await cli(['create-doc', '-o', markdown, '--format', 'md'])).code).toBe(0);
-    expect(fs.readFileSync(markdown, 'utf8')).toBe(doc);
+    expect(fs.existsSync(path.join(tempDir(), 'manual', 'models.svg'))).toBe(false);
+    // The diagram, inline: one node per model.
+    const svg = /<div id="models-diagram" class="diagram">\s*(<svg[\s\S]*?<\/svg>)\s*<\/div>/.exec(html);
+    expect(svg, 'no inline diagram').not.toBeNull();
+    for (const Model of Object.values(models) as ModelClass[]) expect(svg![1]).toContain(`id="model_${Model.name}"`);
+    // Every link of the contents leads to a heading of the page.
+    const links = [...html.matchAll(/<a href="#([^"]+)">/g)].map((m) => m[1]!);
+    expect(links).toContain('model-edge');
+    for (const anchor of links) expect(html).toMatch(new RegExp(`<h[23] id="${anchor}">`));
+  });
+
+  test('when -o names a .md file then the class diagram is written beside it as models.svg and shown as an image', async () => {
+    const folder = path.join(tempDir(), 'md-manual');
+    const markdown = path.join(folder, 'docpipe.md');
+    const result = await cli(['create-doc', '-o', markdown]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`Wrote the documentation to ${markdown}, and its diagram to ${path.join(folder, 'models.svg')}\n`);
+    const written = fs.readFileSync(markdown, 'utf8');
+    expect(section('## Models')).not.toContain('![');
+    expect(written).toContain('## Models\n\n![Class diagram of the models and their foreign keys](models.svg)\n');
+    const svg = fs.readFileSync(path.join(folder, 'models.svg'), 'utf8');
+    expect(svg).toMatch(/<svg[\s\S]*id="model_Edge"/);
+    // The same diagram create-models-diagram draws.
+    const diagram = path.join(tempDir(), 'diagram.svg');
+    expect((await cli(['create-models-diagram', '-o', diagram])).code).toBe(0);
+    expect(svg).toBe(fs.readFileSync(diagram, 'utf8'));
+    // The link to the CLI reference leads to corral's README from where the manual is.
+    const link = /\[corral's CLI reference\]\(([^)#]+)#cli-reference\)/.exec(written)![1]!;
+    if (!/^https?:/.test(link)) expect(fs.existsSync(path.resolve(folder, link))).toBe(true);
   });
 });
 

@@ -105,6 +105,17 @@ describeBrowser('profile --run, served', () => {
         page.on('pageerror', (error) => errors.push(error.message));
         await page.goto(url);
         await expect.poll(() => page.locator('#functions tbody tr').count()).toBeGreaterThan(0);
+        // The default view is the pipeline's processors at work, not module loading: the
+        // table lists the step's own function first (by total time), and the call tree
+        // opens on the processors.
+        expect(await page.isChecked('#only-pipeline')).toBe(true);
+        const first = page.locator('#functions tbody tr').first();
+        expect(await first.getAttribute('class')).toBe('pipeline');
+        expect(await first.locator('td').first().innerText()).toBe('process');
+        expect(await first.locator('td.loc').innerText()).toMatch(/^profpipe\/steps\.ts:\d+$/);
+        const shown = await page.locator('#functions tbody tr td.loc').allInnerTexts();
+        expect(shown.every((loc) => loc.startsWith('profpipe/'))).toBe(true);
+        expect(await page.locator('#crumbs').innerText()).toContain("The pipeline's processors at work");
         // The table: the pipeline's functions, marked, with their TypeScript location.
         await page.check('#only-pipeline');
         const burnRow = page.locator('#functions tbody tr.pipeline', { hasText: 'burnCpu' });

@@ -2,13 +2,14 @@
  * shell, dbshell and exec as a user runs them: `node in_corral.js ...` in a
  * scaffolded pipeline, with standard input piped in.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { findExecutable } from '../../src/cli/commands/dbshell.js';
 import { createPipeline, expectExit, type ScaffoldedPipeline } from '../helpers/pipeline.js';
 import { createTestDatabase, describePg, pgQuery } from '../helpers/postgres.js';
-import { runCli } from '../helpers/run-cli.js';
+import { cleanEnv, runCli } from '../helpers/run-cli.js';
 import { queryDb } from '../helpers/sqlite.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';
 
@@ -20,6 +21,27 @@ const typed = (target: ScaffoldedPipeline, args: string[], input: string, env?: 
   runCli(['in_corral.js', ...args], { cwd: target.root, input, ...(env ? { env } : {}) });
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('Error:'));
 const names = () => queryDb<{ name: string }>(pipe.dbFile, 'SELECT name FROM Example ORDER BY id').map((r) => r.name);
+
+/** What the model query helpers are asked in the shell, and what it must answer (the scaffold's 3 example rows). */
+const QUERIES = [
+  'const rows = await Example.find({ processed: false })',
+  "rows.filter((e) => e.name.startsWith('example-')).length",
+  'rows[0] instanceof Example',
+  'typeof rows[0].processed',
+  'rows[0]',
+  "(await Example.findOne(['value', '>', 1])).name",
+  "await Example.findOne({ name: 'nobody' })",
+  "await Example.count(['name', 'like', 'example-%'])",
+  'await Example.count({ processed: true }, [\'value\', \'<\', 10])',
+  "(await Example.find([{ processed: false }, ['value', '>=', 2], ['name', 'like', 'example-%']])).map((e) => e.id)",
+];
+function expectQueryAnswers(stdout: string, prompt: string): void {
+  const answers = stdout.split(prompt).map((a) => a.trim()).filter(Boolean);
+  expect(answers, stdout).toEqual(
+    expect.arrayContaining(['3', 'true', "'boolean'", "'example-2'", 'null', '0', '[ 2, 3 ]']),
+  );
+  expect(stdout).toMatch(/Example \{\s+id: 1,\s+name: 'example-1',\s+value: 1,\s+processed: false,\s+doubled: null\s+\}/);
+}
 
 beforeAll(async () => {
   pipe = await createPipeline(tempDir(), 'shellpipe');
@@ -50,7 +72,7 @@ describe('shell', () => {
     expect(banner.slice(0, 6)).toEqual([
       `LOAD: db (knex, in one transaction on sqlite:${pipe.dbFile})`,
       'LOAD: settings (the settings of shellpipe)',
-      'LOAD: Example (models)',
+      'LOAD: Example (models, with find, findOne and count)',
       'LOAD: Alerted, Failure, Run (corral models)',
       'LOAD: answer (shellLocals)',
       '-'.repeat(80),
@@ -76,12 +98,88 @@ describe('shell', () => {
     expect(names()).not.toContain('undone');
   });
 
+  test('when models are queried with find, findOne and count then model instances come back, booleans as booleans', async () => {
+    const result = await typed(pipe, ['shell'], QUERIES.join('\n') + '\n');
+    expectExit(result, 0);
+    expect(result.stdout).toContain('LOAD: Example (models, with find, findOne and count)');
+    expectQueryAnswers(result.stdout, 'shellpipe> ');
+  });
+
+  test.skipIf(!findExecutable('script'))('when the shell is used at a terminal then its history is kept in .corral/ and the Up arrow recalls it in the next session', async () => {
+    const history = path.join(pipe.root, '.corral', 'shell_history');
+    fs.rmSync(history, { force: true });
+    const first = await atTerminal(pipe, async (session) => {
+      await session.waitFor('shellpipe> ');
+      session.type('6 * 7 + 1000\r');
+      await session.waitFor('1042');
+      session.type('\x04'); // Ctrl-D
+    });
+    expect(first.code, first.output).toBe(0);
+    expect(fs.readFileSync(history, 'utf8').split('\n')).toContain('6 * 7 + 1000');
+    const second = await atTerminal(pipe, async (session) => {
+      await session.waitFor('shellpipe> ');
+      const before = session.output().length;
+      session.type('\x1b[A');
+      await session.waitFor('6 * 7 + 1000', before);
+      session.type('\r');
+      await session.waitFor('1042', before);
+      session.type('.exit\r');
+    });
+    expect(second.code, second.output).toBe(0);
+  });
+
   test('when the help is asked then it lists what the shell defines', async () => {
     const result = await pipe.cli(['shell', '--help']);
     expectExit(result, 0);
     expect(result.stdout).toContain('Defines: db (knex bound to one open transaction), settings, every model');
   });
 });
+
+/** A session at a terminal: the CLI under `script`, which gives it a pseudo-terminal. */
+interface TerminalSession {
+  type(text: string): void;
+  output(): string;
+  /** Resolves when `text` appears in the output after `from`; the guard fails the test after 60 s of nothing. */
+  waitFor(text: string, from?: number): Promise<void>;
+}
+
+async function atTerminal(target: ScaffoldedPipeline, drive: (session: TerminalSession) => Promise<void>): Promise<{ code: number | null; output: string }> {
+  const child = spawn('script', ['-q', '-e', '-c', `${process.execPath} in_corral.js shell`, '/dev/null'], {
+    cwd: target.root,
+    env: cleanEnv({ TERM: 'xterm' }),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const waiters: (() => void)[] = [];
+  const onData = (chunk: string) => {
+    output += chunk;
+    for (const wake of waiters.splice(0)) wake();
+  };
+  child.stdout.setEncoding('utf8').on('data', onData);
+  child.stderr.setEncoding('utf8').on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const session: TerminalSession = {
+    type: (text) => void child.stdin.write(text),
+    output: () => output,
+    async waitFor(text, from = 0) {
+      const guard = Date.now() + 60_000;
+      while (!output.slice(from).includes(text)) {
+        if (Date.now() > guard || child.exitCode !== null) throw new Error(`no '${text}' in the terminal:\n${output}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 1000);
+        });
+      }
+    },
+  };
+  try {
+    await drive(session);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { code: await exited, output };
+}
 
 describe('dbshell', () => {
   test('when --builtin gets statements then it prints tables and counts, reports errors and goes on until exit;', async () => {
@@ -108,6 +206,16 @@ describe('dbshell', () => {
     const result = await pipe.cli(['dbshell', '--', '-header', 'select name from Example where id = 1;']);
     expectExit(result, 0);
     expect(result.stdout).toBe('name\nexample-1\n');
+  });
+
+  test('when .tables and \\d TABLE are typed in the built-in prompt then it lists the tables and describes one', async () => {
+    const result = await typed(pipe, ['dbshell', '--builtin'], '.tables\n\\d Example\n');
+    expectExit(result, 0);
+    expect(result.stdout).toMatch(/^\| Example +\|$/m);
+    expect(result.stdout).toMatch(/^\| corral_runs +\|$/m);
+    expect(result.stdout).toContain('Table Example\n');
+    expect(result.stdout).toMatch(/^\| processed +\| boolean +\| no +\| '?0'? +\|$/m);
+    expect(result.stdout).toContain('Primary key: id');
   });
 
   test('when the client is not installed then the built-in prompt takes over, saying why', async () => {
@@ -183,6 +291,12 @@ describePg('on PostgreSQL', () => {
       pg.edit('settings.ts', "connection: 'sqlite:shellpg-dev.db'", `connection: '${database.url}'`);
       expectExit(await pg.cli(['createdb', '--noinput']), 0);
 
+      expectExit(await pg.cli(['load']), 0);
+      const queries = await typed(pg, ['shell'], QUERIES.join('\n') + '\n');
+      expectExit(queries, 0);
+      expectQueryAnswers(queries.stdout, 'shellpg> ');
+      await pgQuery(database.url, 'DELETE FROM "Example"');
+
       const shell = await typed(pg, ['shell'], "await db('Example').insert({ name: 'pg-shell', value: 1 })\n");
       expectExit(shell, 0);
       expect(shell.stderr).toContain('Committed.');
@@ -193,8 +307,12 @@ describePg('on PostgreSQL', () => {
       expect(spoiled.stderr).toContain('PostgreSQL refuses to commit it: rolled back');
       expect(await pgQuery(database.url, 'SELECT name FROM "Example" ORDER BY id')).toEqual([{ name: 'pg-shell' }]);
 
-      const builtin = await typed(pg, ['dbshell', '--builtin'], 'select name from "Example";\nselect 1 / 0;\nselect \'still here\' as s;\n');
+      const builtin = await typed(pg, ['dbshell', '--builtin'], 'select name from "Example";\nselect 1 / 0;\nselect \'still here\' as s;\n\\dt\n.schema Example\n');
       expectExit(builtin, 0);
+      expect(builtin.stdout).toMatch(/^\| Example +\|$/m);
+      expect(builtin.stdout).toContain('Table Example\n');
+      expect(builtin.stdout).toMatch(/^\| processed +\| boolean +\| no +\| false +\|$/m);
+      expect(builtin.stdout).toContain('Primary key: id');
       expect(builtin.stdout).toContain('| pg-shell |');
       expect(builtin.stdout).toContain('Error: division by zero');
       expect(builtin.stdout).toContain('| still here |');

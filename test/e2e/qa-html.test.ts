@@ -20,6 +20,7 @@ let reportRun: CliResult;
 let reportFile: string;
 let browser: Browser | undefined;
 let pageText: string;
+let headline: { text: string; fontPx: number; beforeSummary: boolean } | undefined;
 let requested: string[];
 
 describeBrowser('qareport --format html', () => {
@@ -35,6 +36,18 @@ describeBrowser('qareport --format html', () => {
     page.on('request', (request) => requested.push(request.url()));
     await page.goto(pathToFileURL(reportFile).href, { waitUntil: 'load' });
     pageText = await page.innerText('body');
+    // Written as page code (this project has no DOM types): what a reader sees of the headline.
+    headline = (await page.evaluate(`(() => {
+      const box = document.querySelector('.headline');
+      const qai = box && box.querySelector('.qai');
+      const summary = [...document.querySelectorAll('h2')].find((h) => h.textContent.includes('Summary'));
+      if (!box || !qai || !summary) return undefined;
+      return {
+        text: box.innerText,
+        fontPx: parseFloat(getComputedStyle(qai).fontSize),
+        beforeSummary: Boolean(box.compareDocumentPosition(summary) & Node.DOCUMENT_POSITION_FOLLOWING),
+      };
+    })()`)) as typeof headline;
   });
 
   afterAll(async () => {
@@ -48,6 +61,14 @@ describeBrowser('qareport --format html', () => {
     expect(pageText).toContain(`QA Grade: ${summary!.grade}`);
     expect(pageText).toContain('qapipe Quality Report');
     expect(pageText).toContain('Untested processors: Flag');
+  });
+
+  test('when the report is opened then the QAI and the grade are the headline: large, above the summary', () => {
+    const summary = summaryLine(reportRun.stderr)!;
+    expect(headline, 'no .headline with .qai before the Summary').toBeDefined();
+    expect(headline!.text.replace(/\s+/g, ' ')).toBe(`QAI ${summary.percent}% Grade ${summary.grade}`);
+    expect(headline!.fontPx).toBeGreaterThan(30);
+    expect(headline!.beforeSummary).toBe(true);
   });
 
   test('when the page loads then it fetches nothing but the file itself: no external resource', () => {

@@ -144,6 +144,18 @@ forEachDatabase((dialect) => {
       }
     });
 
+    test('when the report is opened then its first lines under the title are the QAI and grade as a headline, and the verdict', () => {
+      const qaiPercent = (report.qai * 100).toFixed(2);
+      const lines = markdown.split('\n');
+      expect(lines.slice(0, 5)).toEqual([
+        '# qapipe Quality Report',
+        '',
+        `## QAI ${qaiPercent}% · Grade ${report.grade}`,
+        '',
+        `All ${report.tests.passed} tests passed; ${PCN - 1} of ${PCN} processors tested; coverage ${(report.inputs.coverage * 100).toFixed(2)}%; 1 style error.`,
+      ]);
+    });
+
     test('when a processor has no test then the report names it, and lists the style error where it is', () => {
       expect(markdown).toContain('**Untested processors:** `Flag`');
       expect(markdown).toContain('| Flag | step | 0 |');

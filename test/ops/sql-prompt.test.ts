@@ -54,6 +54,37 @@ forEachDatabase((dialect) => {
     expect(await db.engine.knex('Star').orderBy('id').pluck('name')).toEqual(['Sol', 'Vega']);
   });
 
+  test('when .tables, \\dt, .schema TABLE and \\d TABLE are typed then the tables are listed and one is described, as on the other database', async () => {
+    const db = await openDb({ models: [Star] });
+    const out = await prompt(db, ['.tables', '\\dt', '.schema Star', '\\d star', '\\d nowhere', '.nonsense', "select 'still here' as s;"].join('\n') + '\n');
+    const listing = /\| Table +\|\n\+=+\+\n((?:\| .* \|\n)+)\+-+\+\n\((\d+) tables\)/.exec(out);
+    expect(listing, out).not.toBeNull();
+    const tables = listing![1]!.split('\n').filter(Boolean).map((l) => l.slice(2, -2).trim());
+    expect(tables).toContain('Star');
+    expect(tables).toContain('corral_runs');
+    expect(tables.some((t) => t.startsWith('sqlite_'))).toBe(false);
+    expect(out.split('(' + tables.length + ' tables)').length).toBe(3);
+    // Described twice (.schema Star, \d star: the case is forgiven), the same way on both databases.
+    const described = out.split('Table Star\n');
+    expect(described.length, out).toBe(3);
+    const name = dialect === 'sqlite' ? 'varchar(50)' : 'character varying(50)';
+    expect(described[1]).toMatch(new RegExp(`^\\| Column \\| Type +\\| Null \\| Default +\\|`, 'm'));
+    expect(described[1]).toMatch(new RegExp(`^\\| name +\\| ${name.replace(/[()]/g, '\\$&')} +\\| no +\\|`, 'm'));
+    expect(described[1]).toMatch(/^\| id +\| integer +\| (no|yes) +\|/im);
+    expect(described[1]).toContain('Primary key: id');
+    expect(out).toMatch(/Error: no table 'nowhere'; the tables are: .*Star/);
+    expect(out).toContain('Error: unknown command .nonsense: .help lists the commands');
+    expect(out).toContain('| still here |');
+  });
+
+  test('when cells hold CJK text and emoji then the columns still line up (widths in terminal columns)', async () => {
+    const db = await openDb({ models: [Star] });
+    const out = await prompt(db, "insert into \"Star\" (name) values ('日本語の星'), ('🌟 nova'), ('Vega');\nselect name, id from \"Star\" order by id;\n");
+    expect(out).toContain(
+      ['+------------+----+', '| name       | id |', '+============+====+', '| 日本語の星 | 1  |', '| 🌟 nova    | 2  |', '| Vega       | 3  |', '+------------+----+'].join('\n'),
+    );
+  });
+
   test('when input ends in the middle of a statement then it is not run, and the prompt says so', async () => {
     const db = await openDb({ models: [Star] });
     const out = await prompt(db, "insert into \"Star\" (name) values ('half')");

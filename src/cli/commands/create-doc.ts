@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Option } from 'commander';
 import type { CommandEntry, PipelineDocInput } from '../../docs/pipeline-doc.js';
+import { commandReferenceLink } from '../../docs/command-reference.js';
 import { commandNameOf, type CommandClass } from '../../run/command.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
+
+/** The class diagram a Markdown manual shows, written beside it (the name `create-models-diagram -o models.svg` gives too). */
+const DIAGRAM_FILE = 'models.svg';
 
 export const createDoc: CommandSpec = {
   name: 'create-doc',
@@ -11,7 +15,7 @@ export const createDoc: CommandSpec = {
   mode: 'out',
   configure(cmd) {
     cmd
-      .option('-o, --output <file>', 'write the manual to this file (default: standard output)')
+      .option('-o, --output <file>', 'write the manual to this file, and for Markdown the class diagram beside it as models.svg (default: standard output, no diagram)')
       .addOption(new Option('--format <format>', 'md or html (default: from the file extension, else md)').choices(['md', 'html']));
   },
   async handle(context, options) {
@@ -28,15 +32,31 @@ export const createDoc: CommandSpec = {
       ...builtinCommands.map((spec) => ({ name: spec.name, mode: spec.mode, custom: undefined })),
       ...custom.map((Class) => ({ name: commandNameOf(Class), mode: Class.mode, custom: Class })),
     ];
-    const input: PipelineDocInput = { settings: env.settings, registry: env.registry, program: commandLineProgram(env.settings), commands };
     const output: string | undefined = options.output;
     const extension = output ? path.extname(output).slice(1).toLowerCase() : '';
     const format: string = options.format ?? (extension === 'html' || extension === 'htm' ? 'html' : 'md');
+    const folder = output ? path.dirname(path.resolve(output)) : process.cwd();
+    // The class diagram: inline in HTML; in Markdown an image beside the manual (none on standard output: no place for it).
+    const models = env.settings.models;
+    let svg: string | undefined;
+    if (models.length > 0 && (output || format === 'html')) {
+      const [{ modelsDiagramDot }, { renderGraph }] = await Promise.all([import('../../docs/models-diagram.js'), import('../../docs/render-graph.js')]);
+      svg = String(await renderGraph(modelsDiagramDot(models, { title: `${env.settings.name} models` }), 'svg'));
+    }
+    const input: PipelineDocInput = {
+      settings: env.settings,
+      registry: env.registry,
+      program: commandLineProgram(env.settings),
+      commands,
+      commandReference: commandReferenceLink(folder),
+      ...(svg === undefined ? {} : { diagram: format === 'html' ? { svg } : { image: DIAGRAM_FILE } }),
+    };
     const text = format === 'html' ? await pipelineDocHtml(input) : pipelineDocMarkdown(input);
     if (output) {
-      fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
+      fs.mkdirSync(folder, { recursive: true });
+      if (svg !== undefined && format !== 'html') fs.writeFileSync(path.join(folder, DIAGRAM_FILE), svg);
       fs.writeFileSync(output, text);
-      context.output.err(`Wrote the documentation to ${output}\n`);
+      context.output.err(`Wrote the documentation to ${output}${svg !== undefined && format !== 'html' ? `, and its diagram to ${path.join(path.dirname(output), DIAGRAM_FILE)}` : ''}\n`);
     } else {
       context.output.out(text);
     }

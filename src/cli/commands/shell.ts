@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import repl from 'node:repl';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
@@ -7,7 +9,10 @@ import { settingsView } from '../../conf/load.js';
 import type { Knex } from 'knex';
 import { pushContext, popContext } from '../../db/context.js';
 import type { Engine, Transaction } from '../../db/engine.js';
+import type { Condition } from '../../db/conditions.js';
 import { frameworkModels } from '../../db/framework-models.js';
+import type { ModelClass } from '../../db/model.js';
+import { countRowsIn, findRowIn, findRowsIn } from '../../db/queries.js';
 import type { Environment } from '../../run/environment.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
 
@@ -20,8 +25,36 @@ export interface ShellStreams {
 
 const RULE = '-'.repeat(80);
 
+/**
+ * `Planet.find({ … })` and its kin take one condition or a list, as a processor's
+ * `conditions` do: `find()`, `find({ ra: null })`, `find(['mag', '<', 12])`,
+ * `find({ ra: null }, ['mag', '<', 12])` or `find([{ ra: null }, ['mag', '<', 12]])`.
+ */
+function conditionList(args: readonly unknown[]): Condition[] {
+  if (args.length === 1 && Array.isArray(args[0]) && typeof args[0][0] !== 'string') return args[0] as Condition[];
+  return args.filter((a) => a !== undefined) as Condition[];
+}
+
+/**
+ * A model as the shell shows it: the class itself (`new Planet({…})`, `Planet.table`,
+ * `instanceof`), plus query helpers that read through the shell's transaction and
+ * return model instances (booleans as booleans, dates as Dates):
+ * `await Planet.find(…)`, `await Planet.findOne(…)`, `await Planet.count(…)`.
+ */
+function withQueries(Model: ModelClass, db: () => Knex): ModelClass {
+  const helpers: Record<string, unknown> = {
+    find: (...args: unknown[]) => findRowsIn(db(), Model, conditionList(args)),
+    findOne: (...args: unknown[]) => findRowIn(db(), Model, conditionList(args)),
+    count: (...args: unknown[]) => countRowsIn(db(), Model.table, conditionList(args)),
+  };
+  return new Proxy(Model, {
+    get: (target, key, receiver) => (typeof key === 'string' && key in helpers && !(key in target) ? helpers[key] : Reflect.get(target, key, receiver)),
+    has: (target, key) => (typeof key === 'string' && key in helpers) || Reflect.has(target, key),
+  });
+}
+
 /** The names the shell defines, and the banner lines that announce them. */
-function shellLocals(env: Environment): { locals: Record<string, unknown>; banner: string[] } {
+function shellLocals(env: Environment, db: () => Knex): { locals: Record<string, unknown>; banner: string[] } {
   const locals: Record<string, unknown> = {};
   const banner: string[] = [];
   const load = (names: Record<string, unknown>, what: string) => {
@@ -32,9 +65,9 @@ function shellLocals(env: Environment): { locals: Record<string, unknown>; banne
   };
   load({ db: undefined }, `knex, in one transaction on ${env.engine!.label}`);
   load({ settings: settingsView(env.settings) }, `the settings of ${env.settings.name}`);
-  load(Object.fromEntries(env.settings.models.map((m) => [m.name, m])), 'models');
+  load(Object.fromEntries(env.settings.models.map((m) => [m.name, withQueries(m, db)])), 'models, with find, findOne and count');
   const own = new Set(env.settings.models.map((m) => m.name));
-  load(Object.fromEntries(frameworkModels.filter((m) => !own.has(m.name)).map((m) => [m.name, m])), 'corral models');
+  load(Object.fromEntries(frameworkModels.filter((m) => !own.has(m.name)).map((m) => [m.name, withQueries(m, db)])), 'corral models');
   load({ ...env.settings.shellLocals }, 'shellLocals');
   return { locals, banner };
 }
@@ -108,9 +141,29 @@ async function begin(env: Environment): Promise<Session> {
  * Piped input is fed one line at a time, each after the previous one has finished
  * (awaits included): Node's REPL reads piped lines without waiting for their awaits.
  */
+/** Where an interactive shell keeps its history: the pipeline's `.corral/` folder (git-ignored by the scaffold). */
+export function shellHistoryFile(env: Environment): string {
+  return path.join(env.settings.root, '.corral', 'shell_history');
+}
+
+/** Loads the history of earlier sessions into the REPL and saves this one's (Node's own history file format). */
+async function keepHistory(server: repl.REPLServer, file: string, messages: Output): Promise<void> {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  } catch {
+    // setupHistory reports it below.
+  }
+  await new Promise<void>((resolve) => {
+    server.setupHistory(file, (error) => {
+      if (error) messages.err(`Warning: no shell history (${error.message}); the shell works without it.\n`);
+      resolve();
+    });
+  });
+}
+
 export async function runShell(env: Environment, streams: ShellStreams): Promise<number> {
-  const { locals, banner } = shellLocals(env);
   let tx = await begin(env);
+  const { locals, banner } = shellLocals(env, () => tx.db);
   const interactive = Boolean(streams.input.isTTY && streams.output.isTTY);
   const feed = interactive ? undefined : new PassThrough();
   streams.output.write([...banner, RULE, '`.commit` and `.rollback` end the transaction early; `.exit` or Ctrl-D commits and leaves.', ''].join('\n'));
@@ -120,11 +173,18 @@ export async function runShell(env: Environment, streams: ShellStreams): Promise
   const server = repl.start({
     input: feed ?? streams.input,
     output: streams.output,
-    prompt: `${env.settings.name}> `,
+    // At a terminal, the prompt waits for the history: a line typed while it loads would be lost.
+    prompt: interactive ? '' : `${env.settings.name}> `,
     terminal: interactive,
     ignoreUndefined: true,
   });
   Object.assign(server.context, locals, { db: tx.db });
+  // Only a person's typing is history: piped input is a script, not worth recalling.
+  if (interactive) {
+    await keepHistory(server, shellHistoryFile(env), streams.messages);
+    server.setPrompt(`${env.settings.name}> `);
+    server.displayPrompt();
+  }
   const displayPrompt = server.displayPrompt.bind(server);
   server.displayPrompt = (preserveCursor?: boolean) => {
     displayPrompt(preserveCursor);
@@ -209,6 +269,11 @@ export const shell: CommandSpec = {
 Defines: db (knex bound to one open transaction), settings, every model by its
 class name (corral's own too) and the names of the shellLocals setting.
 Top-level await works: await db('Example').where({ processed: true }).
+Models query the same transaction and give model instances (booleans as
+booleans, dates as Dates): await Example.find({ processed: false }),
+await Example.findOne(['value', '>', 2]), await Example.count().
+At a terminal, the history of earlier sessions is kept in .corral/shell_history
+(Up arrow recalls it).
 What you do through db is committed when you leave with .exit or Ctrl-D (or when
 piped input ends), and rolled back if the shell is killed. .commit and .rollback
 end the transaction early and start a new one. On SQLite the transaction begins
