@@ -9,6 +9,7 @@ export const createDoc: CommandSpec = {
   name: 'create-doc',
   summary: "Write the pipeline's manual from its code: models, loader, steps, alerts and commands (Markdown or HTML)",
   mode: 'out',
+  toolchain: ['typescript'],
   configure(cmd) {
     cmd
       .option('-o, --output <file>', 'write the manual to this file (default: standard output)')
