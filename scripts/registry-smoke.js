@@ -20,7 +20,7 @@ const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const VERDACCIO = 'verdaccio@6.8.0';
 const keep = process.argv.includes('--keep');
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
-const toolchain = Object.keys(manifest.peerDependencies ?? {});
+const toolchain = ['@eslint/js', '@types/node', 'c8', 'eslint', 'typescript', 'typescript-eslint', 'vitest'];
 const started = Date.now();
 
 function say(text) {
@@ -146,7 +146,10 @@ async function main() {
     });
     if (!user.ok) fail(`verdaccio refused the user: ${user.status} ${await user.text()}`);
     const { token } = await user.json();
-    fs.writeFileSync(path.join(tmp, 'npmrc'), `registry=${url}\n//127.0.0.1:${port}/:_authToken=${token}\nfund=false\naudit=false\n`);
+    // The user's own npm settings stay (nodedir, cafile…); only the registry and its token are added.
+    const userConfig = (await mustRun('npm', ['config', 'get', 'userconfig'], { cwd: tmp, env: process.env })).stdout.trim();
+    const own = fs.existsSync(userConfig) ? fs.readFileSync(userConfig, 'utf8').replace(/^registry\s*=.*$/gm, '') : '';
+    fs.writeFileSync(path.join(tmp, 'npmrc'), `${own}\nregistry=${url}\n//127.0.0.1:${port}/:_authToken=${token}\nfund=false\naudit=false\n`);
 
     say(`npm publish (builds corral ${manifest.version})`);
     await mustRun('npm', ['publish'], { cwd: REPO_ROOT, env });

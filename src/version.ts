@@ -4,7 +4,6 @@ const require = createRequire(import.meta.url);
 
 interface CorralManifest {
   readonly version: string;
-  readonly peerDependencies?: Readonly<Record<string, string>>;
   readonly devDependencies?: Readonly<Record<string, string>>;
 }
 
@@ -14,12 +13,19 @@ const manifest = require('../package.json') as CorralManifest;
 export const VERSION: string = manifest.version;
 
 /**
- * The QA toolchain with its tested versions, e.g. `{ vitest: '4.1.12', … }`: the
- * packages are corral's optional `peerDependencies` (a pipeline installs them as its
- * devDependencies, so that `npm ci --omit=dev` leaves them out), the versions are
- * corral's own `devDependencies` pins. The scaffold's package.json and the hint of a
- * QA command run without them both come from here.
+ * The QA toolchain: what `test`, `coverage`, `style`, `typecheck`, `qareport`,
+ * `profile` and `create-doc` import, and no runtime command does.
+ */
+export const QA_TOOLS = ['@eslint/js', '@types/node', 'c8', 'eslint', 'typescript', 'typescript-eslint', 'vitest'] as const;
+
+/**
+ * The QA toolchain at the versions corral's own devDependencies pin (the ones it is
+ * tested with), e.g. `{ vitest: '4.1.12', … }`. A pipeline gets them as its own
+ * devDependencies (the scaffold's package.json), so `npm ci --omit=dev` leaves them
+ * out. They are deliberately not optional peerDependencies of corral: npm then marks
+ * them `devOptional`, and `--omit=dev` installs them anyway. The scaffold and the hint
+ * of a QA command run without them both come from here.
  */
 export const QA_TOOLCHAIN: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries(manifest.peerDependencies ?? {}).map(([name, range]) => [name, manifest.devDependencies?.[name] ?? range]),
+  QA_TOOLS.map((name) => [name, manifest.devDependencies?.[name] ?? 'latest']),
 );

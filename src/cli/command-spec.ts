@@ -33,7 +33,7 @@ export interface CommandSpec {
    */
   readonly importsSources?: boolean;
   /**
-   * Packages of the QA toolchain the command imports (optional peers of corral, the
+   * Packages of the QA toolchain the command imports (`QA_TOOLS`, the
    * pipeline's devDependencies): checked before anything opens, so that a runtime-only
    * install (`npm ci --omit=dev`) gets one line saying what to install.
    */

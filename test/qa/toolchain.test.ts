@@ -1,5 +1,5 @@
 /**
- * The QA toolchain: one list in package.json (optional peers, pinned as devDependencies),
+ * The QA toolchain: one list (QA_TOOLS) at the versions of corral's devDependencies,
  * found as Node finds a bare import. The install itself is test/e2e/package-install.test.ts.
  */
 import fs from 'node:fs';
@@ -13,17 +13,13 @@ import { withTempDir } from '../helpers/temp-dir.js';
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
-  peerDependencies: Record<string, string>;
-  peerDependenciesMeta: Record<string, { optional?: boolean }>;
 };
 
 describe('QA toolchain', () => {
-  test('is the optional peers of corral, at the versions corral pins for its own tests, none a runtime dependency', () => {
-    // npm keeps these lists sorted.
+  test("is pinned by corral's devDependencies, none a runtime dependency nor a peer (npm would install a peer with --omit=dev)", () => {
     const tools = ['@eslint/js', '@types/node', 'c8', 'eslint', 'typescript', 'typescript-eslint', 'vitest'];
-    expect(Object.keys(manifest.peerDependencies)).toEqual(tools);
+    expect((manifest as { peerDependencies?: unknown }).peerDependencies).toBeUndefined();
     for (const tool of tools) {
-      expect(manifest.peerDependenciesMeta[tool]?.optional, tool).toBe(true);
       expect(manifest.dependencies[tool], tool).toBeUndefined();
       expect(manifest.devDependencies[tool], tool).toMatch(/^\d+\.\d+\.\d+$/);
     }
