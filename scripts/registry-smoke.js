@@ -115,7 +115,7 @@ async function main() {
       '    access: $all',
       '    publish: $authenticated',
       '    proxy: npmjs',
-      'log: { type: stdout, format: pretty, level: warn }',
+      'log: { type: stdout, format: pretty, level: error }',
       '',
     ].join('\n'),
   );
