@@ -32,6 +32,12 @@ export interface CommandSpec {
    * copy of each class. Other commands load the compiled pipeline, which starts faster.
    */
   readonly importsSources?: boolean;
+  /**
+   * Packages of the QA toolchain the command imports (`QA_TOOLS`, the
+   * pipeline's devDependencies): checked before anything opens, so that a runtime-only
+   * install (`npm ci --omit=dev`) gets one line saying what to install.
+   */
+  readonly toolchain?: readonly string[];
   configure?(cmd: Commander): void;
   handle(context: CommandContext, options: Record<string, any>, args: string[]): Promise<number | void>;
 }

@@ -10,6 +10,7 @@ import { commandNameOf, runCustomCommand, type Command, type CommandClass } from
 import type { CommandContext, CommandSpec } from './command-spec.js';
 import { builtinCommands } from './commands/index.js';
 import { openEnvironment, type Environment } from '../run/environment.js';
+import { requireToolchain } from '../qa/toolchain.js';
 
 export interface RunOptions {
   /** The pipeline's settings file. (Default: `CORRAL_SETTINGS`) */
@@ -182,6 +183,7 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
   let failure: unknown;
   let code: number;
   try {
+    if (picked.spec?.toolchain) requireToolchain(picked.spec.name, picked.spec.toolchain);
     if (mode !== 'nopipe') {
       env = await openEnvironment({
         settingsFile: settings!.settingsFile,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '../core/errors.js';
 import type { Output } from '../core/output.js';
-import { VERSION } from '../version.js';
+import { QA_TOOLCHAIN, VERSION } from '../version.js';
 import { renderTemplate } from './render.js';
 import { validateName } from './validate-name.js';
 
@@ -53,7 +53,14 @@ function walk(dir: string): string[] {
 
 /** The files of the new pipeline, rendered but not yet written. */
 export function planFiles(name: string, dir: string, templateDir = TEMPLATE_DIR): PlannedFile[] {
-  const values = { name, version: VERSION, corralDependency: corralDependency(), createdAt: new Date().toISOString() };
+  const values = {
+    name,
+    version: VERSION,
+    corralDependency: corralDependency(),
+    // The QA toolchain at corral's tested versions: `npm ci --omit=dev` on a server leaves it out.
+    qaDevDependencies: JSON.stringify(QA_TOOLCHAIN, null, 2).replace(/\n/g, '\n  '),
+    createdAt: new Date().toISOString(),
+  };
   return walk(templateDir)
     .sort()
     .map((source) => {

@@ -40,6 +40,7 @@ export interface SessionSettings {
   readonly setupSql: string;
 }
 
+/** @internal */
 type Statement = BetterSqlite3.Statement;
 
 /**

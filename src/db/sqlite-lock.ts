@@ -80,7 +80,7 @@ export class SqliteWriteLock {
   /** The end of the turn this process announced in turnFile, or 0. */
   private turnAnnounced = 0;
 
-  /** `file` undefined (`:memory:`): no other process can share the database, no queue. */
+  /** @internal `file` undefined (`:memory:`): no other process can share the database, no queue. */
   constructor(raw: BetterSqlite3.Database, file: string | undefined, label: string, boundMs: number) {
     this.raw = raw;
     this.queue = file ? `${file}-corral-queue` : undefined;

@@ -5,6 +5,7 @@ export const coverage: CommandSpec = {
   name: 'coverage',
   summary: "Run the tests with V8 coverage of the pipeline's source files (forked processes included): a table per file and the total",
   mode: 'out',
+  toolchain: ['vitest', 'c8'],
   importsSources: true,
   async handle(context) {
     const env = envOf(context);

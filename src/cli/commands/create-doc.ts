@@ -13,6 +13,7 @@ export const createDoc: CommandSpec = {
   name: 'create-doc',
   summary: "Write the pipeline's manual from its code: models, loader, steps, alerts and commands (Markdown or HTML)",
   mode: 'out',
+  toolchain: ['typescript'],
   configure(cmd) {
     cmd
       .option('-o, --output <file>', 'write the manual to this file, and for Markdown the class diagram beside it as models.svg (default: standard output, no diagram)')

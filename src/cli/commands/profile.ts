@@ -30,6 +30,7 @@ export const profile: CommandSpec = {
   name: 'profile',
   summary: "Profile the CPU time of the pipeline's tests (or of a real run, --run): top functions, a .cpuprofile and an interactive page",
   mode: 'out',
+  toolchain: ['vitest'],
   importsSources: true,
   configure(cmd) {
     cmd

@@ -22,6 +22,7 @@ export const qareport: CommandSpec = {
   name: 'qareport',
   summary: 'Run tests, coverage and style once; write the quality report with the Quality Assurance Index (QAI)',
   mode: 'out',
+  toolchain: ['vitest', 'c8', 'eslint', '@eslint/js', 'typescript-eslint', 'typescript'],
   importsSources: true,
   configure(cmd) {
     cmd

@@ -5,6 +5,7 @@ export const style: CommandSpec = {
   name: 'style',
   summary: "Check the style of the pipeline's source with eslint (its eslint.config.js): each error with file:line:col, and the count",
   mode: 'out',
+  toolchain: ['eslint', '@eslint/js', 'typescript-eslint', 'typescript'],
   async handle(context) {
     const env = envOf(context);
     const result = await runStyle(env.settings);

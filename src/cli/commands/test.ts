@@ -9,6 +9,7 @@ export const test: CommandSpec = {
   summary: "Run the pipeline's TestCases, each on a fresh throw-away database (test mode)",
   // Each TestCase opens its own test database; the command itself needs none.
   mode: 'out',
+  toolchain: ['vitest'],
   importsSources: true,
   configure(cmd) {
     cmd

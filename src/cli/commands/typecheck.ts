@@ -5,6 +5,7 @@ export const typecheck: CommandSpec = {
   name: 'typecheck',
   summary: "Type-check the pipeline's TypeScript with its tsconfig.json: each error with file:line:col, and the count",
   mode: 'out',
+  toolchain: ['typescript', '@types/node'],
   async handle(context) {
     const env = envOf(context);
     const result = await runTypecheck(env.settings);
