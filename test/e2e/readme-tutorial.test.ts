@@ -158,12 +158,14 @@ describe('the README tutorial, step by step', () => {
     expect(tests).not.toMatch(/5\.670374419e-8|Math\.PI/);
     fs.writeFileSync(pipe.file('tests.ts'), tests);
     const commands = commandsOf(reader.blockAfter('Expected values are literals'));
-    expect(commands).toEqual([['test'], ['test', '-v'], ['test', '-s', 'HabitableZone', '-ea']]);
+    expect(commands).toEqual([['test'], ['test', '-v'], ['test', '-s', 'HabitableZone', '-ea'], ['test', '--reporter', 'junit', '--output-file', 'test-results.xml']]);
     for (const args of commands) {
       const result = await cli(args);
       expect(result.stdout).toMatch(/Tests +\d+ passed/);
       expect(result.stdout).not.toMatch(/failed/);
     }
+    const junit = fs.readFileSync(path.join(pipe.root, 'test-results.xml'), 'utf8');
+    expect(junit).toMatch(/<testsuites[^>]* failures="0"/);
   });
 
   test('9. when the command is written, registered and tested then habitable -n 3 prints three planets, the settings are the finished ones, and the tests pass', async () => {
