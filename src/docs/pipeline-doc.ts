@@ -114,27 +114,7 @@ function literal(value: unknown): string {
 
 /** Splits a WHERE clause at its top-level ANDs (outside quotes and parentheses). */
 export function splitTopLevelAnd(sql: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quote: string | undefined;
-  let start = 0;
-  for (let i = 0; i < sql.length; i++) {
-    const c = sql[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      continue;
-    }
-    if (c === "'" || c === '"' || c === '`') quote = c;
-    else if (c === '(') depth++;
-    else if (c === ')') depth--;
-    else if (depth === 0 && sql.slice(i, i + 5).toLowerCase() === ' and ') {
-      parts.push(sql.slice(start, i).trim());
-      start = i + 5;
-      i += 4;
-    }
-  }
-  parts.push(sql.slice(start).trim());
-  return parts.filter(Boolean);
+  return splitTopLevel(sql, ' and ');
 }
 
 /** The index of the `)` that closes the `(` at `open`, outside quotes; -1 when none. */

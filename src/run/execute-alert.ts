@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { describeError } from '../core/errors.js';
 import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
 import { Alerted } from '../db/framework-models.js';
@@ -7,7 +6,7 @@ import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db
 import { ALERT_OUTBOX, type Alert } from './alert.js';
 import { EndpointUnavailable, RowRejected } from './endpoints/endpoint.js';
 import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
-import { FailureLog } from './failures.js';
+import { FailureLog, setAsideReport } from './failures.js';
 import { keyText, keyTextMatches } from './row-keys.js';
 import { toDb } from '../db/values.js';
 import { isThenable } from './store.js';
@@ -108,19 +107,7 @@ export async function runAlertRows(
   const setAside = async (row: ModelInstance, error: unknown) => {
     const key = describeKey(Model, row);
     const recorded = await failures.record(row, error);
-    rowFailures.push({
-      key,
-      message: describeError(error),
-      attempts: recorded.attempts,
-      quarantined: recorded.quarantined,
-      stack: error instanceof Error ? error.stack : undefined,
-    });
-    alert.logger.warn(
-      { row: key, attempts: recorded.attempts },
-      recorded.quarantined
-        ? `Row ${key} failed and is quarantined after ${recorded.attempts} attempt(s): ${describeError(error)}`
-        : `Row ${key} failed (attempt ${recorded.attempts} of ${context.settings.maxAttempts}, retried after ${recorded.nextAt.toISOString()}): ${describeError(error)}`,
-    );
+    rowFailures.push(setAsideReport(key, error, recorded, context.settings.maxAttempts, alert.logger));
   };
 
   alert[ALERT_OUTBOX] = context.outbox;

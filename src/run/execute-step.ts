@@ -1,11 +1,10 @@
 import type { Logger } from '../core/logger.js';
-import { describeError } from '../core/errors.js';
 import { blameOf } from '../db/blame.js';
 import type { Transaction } from '../db/engine.js';
 import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
 import { RowRefusedAt } from '../db/refusal.js';
 import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
-import { FailureLog } from './failures.js';
+import { FailureLog, setAsideReport } from './failures.js';
 import { Reconnect, isTransient } from './reconnect.js';
 import { checkKeyKinds } from './row-keys.js';
 import type { Step } from './step.js';
@@ -139,19 +138,7 @@ export async function runStepRows(
         const failedOne = current;
         const key = describeKey(Model, failedOne);
         const recorded = await reconnect.run(() => failures.record(failedOne, error));
-        rowFailures.push({
-          key,
-          message: describeError(error),
-          attempts: recorded.attempts,
-          quarantined: recorded.quarantined,
-          stack: error instanceof Error ? error.stack : undefined,
-        });
-        logger.warn(
-          { row: key, attempts: recorded.attempts },
-          recorded.quarantined
-            ? `Row ${key} failed and is quarantined after ${recorded.attempts} attempt(s): ${describeError(error)}`
-            : `Row ${key} failed (attempt ${recorded.attempts} of ${context.settings.maxAttempts}, retried after ${recorded.nextAt.toISOString()}): ${describeError(error)}`,
-        );
+        rowFailures.push(setAsideReport(key, error, recorded, context.settings.maxAttempts, logger));
         // Read the rows before the failed one again; the failed row is now left out.
         workSet.rewind(index);
       }

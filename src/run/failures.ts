@@ -1,3 +1,5 @@
+import type { Logger } from '../core/logger.js';
+import type { RowFailure } from './execute.js';
 import type { Knex } from 'knex';
 import { describeError } from '../core/errors.js';
 import type { ResolvedSettings } from '../conf/settings.js';
@@ -108,4 +110,24 @@ export class FailureLog {
     if (!this.any) return;
     await db(Failure.table).where({ processor: this.processor, model_table: this.Model.table, model_key: keyText(this.Model, row, this.engine.dialect) }).delete();
   }
+}
+
+/**
+ * What a run reports of a row it set aside (step or alert): the summary's entry, and
+ * the one warning line that says whether it will be retried or is quarantined.
+ */
+export function setAsideReport(key: string, error: unknown, recorded: RecordedFailure, maxAttempts: number, logger: Logger): RowFailure {
+  logger.warn(
+    { row: key, attempts: recorded.attempts },
+    recorded.quarantined
+      ? `Row ${key} failed and is quarantined after ${recorded.attempts} attempt(s): ${describeError(error)}`
+      : `Row ${key} failed (attempt ${recorded.attempts} of ${maxAttempts}, retried after ${recorded.nextAt.toISOString()}): ${describeError(error)}`,
+  );
+  return {
+    key,
+    message: describeError(error),
+    attempts: recorded.attempts,
+    quarantined: recorded.quarantined,
+    stack: error instanceof Error ? error.stack : undefined,
+  };
 }
