@@ -1,4 +1,18 @@
-import stringWidth from 'string-width';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+let wideWidth: ((text: string) => number) | undefined;
+
+/**
+ * Terminal columns of `text`. Plain ASCII is its length; anything else (CJK and emoji
+ * take two columns, combining marks none) asks string-width, loaded on first need: its
+ * Unicode tables cost ~15 ms of start-up that `lssteps` and friends rarely need.
+ */
+function stringWidth(text: string): number {
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  wideWidth ??= (require('string-width') as { default: (text: string) => number }).default;
+  return wideWidth(text);
+}
 
 /**
  * Plain-text tables for listings (`lssteps`, summaries, the SQL prompt). Box drawn
