@@ -37,6 +37,8 @@ export const ATTEMPT_MS = 50;
 const PAUSE_MS = 10;
 /** A turn: how long a process may go on beginning transactions before it looks for waiters. */
 const TURN_MS = 200;
+/** A turn whose owner began nothing for this long is left to the waiters (see `turnIdle`). */
+const TURN_IDLE_MS = 25;
 /** A process that begins often looks for waiters at most this often. */
 const LOOK_EVERY_MS = 20;
 /** The longest a process holds back for the waiters it saw. */
@@ -98,6 +100,8 @@ export class SqliteWriteLock {
     if (this.queue) {
       const now = Date.now();
       if (this.turnAnnounced && now > this.turnAnnounced) this.endTurn();
+      // Still using its turn: waiters leave a turn alone only while its owner keeps beginning.
+      else if (this.turnAnnounced) this.touchTurn(now);
       if (now - this.turnStarted >= TURN_MS && now - this.lastLook >= LOOK_EVERY_MS) {
         this.lastLook = now;
         const waiting = this.waiters();
@@ -181,6 +185,28 @@ export class SqliteWriteLock {
     }
   }
 
+  private touchTurn(now: number): void {
+    try {
+      fs.utimesSync(this.turnFile!, now / 1000, now / 1000);
+    } catch {
+      // Removed by a waiter that judged it expired: the turn simply ends.
+    }
+  }
+
+  /**
+   * The owner of the turn has begun nothing for TURN_IDLE_MS: it is working outside the
+   * database (a worker loading, a step between short chunks) or done, so waiting for it
+   * would leave the lock idle (ten small workers forked at once then took turns of
+   * 200 ms each). Its next begin takes its place in line again.
+   */
+  private turnIdle(): boolean {
+    try {
+      return Date.now() - fs.statSync(this.turnFile!).mtimeMs > TURN_IDLE_MS;
+    } catch {
+      return true;
+    }
+  }
+
   private endTurn(): void {
     this.turnAnnounced = 0;
     fs.rmSync(this.turnFile!, { force: true });
@@ -198,7 +224,7 @@ export class SqliteWriteLock {
     }
     const [pid, until] = text.split(' ').map(Number);
     if (pid === process.pid) return false;
-    if (pid && until && Date.now() < until && alive(pid)) return true;
+    if (pid && until && Date.now() < until && alive(pid)) return !this.turnIdle();
     if (pid && until) fs.rmSync(this.turnFile, { force: true });
     return false;
   }
