@@ -164,8 +164,11 @@ const SCRIPT = `
     maxDepth = chain.length;
     layout(zoom, 0, width, chain.length);
     flame.style.height = (maxDepth + 1) * ROW + 'px';
-    crumbs.textContent = zoom === root ? 'Whole profile (module loading included): click a bar to zoom in.'
-      : (zoom === processorsView ? "The pipeline's processors at work, " : 'Zoomed into ' + zoom.name + ', ') + ms(size(zoom)) + ' ms: click a faded bar above to zoom out, Whole profile for everything.';
+    // The processors' view first: when they ran in several processes their common
+    // ancestor is the root itself, and the view is still theirs.
+    crumbs.textContent = zoom === processorsView && entries.length > 0 ? "The pipeline's processors at work, " + ms(size(zoom)) + ' ms: click a faded bar above to zoom out, Whole profile for everything.'
+      : zoom === root ? 'Whole profile (module loading included): click a bar to zoom in.'
+      : 'Zoomed into ' + zoom.name + ', ' + ms(size(zoom)) + ' ms: click a faded bar above to zoom out, Whole profile for everything.';
   }
   flame.addEventListener('click', function (e) {
     var t = e.target.closest('.bar'); if (!t) return;

@@ -262,7 +262,8 @@ describePg('a frozen worker (SIGSTOP mid-chunk, its rows locked)', () => {
     const { pipe, db } = await pipeline('postgres', newDatabase, body, { procs: { MyStep: 2 } });
     const frozen = await startAndFreeze(pipe, db, body.marker);
     await waitFor('the frozen worker marked dead by its peer', async () => (await db.count(`id = ${frozen.record.id} AND status = 'dead'`, 'corral_runs')) === 1, 60_000, 50);
-    expect(await sessionsOf(db, frozen.record.session)).toBe(0);
+    // The peer claims the run (dead) first, then ends its sessions: wait for that state.
+    await waitFor('the frozen worker sessions ended by its peer', async () => (await sessionsOf(db, frozen.record.session)) === 0, 60_000, 50);
     fs.writeFileSync(peerRelease, '');
     const late = await thaw(frozen, body.release, db);
     // The run's own summary: the peer's partition done, the frozen one failed.
