@@ -8,9 +8,8 @@ import { EndpointUnavailable, RowRejected } from './endpoints/endpoint.js';
 import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
 import { FailureLog, setAsideReport } from './failures.js';
 import { keyText, keyTextMatches } from './row-keys.js';
-import { toDb } from '../db/values.js';
 import { isThenable } from './store.js';
-import { WorkSet, preparedRunner, type Restriction } from './work-set.js';
+import { WorkSet, type Restriction } from './work-set.js';
 
 type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
 
@@ -19,7 +18,7 @@ export function notYetAlerted(alertName: string, Model: ModelClass, engine: Engi
   return (query) => {
     query.whereNotExists(function (this: Knex.QueryBuilder) {
       this.select(engine.knex.raw('1')).from(Alerted.table).where(`${Alerted.table}.alert`, alertName).andWhere(`${Alerted.table}.model_table`, Model.table);
-      keyTextMatches(this, `${Alerted.table}.model_key`, Model, engine.dialect);
+      keyTextMatches(this, `${Alerted.table}.model_key`, Model, engine.store);
     });
   };
 }
@@ -49,23 +48,13 @@ export function deliveryFault(error: unknown): 'row' | 'endpoint' {
   return blame === 'row' || blame === 'unknown' ? 'row' : 'endpoint';
 }
 
-function sqliteStatements(engine: Engine, workSet: WorkSet) {
-  const claim = workSet.compiledClaim(engine.knex);
-  return {
-    claim: engine.statement(claim.sql),
-    claimBindings: claim.bindings,
-    record: engine.statement(
-      `INSERT INTO "${Alerted.table}" ("alert", "model_table", "model_key", "created_at") VALUES (?, ?, ?, ?) ON CONFLICT ("alert", "model_table", "model_key") DO NOTHING`,
-    ),
-  };
-}
-
 /**
  * The alert loop. Candidates are read a chunk at a time without locks; each row is
  * then claimed, sent and recorded in a transaction of its own: re-read locked (FOR
  * UPDATE SKIP LOCKED on PostgreSQL; SQLite's write lock serialises), still matching
  * and still not alerted, and its corral_alerted record inserted before sending, so
- * concurrent `check-alerts` never send a row twice.
+ * concurrent `check-alerts` never send a row twice. The store runs the claim and the
+ * record (`Store.alertClaims`: prepared statements on SQLite).
  *
  * A row whose rendering or delivery fails by its own fault (see deliveryFault) is
  * rolled back alone, recorded in corral_failures like a step's failed row, and the
@@ -84,24 +73,24 @@ export async function runAlertRows(
   // modelOf checked the key kinds, so every alert can remember its failed rows.
   const failures = new FailureLog(context.engine, Class.name, Model, context.settings);
   await failures.load();
-  const workSet = new WorkSet({
-    Model,
-    conditions: Class.conditions ?? [],
-    ordering: Class.ordering,
-    restriction: alertRestriction(Class.name, Model, context.engine, failures),
-    chunkSize,
-    partition: context.partition,
-    lockRows: context.engine.locksRows,
-    runPrepared: preparedRunner(context.engine),
-  });
+  const { engine } = context;
+  const workSet = new WorkSet(
+    {
+      Model,
+      conditions: Class.conditions ?? [],
+      ordering: Class.ordering,
+      restriction: alertRestriction(Class.name, Model, engine, failures),
+      chunkSize,
+      partition: context.partition,
+    },
+    engine.store,
+  );
+  const claims = engine.store.alertClaims(workSet);
   const rowFailures: RowFailure[] = [];
   let rows = 0;
   let failure: unknown;
   let stopped = false;
   const opened: { teardown(error?: unknown): void | Promise<void> }[] = [];
-  // SQLite: the per-row claim and record as prepared statements (knex builds and
-  // prepares each query anew, which cost most of the time of a row).
-  const fast = context.engine.sqlite ? sqliteStatements(context.engine, workSet) : undefined;
 
   /** Records a row that failed by its own fault; its transaction is already rolled back. */
   const setAside = async (row: ModelInstance, error: unknown) => {
@@ -133,7 +122,9 @@ export async function runAlertRows(
         // Set while the row is rendered and sent: only errors then may be the row's.
         let sending: ModelInstance | undefined;
         try {
-          const raw = fast ? (fast.claim.get(fast.claimBindings(candidate)) as Record<string, unknown> | undefined) : await workSet.claim(tx.db, candidate);
+          // SQLite claims and records synchronously: a row awaits only its delivery.
+          let raw = claims.claim(tx, candidate);
+          if (isThenable(raw)) raw = await raw;
           if (!raw) {
             await tx.rollback();
             continue;
@@ -142,15 +133,8 @@ export async function runAlertRows(
           // Claim by recording first: the unique (alert, table, key) entry of an
           // uncommitted record makes a concurrent claim wait, then find it taken. A row
           // whose delivery fails rolls back with its record.
-          const record = {
-            alert: Class.name,
-            model_table: Model.table,
-            model_key: keyText(Model, row, context.engine.dialect),
-            created_at: toDb(Alerted.columns.created_at.spec, new Date(), context.engine.dialect),
-          };
-          const taken = fast
-            ? fast.record.run([record.alert, record.model_table, record.model_key, record.created_at]).changes > 0
-            : ((await tx.db(Alerted.table).insert(record).onConflict(['alert', 'model_table', 'model_key']).ignore().returning('id')) as unknown[]).length > 0;
+          let taken = claims.record(tx, { alert: Class.name, model_table: Model.table, model_key: keyText(Model, row), created_at: new Date() });
+          if (isThenable(taken)) taken = await taken;
           if (!taken) {
             await tx.rollback();
             continue;

@@ -20,13 +20,13 @@ class StopRequested extends Error {}
  * it has one (set, and of a kind corral can write as text), else by its place in
  * this run's output, `#<n>` (1 for the first object generated).
  */
-function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number, dialect: 'sqlite' | 'postgres'): { key: string; shown: string } {
+function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number): { key: string; shown: string } {
   const row = item as unknown as Record<string, unknown>;
   const keyed = Model.primaryKey.every((name) => row[name] !== undefined && row[name] !== null);
   if (keyed) {
     try {
       checkKeyKinds(Model.name, Model);
-      return { key: keyText(Model, item, dialect), shown: `${Model.name} ${describeKey(Model, item)}` };
+      return { key: keyText(Model, item), shown: `${Model.name} ${describeKey(Model, item)}` };
     } catch {
       // A key corral cannot write as text: by its place instead.
     }
@@ -39,7 +39,7 @@ function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number, dia
  * objects. An object the database refuses (too long, a taken unique value, a missing
  * foreign key, NOT NULL) is recorded in `corral_failures` in the chunk's transaction
  * and counted as a failed row, and the loader goes on: every other object commits
- * (on PostgreSQL through the replay of `Transaction.keepInsertJournal`). Any other
+ * (on PostgreSQL through the replay of `keepInsertJournal`, store/postgres.ts). Any other
  * failure rolls back the chunk in flight only; `teardown` learns of it. A lost
  * connection stops the loader with one line: its generator cannot be run again.
  */
@@ -65,7 +65,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   const onRefused = async (item: ModelInstance, refusal: unknown) => {
     const Model = item.model;
     refused += 1;
-    const { key, shown } = refusedKey(Model, item, stored + refused, engine.dialect);
+    const { key, shown } = refusedKey(Model, item, stored + refused);
     let log = logs.get(Model);
     if (!log) logs.set(Model, (log = new FailureLog(engine, name, Model, context.settings)));
     const recorded = await log.recordIn(tx!.db, key, refusal);

@@ -9,7 +9,7 @@ import { Reconnect, isTransient } from './reconnect.js';
 import { checkKeyKinds } from './row-keys.js';
 import type { Step } from './step.js';
 import { isThenable, storeProduced } from './store.js';
-import { WorkSet, preparedRunner } from './work-set.js';
+import { WorkSet } from './work-set.js';
 
 type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
 
@@ -30,13 +30,7 @@ function failureLogFor(Class: typeof Step, Model: ModelClass, context: RunContex
  */
 async function databaseLost(tx: Transaction | undefined, error: unknown): Promise<boolean> {
   if (!tx || blameOf(error) === 'retry') return true;
-  if (tx.engine.sqlite) return false;
-  try {
-    await tx.db.raw('select 1');
-    return false;
-  } catch (probe) {
-    return blameOf(probe) === 'connection';
-  }
+  return tx.connectionLost();
 }
 
 /**
@@ -63,16 +57,17 @@ export async function runStepRows(
   const reconnect = new Reconnect(context.engine.label, context.settings.reconnectSeconds, logger);
   const failures = failureLogFor(Class, Model, context);
   if (failures) await reconnect.run(() => failures.load());
-  const workSet = new WorkSet({
-    Model,
-    conditions: Class.conditions ?? [],
-    ordering: Class.ordering,
-    restriction: failures?.restriction(),
-    chunkSize,
-    partition: context.partition,
-    lockRows: context.engine.locksRows,
-    runPrepared: preparedRunner(context.engine),
-  });
+  const workSet = new WorkSet(
+    {
+      Model,
+      conditions: Class.conditions ?? [],
+      ordering: Class.ordering,
+      restriction: failures?.restriction(),
+      chunkSize,
+      partition: context.partition,
+    },
+    context.engine.store,
+  );
   const rowFailures: RowFailure[] = [];
   let rows = 0;
   let failure: unknown;

@@ -6,7 +6,6 @@ import type { ResolvedSettings } from '../conf/settings.js';
 import type { Engine } from '../db/engine.js';
 import { Failure } from '../db/framework-models.js';
 import type { ModelClass } from '../db/model.js';
-import { toDb } from '../db/values.js';
 import { keyText, keyTextMatches } from './row-keys.js';
 import type { Restriction } from './work-set.js';
 
@@ -54,17 +53,18 @@ export class FailureLog {
     return (query) => {
       if (!this.any) return;
       const { Model, processor, engine } = this;
-      const now = toDb(Failure.columns.next_at.spec, new Date(), engine.dialect);
-      const runStartedAt = toDb(Failure.columns.last_at.spec, this.runStartedAt, engine.dialect);
+      const { store } = engine;
+      const now = store.value(Failure.columns.next_at.spec, new Date());
+      const runStartedAt = store.value(Failure.columns.last_at.spec, this.runStartedAt);
       query.whereNotExists(function (this: Knex.QueryBuilder) {
         this.select(engine.knex.raw('1'))
           .from(Failure.table)
           .where(`${Failure.table}.processor`, processor)
           .andWhere(`${Failure.table}.model_table`, Model.table);
-        keyTextMatches(this, `${Failure.table}.model_key`, Model, engine.dialect);
+        keyTextMatches(this, `${Failure.table}.model_key`, Model, store);
         this.andWhere((q) =>
           q
-            .where(`${Failure.table}.quarantined`, engine.dialect === 'sqlite' ? 1 : true)
+            .where(`${Failure.table}.quarantined`, store.value(Failure.columns.quarantined.spec, true) as never)
             .orWhere(`${Failure.table}.next_at`, '>', now as never)
             .orWhere(`${Failure.table}.last_at`, '>=', runStartedAt as never),
         );
@@ -74,7 +74,7 @@ export class FailureLog {
 
   /** Records a failure in a transaction of its own (the row's work was rolled back). */
   async record(row: object, error: unknown): Promise<RecordedFailure> {
-    const key = keyText(this.Model, row, this.engine.dialect);
+    const key = keyText(this.Model, row);
     return this.engine.inTransaction(async (tx) => this.recordIn(tx.db, key, error));
   }
 
@@ -83,6 +83,7 @@ export class FailureLog {
    * object in the transaction of its chunk, so that both commit together.
    */
   async recordIn(db: Knex, key: string, error: unknown): Promise<RecordedFailure> {
+    const { store } = this.engine;
     const now = new Date();
     const stack = error instanceof Error ? (error.stack ?? null) : null;
     const where = { processor: this.processor, model_table: this.Model.table, model_key: key };
@@ -95,9 +96,9 @@ export class FailureLog {
       error: describeError(error).slice(0, 10_000),
       stack: stack?.slice(0, 20_000) ?? null,
       attempts,
-      last_at: toDb(Failure.columns.last_at.spec, now, this.engine.dialect),
-      next_at: toDb(Failure.columns.next_at.spec, nextAt, this.engine.dialect),
-      quarantined: toDb(Failure.columns.quarantined.spec, quarantined, this.engine.dialect),
+      last_at: store.value(Failure.columns.last_at.spec, now),
+      next_at: store.value(Failure.columns.next_at.spec, nextAt),
+      quarantined: store.value(Failure.columns.quarantined.spec, quarantined),
     };
     if (existing) await db(Failure.table).where(where).update(values);
     else await db(Failure.table).insert({ ...where, ...values, first_at: values.last_at });
@@ -108,7 +109,7 @@ export class FailureLog {
   /** Forgets a row that succeeded, in the transaction of its chunk. */
   async forget(db: Knex, row: object): Promise<void> {
     if (!this.any) return;
-    await db(Failure.table).where({ processor: this.processor, model_table: this.Model.table, model_key: keyText(this.Model, row, this.engine.dialect) }).delete();
+    await db(Failure.table).where({ processor: this.processor, model_table: this.Model.table, model_key: keyText(this.Model, row) }).delete();
   }
 }
 

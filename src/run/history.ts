@@ -3,7 +3,6 @@ import type { Logger } from '../core/logger.js';
 import type { Engine } from '../db/engine.js';
 import { StoppedWhileWaiting, type StopRequest } from '../db/sqlite-lock.js';
 import { Run } from '../db/framework-models.js';
-import { toDb } from '../db/values.js';
 import { HeartbeatThread } from './heartbeat.js';
 import { endStaleWorkers, runsHaveSession, warnOnce } from './lease.js';
 
@@ -42,18 +41,18 @@ export class RunRecord {
   /** A stop asked while this waits for SQLite's lock ends the wait: the run is then not recorded (nothing ran). */
   static async start(engine: Engine, processor: string, kind: string, partition: string | undefined, options?: RunRecordOptions, stop?: StopRequest): Promise<RunRecord> {
     const record = new RunRecord(engine);
-    const postgres = engine.dialect === 'postgres';
-    // A stale worker's locked rows would be skipped by this run: free them first.
-    if (postgres && options) await endStaleWorkers(engine, options.leaseSeconds, options.logger);
-    const session = postgres && engine.session ? await record.sessionColumn(engine.session.name, options?.logger) : {};
+    // Sessions that can be ended (PostgreSQL's): a stale worker's locked rows would be skipped by this run, so free them first.
+    const { session } = engine;
+    if (session && options) await endStaleWorkers(engine, options.leaseSeconds, options.logger);
+    const sessionColumn = session ? await record.sessionColumn(session.name, options?.logger) : {};
     const now = record.now();
     await engine.autocommit(async (db) => {
       const [row] = (await db(Run.table)
-        .insert({ processor, kind, host: os.hostname(), pid: process.pid, partition: partition ?? null, started_at: now, heartbeat_at: now, status: 'running', rows_done: 0, rows_failed: 0, in_flight: 0, ...session })
+        .insert({ processor, kind, host: os.hostname(), pid: process.pid, partition: partition ?? null, started_at: now, heartbeat_at: now, status: 'running', rows_done: 0, rows_failed: 0, in_flight: 0, ...sessionColumn })
         .returning('id')) as ({ id: number } | number)[];
       record.id = typeof row === 'object' ? row.id : row;
     }, stop);
-    if (postgres && options && record.id !== undefined) record.thread = HeartbeatThread.start(engine, record.id, options.leaseSeconds, options.logger);
+    if (session && options && record.id !== undefined) record.thread = HeartbeatThread.start(engine, record.id, options.leaseSeconds, options.logger);
     return record;
   }
 
@@ -104,11 +103,7 @@ export class RunRecord {
 
   /** Now, by the server's clock on PostgreSQL (machines' clocks may differ; the lease is judged by the server). */
   private now(): unknown {
-    return this.engine.dialect === 'postgres' ? this.engine.knex.fn.now() : this.time(new Date());
-  }
-
-  private time(date: Date): unknown {
-    return toDb(Run.columns.started_at.spec, date, this.engine.dialect);
+    return this.engine.store.now(Run.columns.started_at.spec);
   }
 }
 
@@ -122,7 +117,7 @@ export async function endRunsOf(engine: Engine, pid: number, status: 'stopped' |
   // A read first (no lock on SQLite): most processes that die have nothing left running.
   const [found] = (await engine.knex(Run.table).where(mine).count({ n: '*' })) as { n: number | string }[];
   if (Number(found?.n ?? 0) === 0) return 0;
-  const now = toDb(Run.columns.started_at.spec, new Date(), engine.dialect);
+  const now = engine.store.value(Run.columns.started_at.spec, new Date());
   return engine.autocommit(
     async (db) =>
       (await db(Run.table)

@@ -134,11 +134,12 @@ export function endedMessage(worker: EndedWorker, leaseSeconds: number): string 
  * or on a database without the `session` column. Never throws: it is housekeeping.
  */
 export async function endStaleWorkers(engine: Engine, leaseSeconds: number, logger: Logger): Promise<EndedWorker[]> {
-  if (engine.dialect !== 'postgres') return [];
+  const { session } = engine;
+  if (!session) return [];
   try {
     if (!(await runsHaveSession(engine))) return [];
     const sql: Sql = async (text, values) => ((await engine.knex.raw(text, values as readonly Knex.RawBinding[])) as { rows: Record<string, unknown>[] }).rows;
-    const outcome = await endStaleWorkersWith(sql, leaseSeconds, engine.session?.name);
+    const outcome = await endStaleWorkersWith(sql, leaseSeconds, session.name);
     for (const worker of outcome.ended) logger.warn(endedMessage(worker, leaseSeconds));
     if (outcome.refused) warnOnce(logger, outcome.refused);
     return outcome.ended;

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import type { ModelClass } from '../db/model.js';
-import { toDb, type Dialect } from '../db/values.js';
+import type { Store } from '../db/store/store.js';
 
 const KEY_KINDS = new Set(['integer', 'bigint', 'string', 'text']);
 
@@ -20,14 +20,15 @@ export function checkKeyKinds(owner: string, Model: ModelClass): void {
   }
 }
 
-/** The row's key text, in JavaScript. */
-export function keyText(Model: ModelClass, row: object, dialect: Dialect): string {
-  return Model.primaryKey.map((name) => String(toDb(Model.columns[name]!.spec, (row as Record<string, unknown>)[name], dialect))).join('\x1f');
+/**
+ * The row's key text, in JavaScript: the key values joined by the unit separator
+ * (U+001F). Integer and string values are stored as they are on both databases.
+ */
+export function keyText(Model: ModelClass, row: object): string {
+  return Model.primaryKey.map((name) => String((row as Record<string, unknown>)[name] ?? null)).join('\x1f');
 }
 
-/** `<alias>.model_key = <the row's key text>` as SQL with identifier bindings, for anti-joins. */
-export function keyTextMatches(query: Knex.QueryBuilder, column: string, Model: ModelClass, dialect: Dialect): Knex.QueryBuilder {
-  const separator = dialect === 'sqlite' ? ' || char(31) || ' : ' || chr(31) || ';
-  const expression = Model.primaryKey.map(() => 'CAST(?? AS TEXT)').join(separator);
-  return query.andWhereRaw(`?? = ${expression}`, [column, ...Model.primaryKey.map((name) => `${Model.table}.${name}`)]);
+/** `<alias>.model_key = <the row's key text>` as SQL with identifier bindings, for anti-joins; the store writes the expression. */
+export function keyTextMatches(query: Knex.QueryBuilder, column: string, Model: ModelClass, store: Pick<Store, 'keyTextSql'>): Knex.QueryBuilder {
+  return query.andWhereRaw(`?? = ${store.keyTextSql(Model.primaryKey.length)}`, [column, ...Model.primaryKey.map((name) => `${Model.table}.${name}`)]);
 }

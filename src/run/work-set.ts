@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { applyConditions, type Condition } from '../db/conditions.js';
-import type { Engine } from '../db/engine.js';
 import type { ModelClass } from '../db/model.js';
+import type { ClaimSource, Row, RowReader } from '../db/store/store.js';
 import type { Ordering } from './step.js';
 
 /** Extra SQL restrictions the framework adds to a processor's conditions (e.g. "not alerted yet"). */
@@ -15,33 +15,12 @@ export interface WorkSetSpec {
   readonly chunkSize: number;
   /** This worker's share when several work on one processor: rows whose integer key % count == index. */
   readonly partition?: { readonly index: number; readonly count: number } | undefined;
-  /** Lock the rows of each chunk for its transaction, skipping rows other workers hold (PostgreSQL). */
-  readonly lockRows?: boolean;
-  /**
-   * SQLite: runs a compiled query as a cached prepared statement. knex prepares every
-   * query anew, and better-sqlite3 frees a statement only when V8 collects it, so a
-   * statement per chunk costs time and native memory that grows with the table.
-   */
-  readonly runPrepared?: ((sql: string, bindings: readonly unknown[]) => Record<string, unknown>[]) | undefined;
-}
-
-/** `runPrepared` for an engine on SQLite (undefined on PostgreSQL). */
-export function preparedRunner(engine: Engine): WorkSetSpec['runPrepared'] {
-  if (!engine.sqlite) return undefined;
-  return (sql, bindings) => engine.statement(sql).all(bindings.map(sqliteBinding)) as Record<string, unknown>[];
 }
 
 type Key = unknown[];
 
 /** Stands for a key value in a query compiled once and bound per row. */
 const KEY_SLOT = '\u0000corral-key-';
-
-/** A binding as knex's SQLite client would pass it to better-sqlite3. */
-function sqliteBinding(value: unknown): unknown {
-  if (value instanceof Date) return value.valueOf();
-  if (typeof value === 'boolean') return Number(value);
-  return value;
-}
 
 function keyOf(Model: ModelClass, raw: Record<string, unknown>): Key {
   return Model.primaryKey.map((name) => raw[name]);
@@ -54,10 +33,6 @@ function matching(db: Knex, spec: WorkSetSpec): Knex.QueryBuilder {
     query.whereRaw('(?? % ?) = ?', [`${spec.Model.table}.${spec.Model.primaryKey[0]!}`, spec.partition.count, spec.partition.index]);
   }
   return query;
-}
-
-function locked(query: Knex.QueryBuilder, spec: WorkSetSpec): Knex.QueryBuilder {
-  return spec.lockRows ? query.forUpdate().skipLocked() : query;
 }
 
 function keyAbove(query: Knex.QueryBuilder, pk: readonly string[], key: Key, op: '>' | '<='): void {
@@ -93,9 +68,14 @@ export async function anyMatching(db: Knex, spec: Omit<WorkSetSpec, 'chunkSize'>
  * highest key wait for the next run (so a step that creates rows matching its own
  * conditions cannot loop forever). With `ordering`, it first reads the matching
  * keys in that order (keys only) and then fetches the rows chunk by chunk.
+ *
+ * The queries are compiled here, the same for every database; the engine's store
+ * runs them (`reader`): the keyset chunks as cached prepared statements on SQLite,
+ * and with the chunk's rows locked, skipping those other workers hold, on PostgreSQL.
  */
-export class WorkSet {
+export class WorkSet implements ClaimSource {
   private readonly spec: WorkSetSpec;
+  private readonly reader: RowReader;
   private after: Key | undefined;
   private upTo: Key | undefined;
   private orderedKeys: Key[] | undefined;
@@ -107,8 +87,9 @@ export class WorkSet {
   private started = false;
   private finished = false;
 
-  constructor(spec: WorkSetSpec) {
+  constructor(spec: WorkSetSpec, reader: RowReader) {
     this.spec = spec;
+    this.reader = reader;
   }
 
   /** No rows are left for this run. */
@@ -164,36 +145,26 @@ export class WorkSet {
   }
 
   /**
-   * Re-reads one row of a chunk read without locks, in the caller's transaction:
-   * still matching, and locked against other workers (PostgreSQL). Undefined when
-   * another worker took it or it no longer matches.
+   * The query that re-reads one row of a chunk read without locks, to claim it in the
+   * caller's transaction (an alert's row): by its key, and still matching. The store
+   * locks it against other workers (`Store.alertClaims`).
    */
-  async claim(db: Knex, raw: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+  claimQuery(db: Knex, candidate: Row): Knex.QueryBuilder {
     const { Model } = this.spec;
     const query = matching(db, this.spec).select(`${Model.table}.*`);
-    for (const name of Model.primaryKey) query.where(`${Model.table}.${name}`, raw[name] as never);
-    return (await locked(query, this.spec).first()) as Record<string, unknown> | undefined;
+    for (const name of Model.primaryKey) query.where(`${Model.table}.${name}`, candidate[name] as never);
+    return query;
   }
 
-  /**
-   * `claim` compiled once, for a prepared statement (SQLite): its SQL, and the
-   * bindings that re-read one candidate row.
-   */
-  compiledClaim(db: Knex): { sql: string; bindings(raw: Record<string, unknown>): unknown[] } {
+  /** `claimQuery` compiled once, for a prepared statement: its SQL, its bindings, and the key column bound at each key's place. */
+  compiledClaim(db: Knex): { sql: string; bindings: readonly unknown[]; keys: readonly (string | undefined)[] } {
     const { Model } = this.spec;
     const pk = Model.primaryKey;
     const query = matching(db, this.spec).select(`${Model.table}.*`);
     pk.forEach((name, i) => query.where(`${Model.table}.${name}`, `${KEY_SLOT}${i}`));
     const { sql, bindings } = query.toSQL().toNative();
-    const slots = bindings.map((value) => (typeof value === 'string' && value.startsWith(KEY_SLOT) ? Number(value.slice(KEY_SLOT.length)) : -1));
-    const fixed = bindings.map(sqliteBinding);
-    return { sql, bindings: (raw) => fixed.map((value, i) => (slots[i]! >= 0 ? raw[pk[slots[i]!]!] : value)) };
-  }
-
-  private async rows(query: Knex.QueryBuilder): Promise<Record<string, unknown>[]> {
-    if (!this.spec.runPrepared) return (await query) as Record<string, unknown>[];
-    const { sql, bindings } = query.toSQL().toNative();
-    return this.spec.runPrepared(sql, bindings);
+    const keys = bindings.map((value) => (typeof value === 'string' && value.startsWith(KEY_SLOT) ? pk[Number(value.slice(KEY_SLOT.length))] : undefined));
+    return { sql, bindings, keys };
   }
 
   private async start(db: Knex): Promise<void> {
@@ -208,7 +179,7 @@ export class WorkSet {
       this.orderedKeys = rows.map((row) => keyOf(Model, row));
       return;
     }
-    const [last] = await this.rows(
+    const [last] = await this.reader.readRows(
       matching(db, this.spec)
         .select(pk)
         .orderBy(pk.map((column) => ({ column, order: 'desc' })))
@@ -224,7 +195,7 @@ export class WorkSet {
     const query = matching(db, this.spec).select(`${Model.table}.*`);
     if (this.after) keyAbove(query, pk, this.after, '>');
     keyAbove(query, pk, this.upTo!, '<=');
-    const rows = await this.rows(locked(query.orderBy(pk.map((column) => `${Model.table}.${column}`)).limit(limit), this.spec));
+    const rows = await this.reader.readRows(this.reader.lockingRows(query.orderBy(pk.map((column) => `${Model.table}.${column}`)).limit(limit)));
     if (rows.length < limit) this.finished = true;
     if (rows.length > 0) this.after = keyOf(Model, rows[rows.length - 1]!);
     return rows;
@@ -240,7 +211,7 @@ export class WorkSet {
     const query = matching(db, this.spec).select(`${Model.table}.*`);
     if (pk.length === 1) query.whereIn(pk[0]!, keys.map((k) => k[0]) as never[]);
     else query.whereIn(pk, keys as never[][]);
-    const rows = (await locked(query, this.spec)) as Record<string, unknown>[];
+    const rows = (await this.reader.lockingRows(query)) as Record<string, unknown>[];
     const byKey = new Map(rows.map((row) => [JSON.stringify(keyOf(Model, row)), row]));
     // Rows that no longer match (another processor changed them) simply drop out.
     return keys.map((key) => byKey.get(JSON.stringify(key))).filter((row): row is Record<string, unknown> => row !== undefined);

@@ -194,10 +194,12 @@ describe('Engine.open', () => {
 forEachDatabase((dialect) => {
   const openDb = useUnitDb(dialect);
 
-  test('when the database is opened then only PostgreSQL claims single rows (SQLite locks the whole file)', async () => {
+  test('when the database is opened then the engine holds the store of its database, and only PostgreSQL has sessions to end', async () => {
     const { engine } = await openDb({ models: [Star] });
     expect(engine.dialect).toBe(dialect);
-    expect(engine.locksRows).toBe(dialect === 'postgres');
+    expect(engine.store.dialect).toBe(dialect);
+    expect(engine.session === undefined).toBe(dialect === 'sqlite');
+    expect(engine.sqlite === undefined).toBe(dialect === 'postgres');
   });
 });
 

@@ -95,12 +95,12 @@ export abstract class Endpoint {
   idempotencyKey(row: ModelInstance): string {
     const Model = row.model;
     // Integer and string keys (the only kinds alerts accept) have the same text on both dialects.
-    const parts = [activeSettings().name, this.alert.constructor.name, Model.table, keyText(Model, row, 'postgres')];
+    const parts = [activeSettings().name, this.alert.constructor.name, Model.table, keyText(Model, row)];
     return `corral-${createHash('sha256').update(parts.join('\x1f')).digest('hex').slice(0, 32)}`;
   }
 
   /** What every outbox entry records about the row (tests). */
   protected deliveryOf(row: ModelInstance): { alert: string; rowKey: string; idempotencyKey: string } {
-    return { alert: this.alert.constructor.name, rowKey: keyText(row.model, row, 'postgres'), idempotencyKey: this.idempotencyKey(row) };
+    return { alert: this.alert.constructor.name, rowKey: keyText(row.model, row), idempotencyKey: this.idempotencyKey(row) };
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * What both stores know of a model's row: its columns as arrays (computed once per
+ * model), the columns an INSERT writes and the columns an UPDATE changes. Values
+ * are converted for the store's dialect; SQL text is each store's own.
+ */
+import type { ColumnSpec } from '../columns.js';
+import type { ModelClass } from '../model.js';
+import { refuseTooLong } from '../refusal.js';
+import { sameValue, toDb, type Dialect } from '../values.js';
+
+/** A model's columns as arrays, computed once: the per-row paths index them rather than walk objects. */
+export interface Layout {
+  readonly names: readonly string[];
+  readonly specs: readonly ColumnSpec[];
+  readonly keyIndexes: readonly number[];
+  /** Index of the single integer key the database numbers, or -1. */
+  readonly autoKey: number;
+  /** The length limit of each `string(n)` column, Infinity for the others: one comparison per value. */
+  readonly maxLengths: readonly number[];
+}
+
+const layouts = new WeakMap<ModelClass, Layout>();
+
+export function layoutOf(Model: ModelClass): Layout {
+  let layout = layouts.get(Model);
+  if (!layout) {
+    const names = Object.keys(Model.columns);
+    layout = {
+      names,
+      specs: names.map((name) => Model.columns[name]!.spec),
+      keyIndexes: Model.primaryKey.map((name) => names.indexOf(name)),
+      autoKey: -1,
+      maxLengths: names.map((name) => (Model.columns[name]!.spec.kind === 'string' ? Model.columns[name]!.spec.length : Infinity)),
+    };
+    const key = Model.primaryKey.length === 1 ? names.indexOf(Model.primaryKey[0]!) : -1;
+    if (key >= 0 && ['integer', 'bigint'].includes(layout.specs[key]!.kind)) layout = { ...layout, autoKey: key };
+    layouts.set(Model, layout);
+  }
+  return layout;
+}
+
+/** A signature's columns: one character per column, its index + 65 (cheaper per row than joining names). */
+export function signatureColumns(signature: string, names: readonly string[]): string[] {
+  return [...signature].map((c) => names[c.charCodeAt(0) - 65]!);
+}
+
+/**
+ * The columns an INSERT of `row` writes, as a signature (see `signatureColumns`),
+ * and their bound values. An undefined column with a constant default gets that
+ * default, here and in `row`; one with another default or an undefined key is left
+ * out for the database to fill in (`readBack`: the row must be read back, unless the
+ * only one left out is the integer key, which SQLite hands back as the rowid); any
+ * other undefined column becomes NULL, as in SQL.
+ */
+export function insertedColumns(Model: ModelClass, row: Record<string, unknown>, dialect: Dialect): { signature: string; values: unknown[]; readBack: boolean } {
+  const { names, specs, autoKey, maxLengths } = layoutOf(Model);
+  let signature = '';
+  let readBack = false;
+  const values: unknown[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const spec = specs[i]!;
+    let value = row[name];
+    if (value === undefined) {
+      if (spec.hasDefault && isConstant(spec.defaultValue)) {
+        row[name] = value = spec.defaultValue;
+      } else if (spec.primaryKey || spec.hasDefault) {
+        if (i !== autoKey) readBack = true;
+        continue;
+      } else {
+        row[name] = value = null;
+      }
+    }
+    if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, name, maxLengths[i]!, value);
+    signature += String.fromCharCode(65 + i);
+    values.push(toDb(spec, value, dialect));
+  }
+  return { signature, values, readBack };
+}
+
+/** The columns whose value differs from the one last read or written. */
+export function changedColumns(Model: ModelClass, row: Record<string, unknown>, original: Record<string, unknown>): string[] {
+  const { names, specs, maxLengths } = layoutOf(Model);
+  return names.filter((name, i) => {
+    const value = row[name];
+    if (sameValue(specs[i]!, value, original[name])) return false;
+    if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, name, maxLengths[i]!, value);
+    return true;
+  });
+}
+
+/** A default that can be filled in before the INSERT: a value, not SQL and not a shared object. */
+function isConstant(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value);
+}
+
+export function quote(identifier: string): string {
+  return '"' + identifier.replaceAll('"', '""') + '"';
+}
