@@ -176,16 +176,17 @@ describe('the context used before it exists', () => {
   test('when a step saves after its run ended then the error says no transaction is open, rather than writing outside one', async () => {
     const env = await testEnvironment('late');
     await env.engine!.knex('Event').insert({ label: 'x' });
-    let kept: Step | undefined;
+    const kept: Step[] = [];
     class Keeper extends Step<Event> {
       static override model = Event;
       static override conditions = [];
       process(): void {
-        kept = this;
+        kept.push(this);
       }
     }
     expect(await runIn(env, Keeper)).toMatchObject({ status: 'ok', rows: 1 });
-    await expect(kept!.save(new Event({ label: 'late' }))).rejects.toThrow('Keeper has no transaction open here: save() and delete() work while it runs');
+    expect(kept).toHaveLength(1);
+    await expect(kept[0]!.save(new Event({ label: 'late' }))).rejects.toThrow('Keeper has no transaction open here: save() and delete() work while it runs');
     expect(await env.engine!.knex('Event').count({ n: '*' }).first()).toEqual({ n: 1 });
   });
 });
