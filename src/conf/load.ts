@@ -70,21 +70,6 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
   return resolveSettings(exported, file, { check: !options.checked });
 }
 
-/**
- * The settings of the command or test in flight. Processors read them through
- * `this.settings`; `TestCase` may override values for one test.
- */
-let active: ResolvedSettings | undefined;
-
-export function activateSettings(settings: ResolvedSettings): void {
-  active = settings;
-}
-
-export function activeSettings(): ResolvedSettings {
-  if (!active) throw new ImproperlyConfigured('No pipeline settings are loaded in this process');
-  return active;
-}
-
 /** The settings module's keys (the pipeline's own included), plus the resolved settings. */
 export type SettingsView = Readonly<Record<string, unknown>> & { readonly resolved: ResolvedSettings };
 
@@ -94,8 +79,10 @@ const views = new WeakMap<ResolvedSettings, SettingsView>();
 /**
  * What processors, commands and tests see as `this.settings`: every key of the
  * settings module (`this.settings.irisPath`) and the resolved values under `resolved`.
+ * There is no process-wide "active settings": each run reads the settings of its
+ * own environment through its context (run/processor-context.ts).
  */
-export function settingsView(settings: ResolvedSettings = activeSettings()): SettingsView {
+export function settingsView(settings: ResolvedSettings): SettingsView {
   let view = views.get(settings);
   if (!view) {
     view = Object.freeze({ ...settings.all, resolved: settings });

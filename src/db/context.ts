@@ -2,9 +2,20 @@ import type { Knex } from 'knex';
 import type { Engine } from './engine.js';
 
 /**
- * The database handle of the work in flight in this process. A corral process runs
- * one processor at a time and one transaction at a time (children are forked per
- * processor), so a plain stack replaces AsyncLocalStorage and costs nothing per row.
+ * The database handle of the work in flight in this process, for the one API that
+ * has nothing else to ask: a model instance's `related()` / `relatedMany()`. A row
+ * is a plain object of the pipeline's model class; it holds no reference to the
+ * processor, test or shell session that read it, and rows are built by the
+ * pipeline's own code too (`new Planet({...})`), so `row.related(Star)` can only
+ * follow its relation in "the transaction in flight". Everything else (a
+ * processor's, command's or test's `this.db`, `this.save`, `this.settings`) reads
+ * the explicit context its runner gives it (run/processor-context.ts), not this.
+ *
+ * A `Transaction` pushes itself when it opens and pops itself when it ends; `shell`
+ * and `exec` push the plain pool for their top level. A corral process runs one
+ * processor at a time and one transaction at a time (children are forked per
+ * processor; TestCases never overlap), so a plain stack replaces AsyncLocalStorage
+ * and costs nothing per row.
  */
 export interface DbContext {
   readonly engine: Engine;

@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import { applyConditions, type Condition } from './conditions.js';
-import { currentContext } from './context.js';
 import { hydrate, type ModelClass } from './model.js';
 
 /** The rows of `Model` matching `conditions`, as instances, in primary-key order, read through `db`. */
@@ -21,17 +20,3 @@ export async function countRowsIn(db: Knex, table: string, conditions: readonly 
   return Number(row?.n ?? 0);
 }
 
-/** The rows of `Model` matching `conditions`, as instances, in primary-key order (current transaction). */
-export function findRows<M extends ModelClass>(Model: M, conditions: readonly Condition[]): Promise<InstanceType<M>[]> {
-  return findRowsIn(currentContext().db, Model, conditions);
-}
-
-/** The first matching row by primary key, or null. */
-export function findRow<M extends ModelClass>(Model: M, conditions: readonly Condition[]): Promise<InstanceType<M> | null> {
-  return findRowIn(currentContext().db, Model, conditions);
-}
-
-/** How many rows of a table match `conditions`. */
-export function countRows(table: string, conditions: readonly Condition[]): Promise<number> {
-  return countRowsIn(currentContext().db, table, conditions);
-}

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import { memoryOutput } from '../core/output.js';
-import { activateSettings, settingsView, type SettingsView } from '../conf/load.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { conditionsToSql, type Condition } from '../db/conditions.js';
-import { countRows, findRow, findRows } from '../db/queries.js';
-import { currentContext } from '../db/context.js';
-import type { Transaction } from '../db/engine.js';
-import { isModelClass, type ModelClass, type ModelInstance } from '../db/model.js';
+import type { ModelClass } from '../db/model.js';
 import { Command, parseCommandArgs, runCustomCommand, type CommandClass } from '../run/command.js';
 import type { Delivery } from '../run/endpoints/outbox.js';
 import type { Environment } from '../run/environment.js';
 import { executeProcessor } from '../run/execute.js';
 import { Processor, type ProcessorClass } from '../run/processor.js';
+import { CONTEXT, LIFECYCLE, ProcessorContext, contextOf, type Lifecycle } from '../run/processor-context.js';
+import { RowApi, streamTable, type StreamTarget } from '../run/row-api.js';
 
 /** What a command subject left behind, for `validate()`. */
 export interface CommandStatus {
@@ -32,8 +29,9 @@ export type TestCaseClass = (abstract new () => TestCase) & {
   readonly realDelivery: boolean;
 };
 
-/** A model class or a table name, for the stream assertions. */
-export type StreamTarget = ModelClass | string;
+export type { StreamTarget };
+
+const LIFE: Lifecycle = { runs: 'the test runs', use: 'setup(), validate() or teardown()' };
 
 /**
  * A unit test of one processor or command, run on a fresh throw-away database:
@@ -45,9 +43,11 @@ export type StreamTarget = ModelClass | string;
  * 5. `validate()` checks the stream (its own transaction);
  * 6. `teardown()` runs, settings patches are undone, the database is destroyed.
  *
- * Every stage sees the others' work only through the database.
+ * Every stage sees the others' work only through the database. `this.db`,
+ * `this.find`, `this.save`... (from `RowApi`) work in the transaction of the stage
+ * in flight; `this.settings` are the test environment's, patches included.
  */
-export abstract class TestCase {
+export abstract class TestCase extends RowApi {
   /** The Loader, Step, Alert or Command class under test. */
   static subject: Subject | undefined = undefined;
   /** Earlier stages to run first, as fixtures: their `setup` and subject, not their `validate`. */
@@ -65,22 +65,16 @@ export abstract class TestCase {
   private environment: Environment | undefined;
   private patches: { settings: ResolvedSettings; restore: ResolvedSettings } | undefined;
 
+  get [LIFECYCLE](): Lifecycle {
+    return LIFE;
+  }
+
   /** Puts the data the subject needs into the stream. */
   setup(): void | Promise<void> {}
   /** Checks the stream after the subject ran. */
   abstract validate(): void | Promise<void>;
   /** Runs last, whatever happened. */
   teardown(): void | Promise<void> {}
-
-  /** knex bound to the transaction of the stage in flight. */
-  get db(): Knex {
-    return currentContext().db;
-  }
-
-  /** The settings as processors see them: `this.settings.myKey`, `this.settings.resolved.root`. */
-  get settings(): SettingsView {
-    return settingsView(this.env.settings);
-  }
 
   /** Where a relative endpoint path (e.g. `new File('alerts.log')`) lands in this test. */
   outputPath(relative: string): string {
@@ -113,31 +107,8 @@ export abstract class TestCase {
     const patched = Object.freeze({ ...current, ...pickResolved(values), all: Object.freeze({ ...current.all, ...values }) }) as ResolvedSettings;
     this.patches ??= { settings: patched, restore: current };
     this.patches.settings = patched;
+    // The environment's settings are what this test's context and the subjects it runs read.
     (this.env as { settings: ResolvedSettings }).settings = patched;
-    activateSettings(patched);
-  }
-
-  /** The rows of `Model` matching `conditions`, as instances, in primary-key order. */
-  find<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M>[]> {
-    return findRows(Model, conditions);
-  }
-
-  /** The first row of `Model` matching `conditions`, or null. */
-  findOne<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M> | null> {
-    return findRow(Model, conditions);
-  }
-
-  /** How many rows of a model (or table) match `conditions`. */
-  count(target: StreamTarget, conditions: readonly Condition[] = []): Promise<number> {
-    return countRows(this.tableOf(target).table, conditions);
-  }
-
-  async save(instance: ModelInstance): Promise<void> {
-    await (currentContext() as Transaction).save(instance);
-  }
-
-  async delete(instance: ModelInstance): Promise<void> {
-    await (currentContext() as Transaction).delete(instance);
   }
 
   /** Fails unless at least one row of `target` matches `conditions`. */
@@ -191,15 +162,8 @@ export abstract class TestCase {
     return this.environment;
   }
 
-  private tableOf(target: StreamTarget): { table: string; Model: ModelClass | undefined } {
-    if (isModelClass(target)) return { table: target.table, Model: target };
-    if (typeof target === 'string') return { table: target, Model: undefined };
-    throw new ImproperlyConfigured(`Stream assertions take a model class or a table name, got ${String(target)}`);
-  }
-
-
   private describe(target: StreamTarget, conditions: readonly Condition[]): string {
-    const { table, Model } = this.tableOf(target);
+    const { table, Model } = streamTable(target);
     const name = Model ? `Model '${Model.name}'` : `Table '${table}'`;
     if (conditions.length === 0) return name;
     const knex = this.env.engine!.knex;
@@ -209,14 +173,14 @@ export abstract class TestCase {
 
   /** @internal runs this case's life cycle on an open test environment. */
   async run(environment: Environment): Promise<void> {
-    this.environment = environment;
+    this.bind(environment);
     let failure: unknown;
     const fixtures: TestCase[] = [];
     try {
       const Case = this.constructor as TestCaseClass;
       for (const Fixture of Case.runBefore) {
         const fixture = new (Fixture as unknown as new () => TestCase)();
-        fixture.environment = environment;
+        fixture.bind(environment);
         fixtures.push(fixture);
         await fixture.stage(() => fixture.setup());
         await fixture.runSubject(Case.realDelivery);
@@ -239,17 +203,21 @@ export abstract class TestCase {
     if (failure !== undefined) throw failure;
   }
 
+  /** The environment, and a context of this case's own over it (the stages' transactions, its settings). */
+  private bind(environment: Environment): void {
+    this.environment = environment;
+    const Case = this.constructor as TestCaseClass;
+    this[CONTEXT] = new ProcessorContext({ owner: Case.name, engine: environment.engine, settings: () => environment.settings, logger: environment.logger, outbox: environment.outbox });
+  }
+
   private restorePatches(environment: Environment): void {
     if (!this.patches) return;
     (environment as { settings: ResolvedSettings }).settings = this.patches.restore;
-    activateSettings(this.patches.restore);
     this.patches = undefined;
   }
 
   private async stage(work: () => void | Promise<void>): Promise<void> {
-    await this.env.engine!.inTransaction(async () => {
-      await work();
-    });
+    await this.env.engine!.inTransaction(contextOf(this, 'stage').inside(work));
   }
 
   private async runSubject(realDelivery: boolean): Promise<void> {

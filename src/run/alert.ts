@@ -1,16 +1,8 @@
-import { activeSettings } from '../conf/load.js';
 import type { Condition } from '../db/conditions.js';
 import type { ModelClass, ModelInstance } from '../db/model.js';
 import type { Endpoint } from './endpoints/endpoint.js';
-import type { Outbox } from './endpoints/outbox.js';
 import { Processor } from './processor.js';
 import type { Ordering } from './step.js';
-
-/**
- * Set by the alert loop from its run context before `setup()`: the test's outbox,
- * where Email and Webhook keep what they would send, or undefined (deliver for real).
- */
-export const ALERT_OUTBOX = Symbol('corral.alertOutbox');
 
 /**
  * A view of the stream: the rows of `model` matching `conditions` are sent to every
@@ -24,8 +16,6 @@ export abstract class Alert<Row extends ModelInstance = any> extends Processor {
   /** Where each row goes. */
   static alertTo: readonly Endpoint[] = [];
 
-  declare [ALERT_OUTBOX]: Outbox | undefined;
-
   /** The endpoints of this alert (the class's `alertTo`). */
   get endpoints(): readonly Endpoint[] {
     return (this.constructor as typeof Alert).alertTo;
@@ -37,6 +27,6 @@ export abstract class Alert<Row extends ModelInstance = any> extends Processor {
    * (Default: `[<pipeline>-ALERT @ <UTC time>] Check the object '<row>'`)
    */
   renderAlert(now: Date, _endpoint: Endpoint, row: Row): string | Promise<string> {
-    return `[${activeSettings().name}-ALERT @ ${now.toISOString()}] Check the object '${String(row)}'\n`;
+    return `[${this.settings.resolved.name}-ALERT @ ${now.toISOString()}] Check the object '${String(row)}'\n`;
   }
 }

@@ -1,11 +1,10 @@
 import type { Command as Commander } from 'commander';
-import type { Knex } from 'knex';
-import { CommandError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
 import type { Output } from '../core/output.js';
-import { settingsView, type SettingsView } from '../conf/load.js';
-import { currentContext, popContext, pushContext } from '../db/context.js';
 import type { Environment, Mode } from './environment.js';
+import { CONTEXT, LIFECYCLE, ProcessorContext, type Lifecycle } from './processor-context.js';
+import { RowApi } from './row-api.js';
+
+const LIFE: Lifecycle = { runs: 'the command runs', use: 'handle()' };
 
 /**
  * A pipeline's own command, listed in `settings.commands` and run as
@@ -15,10 +14,11 @@ import type { Environment, Mode } from './environment.js';
  * 2. the environment of its `mode` opens (`in`: production database, `test`: a
  *    throw-away one, `out`: none) and the pipeline setup runs;
  * 3. `handle(options, ...args)` runs, inside one transaction in modes `in`/`test`
- *    (committed when it returns, rolled back when it throws);
+ *    (committed when it returns, rolled back when it throws); `this.db`, `this.find`,
+ *    `this.save`... work in it (from `RowApi`, as in processors);
  * 4. the environment closes; the exit code is what `handle` returned, or 0.
  */
-export abstract class Command {
+export abstract class Command extends RowApi {
   /** The command's name on the command line. (Default: the class name in kebab-case) */
   static commandName: string | undefined = undefined;
   /** One line for `--help`. */
@@ -29,28 +29,18 @@ export abstract class Command {
   /** Adds options and arguments: `cmd.option('-n, --count <n>', 'how many')`. */
   static configure(_cmd: Commander): void {}
 
-  private environment: Environment | undefined;
   private out: Output | undefined;
 
-  /** @internal called by the CLI before `handle`. */
-  bind(environment: Environment, output: Output): void {
-    this.environment = environment;
+  get [LIFECYCLE](): Lifecycle {
+    return LIFE;
+  }
+
+  /** @internal called by the CLI before `handle`: the command's context (settings, logger, database) and output. */
+  bind(environment: Environment, output: Output): ProcessorContext {
     this.out = output;
-  }
-
-  /** The settings as processors see them: `this.settings.myKey`, `this.settings.resolved.root`. */
-  get settings(): SettingsView {
-    return settingsView(this.env.settings);
-  }
-
-  get logger(): Logger {
-    return this.env.logger;
-  }
-
-  /** knex bound to the command's transaction (modes `in` and `test`). */
-  get db(): Knex {
-    if (this.env.mode === 'out') throw new CommandError(`${this.constructor.name} runs in mode 'out': it has no database`);
-    return currentContext().db;
+    const context = new ProcessorContext({ owner: this.constructor.name, engine: environment.engine, settings: () => environment.settings, logger: environment.logger });
+    this[CONTEXT] = context;
+    return context;
   }
 
   /** Writes to standard output (a newline is added when missing). */
@@ -61,11 +51,6 @@ export abstract class Command {
   get output(): Output {
     if (!this.out) throw new Error('The command is not bound to an output yet');
     return this.out;
-  }
-
-  private get env(): Environment {
-    if (!this.environment) throw new Error('The command is not bound to an environment yet');
-    return this.environment;
   }
 
   abstract handle(options: Record<string, unknown>, ...args: string[]): void | number | Promise<void | number>;
@@ -92,19 +77,9 @@ export async function runCustomCommand(
   args: readonly string[],
 ): Promise<number> {
   const command = new Class();
-  command.bind(env, output);
-  if (!env.engine) {
-    const result = await command.handle(options, ...args);
-    return typeof result === 'number' ? result : 0;
-  }
-  const base = { engine: env.engine, db: env.engine.knex };
-  pushContext(base);
-  try {
-    const result = await env.engine.inTransaction(async () => command.handle(options, ...args));
-    return typeof result === 'number' ? result : 0;
-  } finally {
-    popContext(base);
-  }
+  const context = command.bind(env, output);
+  const result = env.engine ? await env.engine.inTransaction(context.inside(() => command.handle(options, ...args))) : await command.handle(options, ...args);
+  return typeof result === 'number' ? result : 0;
 }
 
 /** Parses a command's arguments the way the command line would (for TestCase command subjects). */

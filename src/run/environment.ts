@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ImproperlyConfigured, DBError, describeError } from '../core/errors.js';
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../core/logger.js';
 import { freshTestConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
-import { activateSettings, compileFallbackReason, loadSettings } from '../conf/load.js';
+import { compileFallbackReason, loadSettings } from '../conf/load.js';
 import { PipelineSetup } from '../conf/pipeline-setup.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { Engine } from '../db/engine.js';
@@ -69,7 +69,6 @@ export function allModels(settings: ResolvedSettings): ModelClass[] {
 export async function openEnvironment(options: EnvironmentOptions): Promise<Environment> {
   const compiled = options.compiled ?? false;
   const settings = options.settings ?? (await loadSettings(options.settingsFile, { compiled, checked: options.settingsChecked }));
-  activateSettings(settings);
   const logger = createLogger({
     name: settings.name,
     level: options.logLevel ?? settings.logLevel,
@@ -144,7 +143,6 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
       const outputRoot = fs.mkdtempSync(path.join(os.tmpdir(), `corral-test-${settings.name}-`));
       releasers.push(async () => fs.rmSync(outputRoot, { recursive: true, force: true }));
       active = Object.freeze({ ...settings, outputRoot });
-      activateSettings(active);
     }
 
     let setup: PipelineSetup | undefined;

@@ -3,9 +3,10 @@ import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
 import { Alerted } from '../db/framework-models.js';
 import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
-import { ALERT_OUTBOX, type Alert } from './alert.js';
+import type { Alert } from './alert.js';
 import { EndpointUnavailable, RowRejected } from './endpoints/endpoint.js';
 import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
+import { CONTEXT } from './processor-context.js';
 import { FailureLog, setAsideReport } from './failures.js';
 import { keyText, keyTextMatches } from './row-keys.js';
 import { isThenable } from './store.js';
@@ -99,16 +100,19 @@ export async function runAlertRows(
     rowFailures.push(setAsideReport(key, error, recorded, context.settings.maxAttempts, alert.logger));
   };
 
-  alert[ALERT_OUTBOX] = context.outbox;
+  // What the alert's `this.db` and `this.save` use, pointed at each transaction opened
+  // below; its endpoints get the same (its settings and the test's outbox).
+  const own = alert[CONTEXT]!;
   try {
-    await context.engine.inTransaction(async () => {
+    await context.engine.inTransaction(own.inside(async () => {
       await alert.setup();
       opened.push(alert);
       for (const endpoint of endpoints) {
+        endpoint[CONTEXT] = own;
         await endpoint.setup(alert);
         opened.push(endpoint);
       }
-    }, context.stop);
+    }), context.stop);
     while (!workSet.done) {
       await beat(rows, 0, chunkSize);
       // After the beat's turn of the event loop, so a signal during the last chunk counts now.
@@ -118,7 +122,7 @@ export async function runAlertRows(
       }
       const candidates = await workSet.next(context.engine.knex);
       for (const candidate of candidates) {
-        const tx = await context.engine.begin(context.stop);
+        const tx = own.enter(await context.engine.begin(context.stop));
         // Set while the row is rendered and sent: only errors then may be the row's.
         let sending: ModelInstance | undefined;
         try {
@@ -162,7 +166,7 @@ export async function runAlertRows(
     // Endpoints close before the alert, in reverse order of opening.
     for (const item of opened.reverse()) {
       try {
-        await context.engine.inTransaction(async () => item.teardown(failure));
+        await context.engine.inTransaction(own.inside(() => item.teardown(failure)));
       } catch (error) {
         failure ??= error;
       }

@@ -5,6 +5,7 @@ import { blameOf } from '../db/blame.js';
 import { describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
 import type { Transaction } from '../db/engine.js';
 import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
+import { CONTEXT } from './processor-context.js';
 import { FailureLog } from './failures.js';
 import { yieldToEventLoop } from './loop.js';
 import type { Loader } from './loader.js';
@@ -55,10 +56,12 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   let failuresBeforeChunk = 0;
   let error: unknown;
   let stopped = false;
-  await reconnect.run(() => engine.inTransaction(async () => loader.setup(), context.stop));
+  // What the loader's `this.db` and `this.save` use, pointed at each transaction opened below.
+  const own = loader[CONTEXT]!;
+  await reconnect.run(() => engine.inTransaction(own.inside(() => loader.setup()), context.stop));
   let tx: Transaction | undefined;
   const begin = async () => {
-    tx = await engine.begin(context.stop);
+    tx = own.enter(await engine.begin(context.stop));
     tx.keepInsertJournal();
     failuresBeforeChunk = rowFailures.length;
   };
@@ -122,7 +125,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
     }
   } finally {
     try {
-      await reconnect.run(() => engine.inTransaction(async () => loader.teardown(error)));
+      await reconnect.run(() => engine.inTransaction(own.inside(() => loader.teardown(error))));
     } catch (caught) {
       error ??= caught;
     }

@@ -4,6 +4,7 @@ import type { Transaction } from '../db/engine.js';
 import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
 import { RowRefusedAt } from '../db/refusal.js';
 import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
+import { CONTEXT } from './processor-context.js';
 import { FailureLog, setAsideReport } from './failures.js';
 import { Reconnect, isTransient } from './reconnect.js';
 import { checkKeyKinds } from './row-keys.js';
@@ -68,6 +69,8 @@ export async function runStepRows(
     },
     context.engine.store,
   );
+  // What the step's `this.db` and `this.save` use, pointed at each transaction opened below.
+  const own = step[CONTEXT]!;
   const rowFailures: RowFailure[] = [];
   let rows = 0;
   let failure: unknown;
@@ -75,7 +78,7 @@ export async function runStepRows(
   let stopped = false;
   let setUp = false;
   try {
-    await reconnect.run(() => context.engine.inTransaction(async () => step.setup(), context.stop));
+    await reconnect.run(() => context.engine.inTransaction(own.inside(() => step.setup()), context.stop));
     setUp = true;
     while (!workSet.done) {
       await beat(rows, rowFailures.length, chunkSize);
@@ -91,7 +94,7 @@ export async function runStepRows(
       let current: ModelInstance | undefined;
       let index = 0;
       try {
-        tx = await context.engine.begin(context.stop);
+        tx = own.enter(await context.engine.begin(context.stop));
         reading = true;
         chunk = await workSet.next(tx.db);
         for (const raw of chunk) {
@@ -143,7 +146,7 @@ export async function runStepRows(
   } finally {
     if (setUp) {
       try {
-        await reconnect.run(() => context.engine.inTransaction(async () => step.teardown(failure)));
+        await reconnect.run(() => context.engine.inTransaction(own.inside(() => step.teardown(failure))));
       } catch (error) {
         failure ??= error;
       }

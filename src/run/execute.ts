@@ -3,7 +3,6 @@ import { CorralError, ImproperlyConfigured, ProcessorError, describeError } from
 import type { Logger } from '../core/logger.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { checkConditions } from '../db/conditions.js';
-import { pushContext, popContext } from '../db/context.js';
 import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
@@ -17,7 +16,8 @@ import { runStepRows } from './execute-step.js';
 import { RunRecord } from './history.js';
 import { DatabaseUnreachable, ProcessorLostDatabase, isTransient } from './reconnect.js';
 import { Loader } from './loader.js';
-import { PROCESSOR_LOGGER, type Processor, type ProcessorClass } from './processor.js';
+import type { Processor, ProcessorClass } from './processor.js';
+import { CONTEXT, ProcessorContext } from './processor-context.js';
 import { checkKeyKinds } from './row-keys.js';
 import { Step } from './step.js';
 
@@ -137,14 +137,14 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   const partition = context.partition && context.partition.count > 1 ? `${context.partition.index}/${context.partition.count}` : undefined;
   let record: RunRecord | undefined;
   await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition, { leaseSeconds: context.settings.leaseSeconds, logger }, context.stop)));
-  const processor = new (Class as unknown as new () => Processor)();
-  processor[PROCESSOR_LOGGER] = logger;
   const chunkSize = Class.chunkSize ?? context.settings.chunkSize;
-  const base = { engine: context.engine, db: context.engine.knex };
   let outcome: LoopOutcome = { rows: 0 };
   logger.info(partition ? `Executing ${kind} (rows ${partition})` : `Executing ${kind}`);
-  pushContext(base);
   try {
+    // In the try: a constructor that throws fails the processor like any other error of its own.
+    const processor = new (Class as unknown as new () => Processor)();
+    // Its transaction, settings, logger and outbox; the loop points it at each transaction it opens.
+    processor[CONTEXT] = new ProcessorContext({ owner: Class.name, engine: context.engine, settings: () => context.settings, logger, outbox: context.outbox });
     // Called before every chunk. It also lets the event loop turn: on SQLite a whole run
     // can otherwise go by in microtasks, with signals and progress messages waiting.
     const beat = async (rows: number, failed: number, inFlight: number) => {
@@ -165,8 +165,6 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
     }
   } catch (error) {
     outcome = { ...outcome, failure: error };
-  } finally {
-    popContext(base);
   }
   // A stop asked while waiting for SQLite's write lock: nothing was begun, nothing failed.
   if (outcome.failure instanceof StoppedWhileWaiting) outcome = { ...outcome, failure: undefined, stopped: true };

@@ -1,19 +1,14 @@
-import type { Knex } from 'knex';
 import { ValidationError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import { settingsView, type SettingsView } from '../conf/load.js';
-import type { Condition } from '../db/conditions.js';
-import { countRows, findRow, findRows } from '../db/queries.js';
-import { currentContext } from '../db/context.js';
-import type { Transaction } from '../db/engine.js';
-import { isModelInstance, type ModelClass, type ModelInstance } from '../db/model.js';
+import { isModelInstance, type ModelInstance } from '../db/model.js';
+import { LIFECYCLE, type Lifecycle } from './processor-context.js';
+import { RowApi, describeValue } from './row-api.js';
 
-/** Set by the executor before `setup()`; never by user code. */
-export const PROCESSOR_LOGGER = Symbol('corral.processorLogger');
+const LIFE: Lifecycle = { runs: 'the processor runs', use: 'setup(), generate(), process(), renderAlert() or teardown()' };
 
 /**
- * What Loader, Step and Alert share: lifecycle hooks, the transaction handle and
- * helpers to read and write rows through it.
+ * What Loader, Step and Alert share: lifecycle hooks, and (from `RowApi`) the
+ * transaction handle, settings, logger and helpers to read and write rows through
+ * it, all from the context `executeProcessor` gives the processor before `setup()`.
  *
  * Terminology:
  * - stream: the pipeline database; the only channel between processors.
@@ -21,7 +16,7 @@ export const PROCESSOR_LOGGER = Symbol('corral.processorLogger');
  * - chunk: the rows one transaction handles (`chunkSize`); a failure loses at most one chunk.
  * - group: a label on a processor, used to select processors on the command line.
  */
-export abstract class Processor {
+export abstract class Processor extends RowApi {
   /** Labels to select this processor by (`run -sg NAME`). (Default: `['default']`) */
   static groups: readonly string[] = ['default'];
   /** A sentence for listings and documentation when the class has no doc comment. */
@@ -34,23 +29,8 @@ export abstract class Processor {
    */
   static procs: number | undefined = undefined;
 
-  declare [PROCESSOR_LOGGER]: Logger | undefined;
-
-  /** knex bound to the transaction in flight: run any query of your own through it. */
-  get db(): Knex {
-    return currentContext().db;
-  }
-
-  /** The pipeline's settings, its own keys included (`this.settings.IRIS_PATH`). */
-  get settings(): SettingsView {
-    return settingsView();
-  }
-
-  /** A logger that names this processor. */
-  get logger(): Logger {
-    const logger = this[PROCESSOR_LOGGER];
-    if (!logger) throw new Error('The logger is available once the processor runs');
-    return logger;
+  get [LIFECYCLE](): Lifecycle {
+    return LIFE;
   }
 
   /** Runs once before the work, e.g. to open a file. */
@@ -62,38 +42,22 @@ export abstract class Processor {
   /** Rejects anything the framework cannot store; override to accept more. */
   validate(value: unknown): asserts value is ModelInstance {
     if (!isModelInstance(value)) {
-      const shown = typeof value === 'string' ? `'${value}'` : typeof value === 'object' ? JSON.stringify(value) : String(value);
-      throw new ValidationError(`${this.constructor.name} produced ${shown} (${value === null ? 'null' : typeof value}); it must produce model instances`, {
+      throw new ValidationError(`${this.constructor.name} produced ${describeValue(value)}; it must produce model instances`, {
         hint: 'Yield or return instances such as new models.Planet({...}), or nothing',
       });
     }
   }
 
-  /** Insert a new instance, or write the changed columns of one that was read. */
-  async save(instance: ModelInstance): Promise<void> {
+  /** Insert a new instance, or write the changed columns of one that was read (after `validate`). */
+  override async save(instance: ModelInstance): Promise<void> {
     this.validate(instance);
-    await (currentContext() as Transaction).save(instance);
+    await super.save(instance);
   }
 
-  /** Delete the row of this instance. */
-  async delete(instance: ModelInstance): Promise<void> {
+  /** Delete the row of this instance (after `validate`). */
+  override async delete(instance: ModelInstance): Promise<void> {
     this.validate(instance);
-    await (currentContext() as Transaction).delete(instance);
-  }
-
-  /** The rows of `Model` matching `conditions`, as instances, in primary-key order. */
-  find<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M>[]> {
-    return findRows(Model, conditions);
-  }
-
-  /** The first row of `Model` matching `conditions` (by primary key), or null. */
-  findOne<M extends ModelClass>(Model: M, conditions: readonly Condition[] = []): Promise<InstanceType<M> | null> {
-    return findRow(Model, conditions);
-  }
-
-  /** How many rows of `Model` match `conditions`. */
-  count(Model: ModelClass, conditions: readonly Condition[] = []): Promise<number> {
-    return countRows(Model.table, conditions);
+    await super.delete(instance);
   }
 }
 

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { afterAll, afterEach } from 'vitest';
-import { activateSettings } from '../../src/conf/load.js';
 import { resolveSettings, type ResolvedSettings, type UserSettings } from '../../src/conf/settings.js';
 import { createLogger, type Logger } from '../../src/core/logger.js';
 import { Engine } from '../../src/db/engine.js';
@@ -35,8 +34,8 @@ export interface SqliteUnitDb extends UnitDb {
 type Opener<T> = (user: Partial<UserSettings> & { models: readonly ModelClass[] }) => Promise<T>;
 
 /**
- * A real pipeline database, with every table created and the settings active, as
- * `run/environment.ts` leaves things before a processor runs. Closed and removed
+ * A real pipeline database, with every table created, as `run/environment.ts`
+ * leaves things before a processor runs (the settings go to executeProcessor). Closed and removed
  * after the test.
  *
  * SQLite (the default): a temporary file per test. PostgreSQL: one database per
@@ -71,7 +70,6 @@ export function useUnitDb(dialect: Dialect = 'sqlite'): Opener<UnitDb> {
       used = true;
     }
     const settings = unitSettings(dir, connection ? { ...user, connection } : user);
-    activateSettings(settings);
     const engine = await Engine.open({ knex: settings.connection.knex, label: settings.connection.label, leaseSeconds: settings.leaseSeconds });
     opened.push({ engine, dir });
     await createMissingTables(engine, allModels(settings));

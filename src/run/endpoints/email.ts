@@ -1,6 +1,5 @@
 import type { Transporter } from 'nodemailer';
 import { ImproperlyConfigured, describeError } from '../../core/errors.js';
-import { activeSettings } from '../../conf/load.js';
 import type { EmailSettings } from '../../conf/settings.js';
 import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
@@ -76,7 +75,7 @@ export class Email extends Endpoint {
   /** Reads the settings; connects nowhere yet. In a test (outbox), no SMTP server is needed. */
   override setup(alert: Alert): void {
     super.setup(alert);
-    const email: EmailSettings = activeSettings().email;
+    const email: EmailSettings = this.settings.resolved.email;
     if (!email.host && !this.outbox) {
       throw new ImproperlyConfigured(`${alert.constructor.name} sends e-mail, but settings.email.host is not set`, {
         hint: "email: { host: 'smtp.example.org', port: 587, user: 'pipeline@example.org', password: process.env.SMTP_PASSWORD }",
@@ -97,7 +96,7 @@ export class Email extends Endpoint {
       to: [...(await this.getRecipients(row))],
       subject: await this.getSubject(row),
       text: await this.getMessage(row),
-      messageId: `<${this.idempotencyKey(row)}@${activeSettings().name}.corral>`,
+      messageId: `<${this.idempotencyKey(row)}@${this.settings.resolved.name}.corral>`,
     };
     const outbox = this.outbox;
     if (outbox) {
@@ -144,12 +143,12 @@ export class Email extends Endpoint {
   }
 
   private defaultSender(): string | undefined {
-    const email = activeSettings().email;
+    const email = this.settings.resolved.email;
     return this.from ?? email.from ?? (email.user?.includes('@') ? email.user : email.user && email.host ? `${email.user}@${email.host}` : undefined);
   }
 
   async getSubject(row: ModelInstance): Promise<string> {
-    if (this.subject === undefined) return `[ALERT - ${activeSettings().name}] ${this.alert.constructor.name}`;
+    if (this.subject === undefined) return `[ALERT - ${this.settings.resolved.name}] ${this.alert.constructor.name}`;
     return fill(this.subject, row);
   }
 

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { CorralError } from '../../core/errors.js';
-import { activeSettings } from '../../conf/load.js';
+import type { SettingsView } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
-import { ALERT_OUTBOX, type Alert } from '../alert.js';
+import type { Alert } from '../alert.js';
+import { CONTEXT, LIFECYCLE, contextOf, type Lifecycle, type ProcessorContext } from '../processor-context.js';
 import type { Outbox } from './outbox.js';
 import { keyText } from '../row-keys.js';
 
@@ -45,15 +46,26 @@ export function rowRejection(endpoint: string, where: string, reason: string, ca
   return new RowRejected(`${endpoint} endpoint at ${where} rejected the row: ${reason}`, { cause });
 }
 
+const LIFE: Lifecycle = { runs: 'its alert runs', use: 'setup(alert), process(row) or teardown()' };
+
 /**
  * Where an alert sends each of its rows. `setup` opens the channel, `process`
  * delivers one row, `teardown` closes it (and learns of an error). Subclass it for
  * custom channels: a plot, a web hook, a message queue. `process` throws
  * `EndpointUnavailable` when the channel is down and `RowRejected` (or any error)
  * when the row cannot be delivered.
+ *
+ * Before `setup`, the alert loop gives the endpoint its alert's context: the
+ * settings, the outbox of a test and the pipeline's name of the environment that
+ * runs the alert (`this.settings`, `this.outbox`).
  */
 export abstract class Endpoint {
   private current: Alert | undefined;
+  declare [CONTEXT]: ProcessorContext | undefined;
+
+  get [LIFECYCLE](): Lifecycle {
+    return LIFE;
+  }
 
   /** The alert this endpoint works for during a run. */
   get alert(): Alert {
@@ -69,6 +81,12 @@ export abstract class Endpoint {
 
   teardown(_error?: unknown): void | Promise<void> {
     this.current = undefined;
+    this[CONTEXT] = undefined;
+  }
+
+  /** The settings of the environment that runs the alert, as its processors see them. */
+  get settings(): SettingsView {
+    return contextOf(this, 'settings').settings;
   }
 
   /**
@@ -77,7 +95,7 @@ export abstract class Endpoint {
    * world can check it to stay quiet in tests.
    */
   get outbox(): Outbox | undefined {
-    return this.alert[ALERT_OUTBOX];
+    return contextOf(this, 'outbox').outbox;
   }
 
   /** The alert's text for `row`, as rendered for this endpoint. */
@@ -95,7 +113,7 @@ export abstract class Endpoint {
   idempotencyKey(row: ModelInstance): string {
     const Model = row.model;
     // Integer and string keys (the only kinds alerts accept) have the same text on both dialects.
-    const parts = [activeSettings().name, this.alert.constructor.name, Model.table, keyText(Model, row)];
+    const parts = [contextOf(this, 'idempotencyKey').pipelineName, this.alert.constructor.name, Model.table, keyText(Model, row)];
     return `corral-${createHash('sha256').update(parts.join('\x1f')).digest('hex').slice(0, 32)}`;
   }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { activeSettings, settingsView, type SettingsView } from '../../conf/load.js';
+import type { SettingsView } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
 import { describeError } from '../../core/errors.js';
@@ -35,9 +35,9 @@ export class File extends Endpoint {
 
   /** The absolute path written to (relative paths: see `outputRoot` in the settings). */
   get resolvedPath(): string {
-    const settings = activeSettings();
-    const given = typeof this.path === 'function' ? this.path(settingsView(settings)) : this.path;
-    return path.resolve(settings.outputRoot, given);
+    const settings = this.settings;
+    const given = typeof this.path === 'function' ? this.path(settings) : this.path;
+    return path.resolve(settings.resolved.outputRoot, given);
   }
 
   override setup(alert: Alert): void {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImproperlyConfigured, describeError } from '../../core/errors.js';
-import { activeSettings, settingsView, type SettingsView } from '../../conf/load.js';
+import type { SettingsView } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
 import { Endpoint, deliveryError, rowRejection } from './endpoint.js';
@@ -108,7 +108,7 @@ export class Webhook extends Endpoint {
   /** Checks the URL; connects nowhere yet. */
   override setup(alert: Alert): void {
     super.setup(alert);
-    const given = typeof this.url === 'function' ? this.url(settingsView(activeSettings())) : this.url;
+    const given = typeof this.url === 'function' ? this.url(this.settings) : this.url;
     let target: URL;
     try {
       target = new URL(given);
