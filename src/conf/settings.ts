@@ -7,7 +7,14 @@ import type { LogFormat, LogLevel } from '../core/logger.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
 import { parseConnection, type ConnectionConfig, type ConnectionSetting } from './connection.js';
 
-// Processor and command classes are checked by run/ and cli/; here they are only classes.
+/**
+ * A class the settings name (loader, steps, alerts, commands, pipelineSetup). conf/
+ * sits below run/ and cannot know Step or Command: here the schema checks only that
+ * it is a class. `buildRegistry` (run/registry.ts) checks each against its base once
+ * and types it by kind (`StepClass`, `CommandClass`, ...); nothing reads these
+ * fields but the registry and `openEnvironment` (pipelineSetup). `any` because a
+ * user's constructor may take anything and `unknown` would refuse it.
+ */
 type AnyClass = abstract new (...args: any[]) => any;
 
 /** SMTP settings for the Email endpoint. */

@@ -1,6 +1,6 @@
 import { allModels } from '../../run/environment.js';
 import { createMissingTables } from '../../db/schema.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 /** Asks until the answer is yes or no; no answer at all (end of input) is no. */
 export async function confirm(ask: (q: string) => Promise<string | undefined>, question: string): Promise<boolean> {
@@ -15,7 +15,10 @@ export async function confirm(ask: (q: string) => Promise<string | undefined>, q
   }
 }
 
-export const createdb: CommandSpec = {
+/** The options of `createdb`, as `configure` declares them. */
+type CreatedbOptions = { noinput?: boolean };
+
+export const createdb = defineCommand<CreatedbOptions>({
   name: 'createdb',
   summary: "Create the database tables of the pipeline's models (and corral's own) that do not exist yet",
   mode: 'in',
@@ -48,4 +51,4 @@ export const createdb: CommandSpec = {
     if (unchanged.length) context.output.out(`Already present (left unchanged): ${unchanged.join(', ')}\n`);
     return 0;
   },
-};
+});

@@ -1,8 +1,11 @@
 import { migrationState, migrationsDir, runMigrations } from '../../db/migrations.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 import { confirm } from './createdb.js';
 
-export const migrate: CommandSpec = {
+/** The options of `migrate`, as `configure` declares them. */
+type MigrateOptions = { noinput?: boolean; rollback?: boolean };
+
+export const migrate = defineCommand<MigrateOptions>({
   name: 'migrate',
   summary: 'Apply the pending migrations of the migrations folder (all in one transaction)',
   mode: 'in',
@@ -56,4 +59,4 @@ transaction: when one fails, none of them is applied.`,
     context.output.out(`Applied ${result.files.length} migration(s) (batch ${result.batch}): ${result.files.join(', ')}\n`);
     return 0;
   },
-};
+});
