@@ -27,6 +27,7 @@ export interface ProcessorSummary {
   readonly outcome: ProcessorOutcome;
   readonly rows: number;
   readonly failedRows: number;
+  /** Wall-clock seconds, to the millisecond. */
   readonly seconds: number;
   readonly errors: readonly ErrorSummary[];
 }
@@ -63,7 +64,7 @@ export function runSummary(report: RunReport, traceback: boolean): RunSummary {
     const ownErrors = report.failures
       .filter((f) => f.processor === s.processor)
       .map((f): ErrorSummary => ({ row: null, message: f.message, hint: f.hint ?? null, attempts: null, quarantined: null, ...(traceback && f.stack ? { stack: f.stack } : {}) }));
-    return { processor: s.processor, kind: s.kind, outcome: outcomeOf(s), rows: s.rows, failedRows: s.failedRows, seconds: s.seconds, errors: [...ownErrors, ...rowErrors] };
+    return { processor: s.processor, kind: s.kind, outcome: outcomeOf(s), rows: s.rows, failedRows: s.failedRows, seconds: Math.round(s.seconds * 1000) / 1000, errors: [...ownErrors, ...rowErrors] };
   });
   const exitCode = exitCodeOf(report);
   const outcome = report.interrupted

@@ -1,6 +1,15 @@
-import { allModels } from '../../run/environment.js';
+import { allModels, type Environment } from '../../run/environment.js';
 import { createMissingTables } from '../../db/schema.js';
 import { defineCommand, envOf } from '../command-spec.js';
+
+/**
+ * The database a confirmation names: its password-free label, and the variable it came
+ * from when one replaced the settings' connection (so a prompt shows which it is).
+ */
+export function databaseShown(env: Environment): string {
+  const source = env.settings.connectionSource;
+  return `${env.engine!.label}${source === 'settings' || env.mode !== 'in' ? '' : ` (from ${source})`}`;
+}
 
 /** Asks until the answer is yes or no; no answer at all (end of input) is no. */
 export async function confirm(ask: (q: string) => Promise<string | undefined>, question: string): Promise<boolean> {
@@ -38,7 +47,7 @@ export const createdb = defineCommand<CreatedbOptions>({
         unanswered = answer === undefined;
         return answer;
       };
-      if (!(await confirm(ask, `Create the tables of '${env.settings.name}' in ${engine.label}?`))) {
+      if (!(await confirm(ask, `Create the tables of '${env.settings.name}' in ${databaseShown(env)}?`))) {
         // No answer at all: standard input is not a terminal (a script, a pipe, CI).
         context.output.err(unanswered ? '\nNothing was created: no answer came (standard input is closed). In scripts, run: createdb --noinput\n' : 'Nothing was created.\n');
         return 1;
