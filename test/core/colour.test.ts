@@ -48,7 +48,7 @@ describe('paint', () => {
   test('a table header keeps its width in columns when bold', () => {
     const plain = renderTable(['Step Class'], [['MyStep']]);
     const bold = renderTable(['Step Class'], [['MyStep']], paint(true));
-    expect(bold.replaceAll(/\x1b\[\d+m/g, '')).toBe(plain);
+    expect(bold.replaceAll('\x1b[1m', '').replaceAll('\x1b[22m', '')).toBe(plain);
     expect(bold).toContain('\x1b[1mStep Class\x1b[22m');
   });
 });
