@@ -98,7 +98,7 @@ export function modelOf(Class: typeof Step | typeof Alert): ModelClass {
 
 /** Checks a step's or alert's class-level declarations without touching the database. */
 export function checkProcessorClass(Class: ProcessorClass): void {
-  kindOf(Class);
+  kindOf(Class); // throws for a class that is no Loader, Step or Alert
   if (isStepClass(Class) || isAlertClass(Class)) modelOf(Class);
 }
 

@@ -79,7 +79,7 @@ test('when load, run, check-alerts and run-all get --json then stdout is one doc
   expect(step).toMatchObject({ outcome: 'rows-failed', exitCode: 1 });
   expect(step.processors).toHaveLength(1);
   expect(step.processors[0]).toMatchObject({ processor: 'MyStep', kind: 'step', outcome: 'rows-failed', rows: 2, failedRows: 1 });
-  expect(step.processors[0]!.errors).toEqual([{ row: '2', message: expect.stringContaining('value 2 is refused'), hint: null, attempts: 1, quarantined: false }]);
+  expect(step.processors[0]!.errors).toEqual([{ row: 'id=2', message: 'value 2 is refused', hint: null, attempts: 1, quarantined: false }]);
 
   const alerts = await pipe.cli(['check-alerts', '--sync', '--json']);
   expectExit(alerts, 0);
