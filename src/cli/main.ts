@@ -1,13 +1,14 @@
 import readline from 'node:readline';
 import { Command as Commander, CommanderError, Option } from 'commander';
+import { colourWanted, paint, type Paint } from '../core/colour.js';
 import { CorralError, describeError } from '../core/errors.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import { processOutput, quietBrokenPipes, type Output } from '../core/output.js';
 import { loadSettings } from '../conf/load.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { VERSION } from '../version.js';
-import { commandNameOf, runCustomCommand, type Command, type CommandClass } from '../run/command.js';
-import type { CommandContext, CommandSpec } from './command-spec.js';
+import { commandClasses } from '../run/registry.js';
+import { pipelineCommand, type CliCommand, type CommandContext } from './command-spec.js';
 import { builtinCommands } from './commands/index.js';
 import { openEnvironment, type Environment } from '../run/environment.js';
 import { requireToolchain } from '../qa/toolchain.js';
@@ -44,13 +45,30 @@ function askStdin(output: Output): (question: string) => Promise<string | undefi
 }
 
 interface Chosen {
-  spec: CommandSpec | undefined;
-  custom: CommandClass | undefined;
-  options: Record<string, unknown>;
-  args: string[];
+  command: CliCommand;
+  /** The commander command as parsed: its options and arguments. */
+  parsed: Commander;
 }
 
-function buildProgram(output: Output, settings: ResolvedSettings | undefined, settingsError: unknown, chosen: { value?: Chosen }): Commander {
+/**
+ * Every command of the line for these settings, built-in first (those that need a
+ * pipeline only when there is one), then the pipeline's own, each adapted once.
+ */
+export function commandsFor(settings: ResolvedSettings | undefined): CliCommand[] {
+  const builtin = builtinCommands.filter((command) => command.mode === 'nopipe' || settings);
+  return settings ? [...builtin, ...commandClasses(settings).map(pipelineCommand)] : builtin;
+}
+
+type Colours = CommandContext['colours'];
+const NO_COLOURS: Colours = { out: paint(false), err: paint(false) };
+
+/**
+ * Help styled for a terminal: commander strips the styles again for a stream that
+ * gets no colour (`getOutHasColors`), so one styling serves both.
+ */
+const HELP_STYLE = paint(true);
+
+function buildProgram(output: Output, colours: Colours, settings: ResolvedSettings | undefined, settingsError: unknown, chosen: { value?: Chosen }): Commander {
   const program = new Commander('corral');
   const entry = settings ? 'node in_corral.js' : 'corral';
   program
@@ -62,29 +80,30 @@ function buildProgram(output: Output, settings: ResolvedSettings | undefined, se
     .addOption(new Option('--log-format <format>', 'log lines for humans or JSON objects').choices(['pretty', 'json']))
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s), outputError: () => undefined });
+    .configureOutput({
+      writeOut: (s) => output.out(s),
+      writeErr: (s) => output.err(s),
+      outputError: () => undefined,
+      getOutHasColors: () => colours.out.enabled,
+      getErrHasColors: () => colours.err.enabled,
+    })
+    .configureHelp({ styleTitle: HELP_STYLE.bold, styleCommandText: HELP_STYLE.bold, styleSubcommandTerm: HELP_STYLE.green, styleOptionTerm: HELP_STYLE.green });
   if (settingsError !== undefined) {
     program.addHelpText('after', `\nThe pipeline settings could not be loaded, so its own commands are not listed:\n  ${describeError(settingsError)}\n`);
   }
   const names = new Set<string>();
-  const add = (name: string, summary: string, configure: ((cmd: Commander) => void) | undefined, pick: (options: Record<string, unknown>, args: string[]) => Chosen) => {
-    if (names.has(name)) {
-      throw new CorralError(`Two commands are named '${name}'`, { hint: 'Give the custom command another commandName' });
+  for (const command of commandsFor(settings)) {
+    if (names.has(command.name)) {
+      throw new CorralError(`Two commands are named '${command.name}'`, { hint: 'Give the custom command another commandName' });
     }
-    names.add(name);
-    const cmd = program.command(name).description(summary).allowExcessArguments(false);
-    configure?.(cmd);
+    names.add(command.name);
+    const cmd = program.command(command.name).description(command.summary).allowExcessArguments(false);
+    command.configure(cmd);
     cmd.action((...received: unknown[]) => {
-      const command = received[received.length - 1] as Commander;
-      chosen.value = pick(command.opts(), command.args);
+      // commander passes the arguments, the options and last the command itself.
+      const parsed = received[received.length - 1];
+      if (parsed instanceof Commander) chosen.value = { command, parsed };
     });
-  };
-  for (const spec of builtinCommands) {
-    if (spec.mode !== 'nopipe' && !settings) continue;
-    add(spec.name, spec.summary, spec.configure?.bind(spec), (options, args) => ({ spec, custom: undefined, options, args }));
-  }
-  for (const Class of (settings?.commands ?? []) as unknown as CommandClass[]) {
-    add(commandNameOf(Class), Class.description ?? `${Class.name} (custom command)`, (cmd) => Class.configure(cmd), (options, args) => ({ spec: undefined, custom: Class, options, args }));
   }
   return program;
 }
@@ -95,17 +114,18 @@ function buildProgram(output: Output, settings: ResolvedSettings | undefined, se
  * nothing is parsed or run.
  */
 export function commandLineProgram(settings: ResolvedSettings | undefined): Commander {
-  return buildProgram(processOutput, settings, undefined, {});
+  return buildProgram(processOutput, NO_COLOURS, settings, undefined, {});
 }
 
-function reportError(error: unknown, output: Output, traceback: boolean): number {
+function reportError(error: unknown, output: Output, traceback: boolean, colours: Paint = paint(false)): number {
+  const label = colours.red('Error:');
   if (error instanceof CorralError) {
-    output.err(`Error: ${error.message}\n`);
+    output.err(`${label} ${error.message}\n`);
     if (error.hint) output.err(`  ${error.hint}\n`);
     if (traceback) output.err(`${(error.cause instanceof Error ? error.cause : error).stack ?? ''}\n`);
     return error.exitCode;
   }
-  output.err(`Error: ${describeError(error)}\n`);
+  output.err(`${label} ${describeError(error)}\n`);
   if (traceback) output.err(`${error instanceof Error ? error.stack : ''}\n`);
   else output.err('  (run again with --traceback for the stack)\n');
   return 1;
@@ -132,12 +152,15 @@ function commandWord(args: readonly string[]): string | undefined {
 export async function runFromCommandLine(argv: readonly string[], options: RunOptions = {}): Promise<number> {
   if (!options.output) quietBrokenPipes();
   const output = options.output ?? processOutput;
+  // Colour only where this process writes to a terminal: an Output given by a caller gets plain text.
+  const colours: Colours = options.output ? NO_COLOURS : { out: paint(colourWanted(process.stdout)), err: paint(colourWanted(process.stderr)) };
+  const fail = (error: unknown) => reportError(error, output, traceback, colours.err);
   const args = argv.map((arg) => LEGACY_FLAGS[arg] ?? arg);
   const traceback = args.includes('--traceback');
   const settingsFile = options.settingsFile ?? process.env.CORRAL_SETTINGS;
   const wantsCreate = args[0] === 'create';
 
-  const compiled = !builtinCommands.find((spec) => spec.name === commandWord(args))?.importsSources;
+  const compiled = !builtinCommands.find((command) => command.name === commandWord(args))?.importsSources;
   let settings: ResolvedSettings | undefined;
   let settingsError: unknown;
   if (settingsFile && !wantsCreate) {
@@ -151,13 +174,13 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
   const chosen: { value?: Chosen } = {};
   let program: Commander;
   try {
-    program = buildProgram(output, settings, settingsError, chosen);
+    program = buildProgram(output, colours, settings, settingsError, chosen);
   } catch (error) {
-    return reportError(error, output, traceback);
+    return fail(error);
   }
   if (args.length === 0) {
     output.err(program.helpInformation());
-    if (settingsError !== undefined) return reportError(settingsError, output, traceback);
+    if (settingsError !== undefined) return fail(settingsError);
     return 1;
   }
   try {
@@ -166,31 +189,31 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0;
       // Settings that fail to load hide every pipeline command; say why rather than "unknown command".
-      if (settingsError !== undefined && error.code === 'commander.unknownCommand') return reportError(settingsError, output, traceback);
-      output.err(`Error: ${error.message.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}\n`);
+      if (settingsError !== undefined && error.code === 'commander.unknownCommand') return fail(settingsError);
+      output.err(`${colours.err.red('Error:')} ${error.message.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}\n`);
       output.err(`  Run '${program.name()} --help' for the list of commands and '${program.name()} <command> --help' for its options.\n`);
       return error.exitCode || 1;
     }
-    return reportError(error, output, traceback);
+    return fail(error);
   }
   const picked = chosen.value;
   if (!picked) return 0;
   const globals = program.opts() as { logLevel?: LogLevel; logFormat?: LogFormat };
-  const mode = picked.spec ? picked.spec.mode : picked.custom!.mode;
-  if (mode !== 'nopipe' && settingsError !== undefined) return reportError(settingsError, output, traceback);
+  const { mode } = picked.command;
+  if (mode !== 'nopipe' && settingsError !== undefined) return fail(settingsError);
 
   let env: Environment | undefined;
   let failure: unknown;
   let code: number;
   try {
-    if (picked.spec?.toolchain) requireToolchain(picked.spec.name, picked.spec.toolchain);
+    if (picked.command.toolchain.length > 0) requireToolchain(picked.command.name, picked.command.toolchain);
     if (mode !== 'nopipe') {
       env = await openEnvironment({
         settingsFile: settings!.settingsFile,
         mode,
         logLevel: globals.logLevel,
         logFormat: globals.logFormat,
-        createDatabase: picked.spec?.createsDatabase,
+        createDatabase: picked.command.createsDatabase,
         compiled,
         settings,
       });
@@ -202,14 +225,12 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
       logLevel: globals.logLevel,
       logFormat: globals.logFormat,
       ask: options.ask ?? askStdin(output),
+      colours,
     };
-    const returned = picked.spec
-      ? await picked.spec.handle(context, picked.options, picked.args)
-      : await runCustomCommand(picked.custom as unknown as new () => Command, env!, output, picked.options, picked.args);
-    code = typeof returned === 'number' ? returned : 0;
+    code = await picked.command.run(context, picked.parsed);
   } catch (error) {
     failure = error;
-    code = reportError(error, output, traceback);
+    code = fail(error);
   }
   if (env) {
     try {
@@ -217,7 +238,7 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
     } catch (error) {
       // A teardown that fails fails the command: its work may not be finished (files
       // not flushed, resources not released). After a failed command, the first error stays the one reported.
-      if (failure === undefined) code = reportError(error, output, traceback);
+      if (failure === undefined) code = fail(error);
       else output.err(`  Closing the environment failed too: ${describeError(error)}\n`);
     }
   }

@@ -43,7 +43,7 @@ function postgresLabel(connection: unknown): string {
  * Reads `connection`-style settings: `'sqlite:file.db'` (relative to the pipeline
  * folder), `'postgres://user@host:5432/db'`, or a knex configuration object.
  */
-export function parseConnection(setting: ConnectionSetting, root: string, settingName = 'connection'): ConnectionConfig {
+export function parseConnection(setting: ConnectionSetting, root: string, settingName = 'connection', subject = `Setting '${settingName}'`): ConnectionConfig {
   if (typeof setting === 'string') {
     const match = /^sqlite3?:(?:\/\/)?(.*)$/.exec(setting);
     if (match) return sqlite(match[1] || '', root);
@@ -52,7 +52,7 @@ export function parseConnection(setting: ConnectionSetting, root: string, settin
     }
     // Quoted redacted: a password in a malformed URL must not reach the terminal or a log.
     const driverSuffix = /^(postgres(?:ql)?)\+[\w-]+:\/\//.exec(setting);
-    throw new ImproperlyConfigured(`Setting '${settingName}' is not a database URL: '${redactConnection(setting)}'`, {
+    throw new ImproperlyConfigured(`${subject} is not a database URL: '${redactConnection(setting)}'`, {
       hint: driverSuffix
         ? `Drop the driver suffix: corral's URLs start with '${driverSuffix[1]}://' (e.g. 'postgres://user@host:5432/dbname')`
         : "Use 'sqlite:pipeline.db', 'postgres://user@host:5432/dbname' or a knex configuration object",
@@ -71,6 +71,38 @@ export function parseConnection(setting: ConnectionSetting, root: string, settin
     return { knex: { ...setting, client: 'pg' }, label: postgresLabel(setting.connection), dialect: 'postgres', filename: undefined };
   }
   throw new ImproperlyConfigured(`Setting '${settingName}.client' must be 'better-sqlite3' or 'pg', got '${client}'`);
+}
+
+/**
+ * Environment variables that replace the `connection` setting, strongest first:
+ * corral's own, then the name most hosting platforms and tools set. They never
+ * replace `testConnection`: a variable meant for the production database must not
+ * send the tests there.
+ */
+export const CONNECTION_VARIABLES = ['CORRAL_CONNECTION', 'DATABASE_URL'] as const;
+
+/** Where the production connection came from: a variable of `CONNECTION_VARIABLES`, or the settings. */
+export type ConnectionSource = (typeof CONNECTION_VARIABLES)[number] | 'settings';
+
+/**
+ * The production database: the first of `CONNECTION_VARIABLES` that is set and not
+ * empty, else the `connection` setting. A SQLite path in a variable is relative to
+ * the pipeline folder, as in the settings.
+ */
+export function productionConnection(setting: ConnectionSetting, root: string, env: NodeJS.ProcessEnv = process.env): { connection: ConnectionConfig; source: ConnectionSource } {
+  for (const variable of CONNECTION_VARIABLES) {
+    const value = env[variable]?.trim();
+    if (!value) continue;
+    try {
+      return { connection: parseConnection(value, root, 'connection', `Environment variable ${variable}`), source: variable };
+    } catch (error) {
+      if (!(error instanceof ImproperlyConfigured)) throw error;
+      const fix = error.hint?.startsWith('Drop the driver suffix') ? error.hint : `Set it to a URL such as 'sqlite:pipeline.db' or 'postgres://user@host:5432/dbname'`;
+      const wins = variable === 'DATABASE_URL' ? ' (CORRAL_CONNECTION, when set, wins over it)' : '';
+      throw new ImproperlyConfigured(error.message, { hint: `${fix}; or unset ${variable} to use the connection of the settings${wins}` });
+    }
+  }
+  return { connection: parseConnection(setting, root), source: 'settings' };
 }
 
 let testCounter = 0;

@@ -21,3 +21,8 @@ export class PipelineSetup {
   /** Runs after it, with the error when the command failed. */
   teardown(_error?: unknown): void | Promise<void> {}
 }
+
+/** Whether `value` is PipelineSetup or a subclass of it (the `pipelineSetup` setting). */
+export function isPipelineSetupClass(value: unknown): value is typeof PipelineSetup {
+  return value === PipelineSetup || (typeof value === 'function' && value.prototype instanceof PipelineSetup);
+}

@@ -5,9 +5,16 @@ import { ImproperlyConfigured } from '../core/errors.js';
 import { nearMiss } from '../core/suggest.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
-import { parseConnection, type ConnectionConfig, type ConnectionSetting } from './connection.js';
+import { productionConnection, type ConnectionConfig, type ConnectionSetting, type ConnectionSource } from './connection.js';
 
-// Processor and command classes are checked by run/ and cli/; here they are only classes.
+/**
+ * A class the settings name (loader, steps, alerts, commands, pipelineSetup). conf/
+ * sits below run/ and cannot know Step or Command: here the schema checks only that
+ * it is a class. `buildRegistry` (run/registry.ts) checks each against its base once
+ * and types it by kind (`StepClass`, `CommandClass`, ...); nothing reads these
+ * fields but the registry and `openEnvironment` (pipelineSetup). `any` because a
+ * user's constructor may take anything and `unknown` would refuse it.
+ */
 type AnyClass = abstract new (...args: any[]) => any;
 
 /** SMTP settings for the Email endpoint. */
@@ -29,9 +36,15 @@ export interface UserSettings {
   name: string;
   /** One paragraph on what the pipeline does, for the generated documentation. */
   description?: string;
-  /** The production database. (Default: `'sqlite:<name>-dev.db'` in the pipeline folder) */
+  /**
+   * The production database. The environment variables `CORRAL_CONNECTION`, then
+   * `DATABASE_URL`, replace it when set. (Default: `'sqlite:<name>-dev.db'` in the pipeline folder)
+   */
   connection?: ConnectionSetting;
-  /** The database of tests and test-mode commands. (Default: a fresh temporary SQLite file each time) */
+  /**
+   * The database of tests and test-mode commands; no environment variable replaces it.
+   * (Default: a fresh temporary SQLite file each time)
+   */
   testConnection?: ConnectionSetting;
   /** The models module (`import * as models from './models.js'`) or a list of model classes. */
   models: Readonly<Record<string, unknown>> | readonly ModelClass[];
@@ -92,7 +105,10 @@ export interface ResolvedSettings {
    */
   readonly outputRoot: string;
   readonly settingsFile: string;
+  /** The production database: from `CORRAL_CONNECTION`, `DATABASE_URL` or the settings, in that order. */
   readonly connection: ConnectionConfig;
+  /** Which of them gave `connection`. */
+  readonly connectionSource: ConnectionSource;
   readonly testConnection: ConnectionSetting | undefined;
   readonly models: readonly ModelClass[];
   readonly loader: AnyClass | undefined;
@@ -243,13 +259,15 @@ export function resolveSettings(user: unknown, settingsFile: string, options: { 
     });
   }
   const grades = s.qai?.grades ?? DEFAULT_GRADES;
+  const production = productionConnection(s.connection ?? `sqlite:${s.name}-dev.db`, root);
   return Object.freeze({
     name: s.name,
     description: s.description ?? '',
     root,
     outputRoot: root,
     settingsFile,
-    connection: parseConnection(s.connection ?? `sqlite:${s.name}-dev.db`, root),
+    connection: production.connection,
+    connectionSource: production.source,
     testConnection: s.testConnection,
     models,
     loader: s.loader,

@@ -24,3 +24,27 @@ export function settleColourEnv(colour: boolean, env: NodeJS.ProcessEnv = proces
     env.NO_COLOR = '1';
   }
 }
+
+/** ANSI styles that are the identity when colour is off: callers write one code path. */
+export interface Paint {
+  readonly enabled: boolean;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  bold(text: string): string;
+  dim(text: string): string;
+}
+
+const style = (enabled: boolean, open: number, close: number) => (text: string) => (enabled && text ? `\x1b[${open}m${text}\x1b[${close}m` : text);
+
+/** The styles for one stream: `paint(colourWanted(process.stderr)).red('FAILED')`. */
+export function paint(enabled: boolean): Paint {
+  return {
+    enabled,
+    red: style(enabled, 31, 39),
+    green: style(enabled, 32, 39),
+    yellow: style(enabled, 33, 39),
+    bold: style(enabled, 1, 22),
+    dim: style(enabled, 2, 22),
+  };
+}

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { colourWanted, paint, type Paint } from './colour.js';
 import { redactSecrets } from './redact.js';
 
 export type LogFormat = 'pretty' | 'json';
@@ -13,10 +14,12 @@ function two(n: number): string {
 }
 
 /** One readable line per record: `[pipe INFO 14:03:21] MyStep: message key=value`. */
-export function formatPretty(record: Record<string, unknown>): string {
+export function formatPretty(record: Record<string, unknown>, colours: Paint = paint(false)): string {
   const time = new Date(typeof record.time === 'number' ? record.time : Date.now());
   const clock = `${two(time.getHours())}:${two(time.getMinutes())}:${two(time.getSeconds())}`;
-  const level = LEVEL_NAMES[Number(record.level)] ?? String(record.level);
+  const levelName = LEVEL_NAMES[Number(record.level)] ?? String(record.level);
+  const levelNumber = Number(record.level);
+  const level = levelNumber >= 50 ? colours.red(levelName) : levelNumber >= 40 ? colours.yellow(levelName) : levelNumber <= 20 ? colours.dim(levelName) : levelName;
   const scope = typeof record.processor === 'string' ? `${record.processor}: ` : '';
   const extras = Object.entries(record)
     .filter(([key]) => !HIDDEN_KEYS.has(key))
@@ -31,16 +34,18 @@ export function formatPretty(record: Record<string, unknown>): string {
  * pino-pretty: it keeps start-up fast and runs synchronously in forked children,
  * so lines from several processes interleave whole.
  */
-export function createLogger(options: { name: string; level: LogLevel; format: LogFormat; write?: (line: string) => void }): Logger {
+export function createLogger(options: { name: string; level: LogLevel; format: LogFormat; write?: (line: string) => void; colour?: boolean }): Logger {
   // Every line is redacted: a logged error can quote a connection URL with its password.
   const sink = options.write ?? ((line: string) => void (process.stderr.destroyed || process.stderr.write(line)));
   const write = (line: string) => sink(redactSecrets(line));
+  // Pretty lines on a terminal colour their level; a file, a pipe or NO_COLOR get plain text.
+  const colours = paint(options.colour ?? (options.write === undefined && colourWanted(process.stderr)));
   const destination =
     options.format === 'json'
       ? { write }
       : {
           write(line: string) {
-            write(formatPretty(JSON.parse(line) as Record<string, unknown>));
+            write(formatPretty(JSON.parse(line) as Record<string, unknown>, colours));
           },
         };
   return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);

@@ -1,3 +1,4 @@
+import { paint, type Paint } from './colour.js';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -20,10 +21,12 @@ function stringWidth(text: string): number {
  * Widths are terminal columns, not UTF-16 units: a CJK character or an emoji takes
  * two columns, a combining accent none, so such cells line up with the others.
  */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[], colours: Paint = paint(false)): string {
   const widths = header.map((h, i) => Math.max(stringWidth(h), ...rows.map((r) => stringWidth(r[i] ?? ''))));
   const line = (char: string) => '+' + widths.map((w) => char.repeat(w + 2)).join('+') + '+';
   const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - stringWidth(text)));
   const format = (cells: readonly string[]) => '| ' + widths.map((w, i) => pad(cells[i] ?? '', w)).join(' | ') + ' |';
-  return [line('-'), format(header), line('='), ...rows.map(format), line('-')].join('\n') + '\n';
+  // The header is padded as plain text first: escape codes take no columns.
+  const title = '| ' + widths.map((w, i) => colours.bold(pad(header[i] ?? '', w))).join(' | ') + ' |';
+  return [line('-'), title, line('='), ...rows.map(format), line('-')].join('\n') + '\n';
 }

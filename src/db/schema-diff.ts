@@ -80,7 +80,7 @@ async function listTables(knex: Knex, dialect: Dialect): Promise<string[]> {
 }
 
 async function readColumns(knex: Knex, table: string): Promise<DbColumn[]> {
-  const info = (await knex(table).columnInfo()) as unknown as Record<string, { type: string; maxLength: number | string | null; nullable: boolean }>;
+  const info = (await knex(table).columnInfo()) as Record<string, { type: string; maxLength: number | string | null; nullable: boolean }>;
   return Object.entries(info).map(([name, c]) => ({
     name,
     type: String(c.type).toLowerCase(),

@@ -15,12 +15,13 @@ import { conditionsToSql, type Condition } from '../db/conditions.js';
 import { frameworkModels } from '../db/framework-models.js';
 import { foreignKeys, ModelInstance, type ModelClass } from '../db/model.js';
 import { Alert } from '../run/alert.js';
-import { Command } from '../run/command.js';
+import { Command, type CommandClass } from '../run/command.js';
 import { Endpoint } from '../run/endpoints/endpoint.js';
 import { File } from '../run/endpoints/file.js';
 import type { Mode } from '../run/environment.js';
 import { Loader } from '../run/loader.js';
 import { Processor, type ProcessorClass } from '../run/processor.js';
+import { isAlertClass, type AlertClass, type StepClass } from '../run/processor-kinds.js';
 import type { Registry } from '../run/registry.js';
 import { Step, type Ordering } from '../run/step.js';
 import { pipelineSourceFiles } from '../qa/source-files.js';
@@ -33,7 +34,7 @@ export interface CommandEntry {
   readonly name: string;
   readonly mode: Mode | 'nopipe';
   /** The pipeline's own command class; undefined for built-in commands. */
-  readonly custom: (abstract new () => Command) | undefined;
+  readonly custom: CommandClass | undefined;
 }
 
 export interface PipelineDocInput {
@@ -315,18 +316,17 @@ class DocWriter {
     this.push(`- **Rows per transaction:** ${Class.chunkSize ?? this.settings.chunkSize}`, '');
   }
 
-  selection(Class: ProcessorClass, kind: 'Step' | 'Alert'): void {
+  selection(Class: StepClass | AlertClass, kind: 'Step' | 'Alert'): void {
     this.processorHeader(kind, Class);
-    const Declared = Class as unknown as typeof Step;
-    const Model = Declared.model;
+    const Model = Class.model;
     if (Model) this.push(`- **Model:** ${code(Model.name)} (table ${code(Model.table)})`);
     this.push(`- **Groups:** ${Class.groups.map((g) => code(g)).join(', ')}`);
-    if (Model) this.push(`- **Order:** ${orderingText(Declared.ordering, Model)}`);
+    if (Model) this.push(`- **Order:** ${orderingText(Class.ordering, Model)}`);
     this.push(`- **Rows per transaction:** ${Class.chunkSize ?? this.settings.chunkSize}`);
-    if (kind === 'Alert') this.endpoints(Class as unknown as typeof Alert);
+    if (isAlertClass(Class)) this.endpoints(Class);
     this.push('');
     if (!Model) return;
-    const conditions: readonly Condition[] = Declared.conditions ?? [];
+    const conditions: readonly Condition[] = Class.conditions ?? [];
     let where: { sql: string; bindings: readonly unknown[] };
     try {
       where = conditionsToSql(this.knex, Model, conditions);
@@ -344,7 +344,7 @@ class DocWriter {
       const [first, ...rest] = wrapCondition(part, 6);
       sql.push(`${i === 0 ? 'WHERE' : '  AND'} ${first}`, ...rest.map((line) => `      ${line}`));
     });
-    const order = sqlOrdering(this.knex, Declared.ordering, Model);
+    const order = sqlOrdering(this.knex, Class.ordering, Model);
     if (order) sql.push(`ORDER BY ${order}`);
     this.push(fenced('sql', sql.join('\n')), '');
     if (where.bindings.length > 0) this.push(`**Bindings** (the \`?\` in order): ${where.bindings.map((b) => code(literal(b))).join(', ')}`, '');
@@ -374,7 +374,8 @@ class DocWriter {
         continue;
       }
       const { text, doc } = this.describeClass(endpoint.constructor as { name: string }, [Endpoint, File]);
-      const given = (endpoint as unknown as { path?: unknown }).path;
+      // A custom endpoint with a `path` of its own shows it too.
+      const given = 'path' in endpoint ? endpoint.path : undefined;
       const details = [typeof given === 'string' ? `path ${code(given)}` : '', this.where(doc) ? `source ${code(this.where(doc)!)}` : ''].filter(Boolean).join(', ');
       this.push(`  - ${code(name)}${details ? ` (${details})` : ''}${text ? `: ${oneLine(text)}` : ''}`);
     }
@@ -405,7 +406,7 @@ class DocWriter {
     if (!cmd) return;
     this.push(`### ${code(entry.name)}`, '');
     if (entry.custom) {
-      const Class = entry.custom as unknown as { name: string; description?: string };
+      const Class = entry.custom;
       const { text, doc } = this.describeClass(Class, [Command]);
       if (cmd.description()) this.push(prose(cmd.description()), '');
       if (text && oneLine(text) !== oneLine(cmd.description())) this.push(prose(text), '');

@@ -66,7 +66,7 @@ export async function runCoverage(settings: ResolvedSettings, testArgs: readonly
       throw new CorralError('The coverage run produced no coverage data', { hint: 'Check that NODE_V8_COVERAGE is not overridden in the environment' });
     }
     const pkg = packageDir(settings);
-    const c8 = (await import('c8')) as unknown as { Report: new (options: Record<string, unknown>) => { run(): Promise<void> } };
+    const c8 = await import('c8');
     const report = new c8.Report({
       include: [`${pkg}/**`],
       exclude: ['**/node_modules/**', '**/*.d.ts'],

@@ -20,7 +20,7 @@ export interface TestSelection {
 /** Every subject the pipeline registers (the QAI's PCN), and the ones selected to run. */
 export function selectSubjects(settings: ResolvedSettings, selection: TestSelection): { registered: (ProcessorClass | CommandClass)[]; selected: Set<unknown> } {
   const registry = buildRegistry(settings);
-  const commands = settings.commands as unknown as CommandClass[];
+  const { commands } = registry;
   const registered = [...(registry.loader ? [registry.loader] : []), ...registry.steps, ...registry.alerts, ...commands];
   const selected = new Set<unknown>();
   if (registry.loader && !selection.excludeLoader) selected.add(registry.loader);

@@ -6,6 +6,7 @@ import type { ResolvedSettings } from '../conf/settings.js';
 import { conditionsToSql, type Condition } from '../db/conditions.js';
 import type { ModelClass } from '../db/model.js';
 import { Command, parseCommandArgs, runCustomCommand, type CommandClass } from '../run/command.js';
+import { isSubclassOf } from '../run/processor-kinds.js';
 import type { Delivery } from '../run/endpoints/outbox.js';
 import type { Environment } from '../run/environment.js';
 import { executeProcessor } from '../run/execute.js';
@@ -22,7 +23,8 @@ export interface CommandStatus {
 }
 
 export type Subject = ProcessorClass | CommandClass;
-export type TestCaseClass = (abstract new () => TestCase) & {
+/** A pipeline's TestCase class: concrete, so that each run makes a fresh instance. */
+export type TestCaseClass = (new () => TestCase) & {
   readonly name: string;
   readonly subject: Subject | undefined;
   readonly runBefore: readonly TestCaseClass[];
@@ -179,7 +181,7 @@ export abstract class TestCase extends RowApi {
     try {
       const Case = this.constructor as TestCaseClass;
       for (const Fixture of Case.runBefore) {
-        const fixture = new (Fixture as unknown as new () => TestCase)();
+        const fixture = new Fixture();
         fixture.bind(environment);
         fixtures.push(fixture);
         await fixture.stage(() => fixture.setup());
@@ -234,10 +236,10 @@ export abstract class TestCase extends RowApi {
       if (stats.error) throw stats.error;
       return;
     }
-    if (subject.prototype instanceof Command) {
+    if (isSubclassOf(subject, Command)) {
       const output = memoryOutput();
-      const parsed = await parseCommandArgs(subject as CommandClass, this.cliArgs);
-      const exitCode = await runCustomCommand(subject as unknown as new () => Command, env, output, parsed.options, parsed.args);
+      const parsed = await parseCommandArgs(subject, this.cliArgs);
+      const exitCode = await runCustomCommand(subject, env, output, parsed.options, parsed.args);
       this.status = { args: [...this.cliArgs], exitCode, stdout: output.stdout, stderr: output.stderr };
       return;
     }

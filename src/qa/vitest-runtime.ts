@@ -10,7 +10,7 @@ import { loadSettings, enableTypeScript } from '../conf/load.js';
 import { openEnvironment } from '../run/environment.js';
 import type { TestSelection } from './selection.js';
 import { selectSubjects } from './selection.js';
-import { isTestCaseClass, type TestCase, type TestCaseClass } from './test-case.js';
+import { isTestCaseClass, type TestCaseClass } from './test-case.js';
 import { findTestsModule } from './tests-module.js';
 import { mapStacksThroughNodeSourceMaps } from './stack-positions.js';
 
@@ -74,7 +74,7 @@ export async function registerPipelineTests(api: VitestApi): Promise<void> {
             const env = await openEnvironment({ settingsFile: options.settingsFile, mode: 'test', logLevel: options.logLevel, settingsChecked: true });
             let failure: unknown;
             try {
-              await (new (Case as unknown as new () => TestCase)()).run(env);
+              await new Case().run(env);
             } catch (error) {
               failure = error;
               throw error;

@@ -2,6 +2,7 @@ import type { Command as Commander } from 'commander';
 import type { Output } from '../core/output.js';
 import type { Environment, Mode } from './environment.js';
 import { CONTEXT, LIFECYCLE, ProcessorContext, type Lifecycle } from './processor-context.js';
+import type { ConcreteClass } from './processor-kinds.js';
 import { RowApi } from './row-api.js';
 
 const LIFE: Lifecycle = { runs: 'the command runs', use: 'handle()' };
@@ -17,6 +18,10 @@ const LIFE: Lifecycle = { runs: 'the command runs', use: 'handle()' };
  *    (committed when it returns, rolled back when it throws); `this.db`, `this.find`,
  *    `this.save`... work in it (from `RowApi`, as in processors);
  * 4. the environment closes; the exit code is what `handle` returned, or 0.
+ *
+ * `handle` receives the options `configure` declares by their camel-case names
+ * (`--dry-run` is `dryRun`); a subclass may type them:
+ * `handle(options: { count?: string })`.
  */
 export abstract class Command extends RowApi {
   /** The command's name on the command line. (Default: the class name in kebab-case) */
@@ -56,13 +61,8 @@ export abstract class Command extends RowApi {
   abstract handle(options: Record<string, unknown>, ...args: string[]): void | number | Promise<void | number>;
 }
 
-export type CommandClass = (abstract new () => Command) & {
-  readonly name: string;
-  readonly commandName: string | undefined;
-  readonly description: string | undefined;
-  readonly mode: Mode;
-  configure(cmd: Commander): void;
-};
+/** A pipeline's command class, as the registry checked it (run/registry.ts). */
+export type CommandClass = ConcreteClass<typeof Command>;
 
 export function commandNameOf(Class: CommandClass): string {
   return Class.commandName ?? Class.name.replace(/Command$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
@@ -70,7 +70,7 @@ export function commandNameOf(Class: CommandClass): string {
 
 /** Runs a pipeline's own command; modes `in`/`test` wrap `handle` in one transaction. */
 export async function runCustomCommand(
-  Class: new () => Command,
+  Class: CommandClass,
   env: Environment,
   output: Output,
   options: Record<string, unknown>,

@@ -6,7 +6,7 @@ import { ImproperlyConfigured, DBError, describeError } from '../core/errors.js'
 import { createLogger, type LogFormat, type Logger, type LogLevel } from '../core/logger.js';
 import { freshTestConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
 import { compileFallbackReason, loadSettings } from '../conf/load.js';
-import { PipelineSetup } from '../conf/pipeline-setup.js';
+import { isPipelineSetupClass, type PipelineSetup } from '../conf/pipeline-setup.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { Engine } from '../db/engine.js';
 import { frameworkModels } from '../db/framework-models.js';
@@ -147,9 +147,10 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
 
     let setup: PipelineSetup | undefined;
     if (settings.pipelineSetup) {
-      const Setup = settings.pipelineSetup as unknown as typeof PipelineSetup;
-      if (!(Setup.prototype instanceof PipelineSetup) && Setup !== PipelineSetup) {
-        throw new ImproperlyConfigured(`Setting 'pipelineSetup' (${Setup.name}) must be a subclass of PipelineSetup`);
+      // Settings hold it as any class (conf/ checks only that it is one); checked here as what it must be.
+      const Setup: unknown = settings.pipelineSetup;
+      if (!isPipelineSetupClass(Setup)) {
+        throw new ImproperlyConfigured(`Setting 'pipelineSetup' (${settings.pipelineSetup.name}) must be a subclass of PipelineSetup`);
       }
       setup = new Setup(active, logger);
       await setup.setup();

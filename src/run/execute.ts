@@ -18,6 +18,7 @@ import { DatabaseUnreachable, ProcessorLostDatabase, isTransient } from './recon
 import { Loader } from './loader.js';
 import type { Processor, ProcessorClass } from './processor.js';
 import { CONTEXT, ProcessorContext } from './processor-context.js';
+import { isAlertClass, isLoaderClass, isStepClass } from './processor-kinds.js';
 import { checkKeyKinds } from './row-keys.js';
 import { Step } from './step.js';
 
@@ -97,8 +98,8 @@ export function modelOf(Class: typeof Step | typeof Alert): ModelClass {
 
 /** Checks a step's or alert's class-level declarations without touching the database. */
 export function checkProcessorClass(Class: ProcessorClass): void {
-  const kind = kindOf(Class);
-  if (kind !== 'loader') modelOf(Class as unknown as typeof Step);
+  kindOf(Class); // throws for a class that is no Loader, Step or Alert
+  if (isStepClass(Class) || isAlertClass(Class)) modelOf(Class);
 }
 
 /** For a database that cannot work (disk full, read-only, out of memory, no permission): nobody's row. */
@@ -137,14 +138,17 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   const partition = context.partition && context.partition.count > 1 ? `${context.partition.index}/${context.partition.count}` : undefined;
   let record: RunRecord | undefined;
   await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition, { leaseSeconds: context.settings.leaseSeconds, logger }, context.stop)));
+  // Called inside the try: a constructor that throws fails the processor like any other error of its own.
+  const instance = <P extends Processor>(Concrete: new () => P): P => {
+    const processor = new Concrete();
+    // Its transaction, settings, logger and outbox; the loop points it at each transaction it opens.
+    processor[CONTEXT] = new ProcessorContext({ owner: Class.name, engine: context.engine, settings: () => context.settings, logger, outbox: context.outbox });
+    return processor;
+  };
   const chunkSize = Class.chunkSize ?? context.settings.chunkSize;
   let outcome: LoopOutcome = { rows: 0 };
   logger.info(partition ? `Executing ${kind} (rows ${partition})` : `Executing ${kind}`);
   try {
-    // In the try: a constructor that throws fails the processor like any other error of its own.
-    const processor = new (Class as unknown as new () => Processor)();
-    // Its transaction, settings, logger and outbox; the loop points it at each transaction it opens.
-    processor[CONTEXT] = new ProcessorContext({ owner: Class.name, engine: context.engine, settings: () => context.settings, logger, outbox: context.outbox });
     // Called before every chunk. It also lets the event loop turn: on SQLite a whole run
     // can otherwise go by in microtasks, with signals and progress messages waiting.
     const beat = async (rows: number, failed: number, inFlight: number) => {
@@ -154,14 +158,12 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
     if (context.stop?.requested) {
       // Stopped before it began (e.g. while waiting for SQLite's lock to record the run).
       outcome = { rows: 0, stopped: true };
-    } else if (kind === 'loader') {
-      outcome = await runLoader(processor as Loader, context, chunkSize, logger);
-    } else {
-      const Model = modelOf(Class as unknown as typeof Step);
-      outcome =
-        kind === 'step'
-          ? await runStepRows(processor as Step, Class as unknown as typeof Step, Model, context, chunkSize, logger, beat)
-          : await runAlertRows(processor as Alert, Class as unknown as typeof Alert, Model, context, chunkSize, beat);
+    } else if (isLoaderClass(Class)) {
+      outcome = await runLoader(instance(Class), context, chunkSize, logger);
+    } else if (isStepClass(Class)) {
+      outcome = await runStepRows(instance(Class), Class, modelOf(Class), context, chunkSize, logger, beat);
+    } else if (isAlertClass(Class)) {
+      outcome = await runAlertRows(instance(Class), Class, modelOf(Class), context, chunkSize, beat);
     }
   } catch (error) {
     outcome = { ...outcome, failure: error };

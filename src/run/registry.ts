@@ -3,35 +3,50 @@ import { didYouMean } from '../core/suggest.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { conditionWarnings } from '../db/conditions.js';
 import { Alert } from './alert.js';
+import { Command, type CommandClass } from './command.js';
 import { checkProcessorClass, kindOf, modelOf, type ProcessorKind } from './execute.js';
 import { Loader } from './loader.js';
 import type { ProcessorClass } from './processor.js';
+import { isSubclassOf, type AlertClass, type ConcreteClass, type LoaderClass, type StepClass } from './processor-kinds.js';
 import { Step } from './step.js';
 
-/** The processors a pipeline declares, checked once and kept in settings order. */
+/**
+ * The classes a pipeline declares, by kind, checked once and kept in settings order.
+ * The settings hold them as plain classes (conf/ knows nothing of processors); from
+ * here on each has the type of its kind.
+ */
 export interface Registry {
-  readonly loader: ProcessorClass | undefined;
-  readonly steps: readonly ProcessorClass[];
-  readonly alerts: readonly ProcessorClass[];
+  readonly loader: LoaderClass | undefined;
+  readonly steps: readonly StepClass[];
+  readonly alerts: readonly AlertClass[];
+  readonly commands: readonly CommandClass[];
 }
 
-function checkList(list: readonly unknown[], Base: abstract new () => unknown, setting: string): ProcessorClass[] {
+function checkList<B extends abstract new () => object>(list: readonly unknown[], Base: B, setting: string): ConcreteClass<B>[] {
   return list.map((Class, index) => {
-    if (typeof Class !== 'function' || !(Class.prototype instanceof Base)) {
+    if (!isSubclassOf(Class, Base)) {
       const name = typeof Class === 'function' ? Class.name : String(Class);
       throw new ImproperlyConfigured(`Setting '${setting}[${index}]' (${name}) must be a subclass of corral's ${Base.name}`, {
         hint: `Declare it as: export class ${name || 'MyProcessor'} extends ${Base.name} { ... }`,
       });
     }
-    return Class as unknown as ProcessorClass;
+    return Class;
   });
 }
 
+/**
+ * The pipeline's own commands, checked. Apart from `buildRegistry` because the command
+ * line lists them before any environment opens (a broken step must not hide them from --help).
+ */
+export function commandClasses(settings: ResolvedSettings): CommandClass[] {
+  return checkList(settings.commands, Command, 'commands');
+}
+
 export function buildRegistry(settings: ResolvedSettings): Registry {
-  let loader: ProcessorClass | undefined;
-  if (settings.loader) [loader] = checkList([settings.loader], Loader, 'loader');
+  const [loader] = settings.loader ? checkList([settings.loader], Loader, 'loader') : [];
   const steps = checkList(settings.steps, Step, 'steps');
   const alerts = checkList(settings.alerts, Alert, 'alerts');
+  const commands = commandClasses(settings);
   const seen = new Map<string, string>();
   for (const [Class, setting] of [...(loader ? [[loader, 'loader'] as const] : []), ...steps.map((s) => [s, 'steps'] as const), ...alerts.map((a) => [a, 'alerts'] as const)]) {
     const previous = seen.get(Class.name);
@@ -45,20 +60,20 @@ export function buildRegistry(settings: ResolvedSettings): Registry {
   }
   for (const Class of [...steps, ...alerts]) checkModelDeclared(Class, settings);
   checkProcs(settings.procs, [...steps, ...alerts]);
-  return { loader, steps, alerts };
+  return { loader, steps, alerts, commands };
 }
 
 /** What is valid but surely a mistake in the declared classes (reversed `between` bounds), one line each. */
 export function registryWarnings(registry: Registry): string[] {
-  return [...registry.steps, ...registry.alerts].flatMap((Class) => conditionWarnings(Class.name, (Class as unknown as typeof Step).conditions ?? []));
+  return [...registry.steps, ...registry.alerts].flatMap((Class) => conditionWarnings(Class.name, Class.conditions ?? []));
 }
 
 /**
  * A step or alert on a model the settings do not list would fail mid-run with
  * "no such table": createdb and migrations only know the listed models.
  */
-function checkModelDeclared(Class: ProcessorClass, settings: ResolvedSettings): void {
-  const Model = modelOf(Class as unknown as typeof Step);
+function checkModelDeclared(Class: StepClass | AlertClass, settings: ResolvedSettings): void {
+  const Model = modelOf(Class);
   if (settings.models.some((listed) => listed === Model || listed.table === Model.table)) return;
   throw new ImproperlyConfigured(`${Class.name}'s model ${Model.name} (table '${Model.table}') is not in the 'models' setting`, {
     hint: `Export ${Model.name} from the models module the settings import (models: import * as models from './models.js'), or add it to the models list; then create its table (createdb, or makemigrations and migrate)`,
@@ -76,7 +91,7 @@ function checkProcs(procs: Readonly<Record<string, number>>, processors: readonl
   }
 }
 
-export function allProcessors(registry: Registry): ProcessorClass[] {
+export function allProcessors(registry: Registry): (LoaderClass | StepClass | AlertClass)[] {
   return [...(registry.loader ? [registry.loader] : []), ...registry.steps, ...registry.alerts];
 }
 
@@ -89,11 +104,11 @@ export function groupsOf(processors: readonly ProcessorClass[]): string[] {
  * Picks processors by class name or by group, keeping settings order. Unknown and
  * repeated names are errors with a suggestion.
  */
-export function selectProcessors(
-  available: readonly ProcessorClass[],
+export function selectProcessors<P extends ProcessorClass>(
+  available: readonly P[],
   what: 'step' | 'alert',
   selection: { names?: readonly string[] | undefined; groups?: readonly string[] | undefined },
-): ProcessorClass[] {
+): P[] {
   const { names, groups } = selection;
   if (names && groups) throw new CommandError(`Choose ${what}s by name or by group, not both`);
   const allNames = available.map((p) => p.name);
@@ -122,8 +137,8 @@ export function selectProcessors(
   return [...available];
 }
 
-export function findProcessor(registry: Registry, kind: ProcessorKind, name: string): ProcessorClass {
-  const pool = kind === 'loader' ? (registry.loader ? [registry.loader] : []) : kind === 'step' ? registry.steps : registry.alerts;
+export function findProcessor(registry: Registry, kind: ProcessorKind, name: string): LoaderClass | StepClass | AlertClass {
+  const pool: readonly (LoaderClass | StepClass | AlertClass)[] = kind === 'loader' ? (registry.loader ? [registry.loader] : []) : kind === 'step' ? registry.steps : registry.alerts;
   const found = pool.find((p) => p.name === name && kindOf(p) === kind);
   if (!found) throw new ImproperlyConfigured(`No ${kind} named '${name}' in the settings`);
   return found;

@@ -5,9 +5,10 @@ import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import type { Environment } from './environment.js';
 import { describeError } from '../core/errors.js';
-import { executeProcessor, kindOf, type RowFailure, type RunStats, type StopFlag } from './execute.js';
+import { executeProcessor, kindOf, modelOf, type RowFailure, type RunStats, type StopFlag } from './execute.js';
 import { endRunsOf } from './history.js';
 import type { ProcessorClass } from './processor.js';
+import { isAlertClass, isStepClass } from './processor-kinds.js';
 import { ProgressBoard } from './progress.js';
 import { hasBacklog } from './status.js';
 import type { ChildMessage, RunMessage, StartMessage } from './protocol.js';
@@ -46,10 +47,10 @@ export interface RunReport {
 
 /** How many processes share a processor: the `procs` setting, else the class's, else 1. */
 export function procsOf(Class: ProcessorClass, env: Environment): number {
-  if (kindOf(Class) === 'loader') return 1;
+  if (!isStepClass(Class) && !isAlertClass(Class)) return 1;
   const wanted = env.settings.procs[Class.name] ?? Class.procs ?? 1;
   if (wanted <= 1) return 1;
-  const Model = (Class as unknown as { model: { primaryKey: readonly string[]; columns: Record<string, { spec: { kind: string } }> } }).model;
+  const Model = modelOf(Class);
   const pk = Model.primaryKey;
   if (pk.length !== 1 || !['integer', 'bigint'].includes(Model.columns[pk[0]!]!.spec.kind)) {
     env.logger.warn(`${Class.name}: procs ${wanted} needs a single integer primary key to split rows; running 1 process`);
@@ -317,41 +318,4 @@ async function endRunsOfChild(env: Environment, pid: number, status: 'stopped' |
   } catch (error) {
     env.logger.warn(`Could not mark the runs of process ${pid} as ${status} in corral_runs: ${describeError(error)}`);
   }
-}
-
-/** The end-of-run summary: one line per processor, then one line per failure. */
-export function printReport(report: RunReport, output: Output, traceback: boolean): void {
-  if (report.stats.length === 0) {
-    output.err('Nothing to run: no processor is selected.\n');
-    return;
-  }
-  const width = Math.max(...report.stats.map((s) => s.processor.length), 9);
-  output.err('\n');
-  for (const s of report.stats) {
-    const status = s.status === 'failed' ? 'FAILED' : s.status === 'stopped' ? 'STOPPED' : s.failedRows > 0 ? 'ROWS FAILED' : 'ok';
-    const failed = s.failedRows > 0 ? `, ${s.failedRows} failed` : '';
-    output.err(`  ${status.padEnd(11)} ${s.kind.padEnd(6)} ${s.processor.padEnd(width)} ${String(s.rows).padStart(9)} rows${failed} ${s.seconds.toFixed(2).padStart(8)} s\n`);
-  }
-  for (const s of report.stats) {
-    for (const f of s.rowFailures) {
-      const fate = f.quarantined ? 'quarantined: see `failures`' : 'retried on a later run';
-      output.err(`Error: ${s.processor} failed on row ${f.key}: ${f.message} (attempt ${f.attempts}; ${fate})\n`);
-      if (traceback && f.stack) output.err(f.stack + '\n');
-    }
-    if (s.failedRows > s.rowFailures.length) output.err(`  ... and ${s.failedRows - s.rowFailures.length} more failed rows of ${s.processor} (see \`failures\`)\n`);
-  }
-  for (const failure of report.failures) {
-    output.err(`Error: ${failure.message}\n`);
-    if (failure.hint) output.err(`  ${failure.hint}\n`);
-    if (traceback && failure.stack) output.err(failure.stack + '\n');
-  }
-  const anyFailure = report.failures.length > 0 || report.stats.some((s) => s.failedRows > 0);
-  if (anyFailure && !traceback) output.err('(run again with --traceback for the stack)\n');
-  if (report.interrupted) output.err('Interrupted: committed chunks are kept; run again to continue.\n');
-}
-
-/** 0 all good, 1 a processor or a row failed, 130 interrupted. */
-export function exitCodeOf(report: RunReport): number {
-  if (report.interrupted) return 130;
-  return report.failures.length > 0 || report.stats.some((s) => s.status === 'failed' || s.failedRows > 0) ? 1 : 0;
 }

@@ -10,8 +10,8 @@ import { kindOf, modelOf, type ProcessorKind } from './execute.js';
 import { FailureLog } from './failures.js';
 import { endStaleWorkers } from './lease.js';
 import { allProcessors } from './registry.js';
-import type { Step } from './step.js';
 import type { ProcessorClass } from './processor.js';
+import { isAlertClass, isStepClass, type AlertClass, type StepClass } from './processor-kinds.js';
 import { anyMatching, countMatching, type Restriction, type WorkSetSpec } from './work-set.js';
 
 export interface LastRun {
@@ -107,23 +107,23 @@ async function runsOf(engine: Engine, processor: string, leaseSeconds: number) {
  * The rows a step or alert would take on now: its conditions, minus rows backing
  * off or quarantined, and (alerts) rows already alerted.
  */
-async function backlogSpec(engine: Engine, Class: ProcessorClass, settings: ResolvedSettings): Promise<Omit<WorkSetSpec, 'chunkSize'>> {
-  const Model = modelOf(Class as unknown as typeof Step);
+async function backlogSpec(engine: Engine, Class: StepClass | AlertClass, settings: ResolvedSettings): Promise<Omit<WorkSetSpec, 'chunkSize'>> {
+  const Model = modelOf(Class);
   const failures = new FailureLog(engine, Class.name, Model, settings);
   await failures.load();
-  const restriction: Restriction = kindOf(Class) === 'alert' ? alertRestriction(Class.name, Model, engine, failures) : failures.restriction();
-  return { Model, conditions: (Class as unknown as typeof Step).conditions ?? [], ordering: undefined, restriction };
+  const restriction: Restriction = isAlertClass(Class) ? alertRestriction(Class.name, Model, engine, failures) : failures.restriction();
+  return { Model, conditions: Class.conditions ?? [], ordering: undefined, restriction };
 }
 
 /** How many rows a step or alert has waiting (null for the loader, whose work is not in the database). */
 export async function backlogOf(engine: Engine, Class: ProcessorClass, settings: ResolvedSettings): Promise<number | null> {
-  if (kindOf(Class) === 'loader') return null;
+  if (!isStepClass(Class) && !isAlertClass(Class)) return null;
   return countMatching(engine.knex, await backlogSpec(engine, Class, settings));
 }
 
 /** Whether a step or alert has at least one row waiting; a loader always has work. */
 export async function hasBacklog(engine: Engine, Class: ProcessorClass, settings: ResolvedSettings): Promise<boolean> {
-  if (kindOf(Class) === 'loader') return true;
+  if (!isStepClass(Class) && !isAlertClass(Class)) return true;
   return anyMatching(engine.knex, await backlogSpec(engine, Class, settings));
 }
 

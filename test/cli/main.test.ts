@@ -104,13 +104,34 @@ forEachDatabase((dialect) => {
       for (const name of ['create', 'createdb', 'load', 'run', 'check-alerts', 'run-all', 'lssteps', 'lsalerts', 'groups', 'test']) {
         expect(result.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
       }
-      expect(result.stdout).toMatch(/^ {2}seed <n> +Add N samples with values 1\.\.N$/m);
+      expect(result.stdout).toMatch(/^ {2}seed \[options\] <n> +Add N samples with values 1\.\.N$/m);
     });
 
     test('when a custom command runs then it gets its argument, writes through its transaction and prints', async () => {
       const result = await cli(['seed', '3']);
       expect(result).toMatchObject({ code: 0, stdout: 'seeded 3\n' });
       expect(await countSamples()).toBe(3);
+    });
+
+    test('when a custom command declares an option then its handle receives it by its camel-case name', async () => {
+      const result = await cli(['seed', '2', '--first-value', '10']);
+      expect(result).toMatchObject({ code: 0, stdout: 'seeded 2\n' });
+      expect(await rowsOf('SELECT value FROM "Sample" ORDER BY value')).toEqual([{ value: 10 }, { value: 11 }]);
+    });
+
+    test('when the caller gives the output then it is plain text, even with FORCE_COLOR', async () => {
+      const saved = { FORCE_COLOR: process.env.FORCE_COLOR, NO_COLOR: process.env.NO_COLOR };
+      process.env.FORCE_COLOR = '1';
+      delete process.env.NO_COLOR;
+      try {
+        const [table, help, unknown] = [await cli(['lssteps']), await cli(['--help']), await cli(['lsstep'])];
+        for (const result of [table, help, unknown]) expect(result.stdout + result.stderr).not.toContain('\x1b[');
+      } finally {
+        for (const [key, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[key];
+          else process.env[key] = value;
+        }
+      }
     });
   });
 
@@ -142,6 +163,27 @@ forEachDatabase((dialect) => {
     test('when lsalerts runs on a pipeline without alerts then it says so', async () => {
       const result = await cli(['lsalerts']);
       expect(result).toMatchObject({ code: 0, stdout: '  NO ALERTS FOUND\n' });
+    });
+
+    test('when lssteps, lsalerts and groups get --json then each prints one JSON document', async () => {
+      const steps = await cli(['lssteps', '--json', '-g', 'labels']);
+      expect(steps.code).toBe(0);
+      const listed = JSON.parse(steps.stdout) as { steps: { name: string; groups: string[]; procs: number; chunkSize: number }[] };
+      expect(listed.steps.map((s) => [s.name, s.groups])).toEqual([
+        ['Tag', ['text', 'labels']],
+        ['Flag', ['math', 'labels']],
+      ]);
+      for (const step of listed.steps) expect(step).toEqual({ name: step.name, groups: step.groups, procs: expect.any(Number), chunkSize: expect.any(Number) });
+      expect(JSON.parse((await cli(['lsalerts', '--json'])).stdout)).toEqual({ alerts: [] });
+      expect(JSON.parse((await cli(['groups', '--json'])).stdout)).toEqual({ steps: ['labels', 'math', 'text'], alerts: [] });
+    });
+
+    test('when run gets --json then the summary is a document on stdout and not lines on stderr', async () => {
+      await seed(2);
+      const result = await cli(['run', '--sync', '--json', '-s', 'Double']);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'ok', exitCode: 0, processors: [{ processor: 'Double', kind: 'step', outcome: 'ok', rows: 2, failedRows: 0, errors: [] }] });
+      expect(result.stderr).not.toMatch(/^ {2}ok /m);
     });
 
     test('when groups runs then every group of steps is listed', async () => {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ImproperlyConfigured } from '../../src/core/errors.js';
-import { freshTestConnection, parseConnection, sameDatabase } from '../../src/conf/connection.js';
+import { freshTestConnection, parseConnection, productionConnection, sameDatabase } from '../../src/conf/connection.js';
 import { resolveSettings } from '../../src/conf/settings.js';
 import { runPipelineTests } from '../../src/qa/run-tests.js';
 import { memoryOutput } from '../../src/core/output.js';
@@ -83,5 +83,51 @@ describe('test connections', () => {
     const run = runPipelineTests(settings, { selection: {}, failFast: false, verbosity: 0, defaultLogging: false, output: memoryOutput() });
     await expect(run).rejects.toThrow(ImproperlyConfigured);
     await expect(run).rejects.toThrow('testConnection points at the production database');
+  });
+});
+
+describe('productionConnection', () => {
+  const settings = 'sqlite:astro.db';
+
+  test.each([
+    ['nothing set: the settings', {}, 'settings', `sqlite:${path.join(ROOT, 'astro.db')}`],
+    ['DATABASE_URL', { DATABASE_URL: 'postgres://u@h:5432/prod' }, 'DATABASE_URL', 'postgres://u@h:5432/prod'],
+    ['CORRAL_CONNECTION before DATABASE_URL', { CORRAL_CONNECTION: 'sqlite:mine.db', DATABASE_URL: 'postgres://u@h:5432/prod' }, 'CORRAL_CONNECTION', `sqlite:${path.join(ROOT, 'mine.db')}`],
+    ['an empty CORRAL_CONNECTION counts as unset', { CORRAL_CONNECTION: ' ', DATABASE_URL: 'postgres://u@h:5432/prod' }, 'DATABASE_URL', 'postgres://u@h:5432/prod'],
+  ] as const)('when %s then that database is used', (_label, env, source, label) => {
+    const chosen = productionConnection(settings, ROOT, env);
+    expect(chosen.source).toBe(source);
+    expect(chosen.connection.label).toBe(label);
+  });
+
+  test('when a variable carries a password then the label leaves it out', () => {
+    expect(productionConnection(settings, ROOT, { DATABASE_URL: 'postgres://u:pw-secret@h:5432/prod' }).connection.label).toBe('postgres://u@h:5432/prod');
+  });
+
+  test('when DATABASE_URL is no URL corral reads then the error names it, redacted, and says how to fall back', () => {
+    let caught: unknown;
+    try {
+      productionConnection(settings, ROOT, { DATABASE_URL: 'mysql://u:pw-secret@h/prod' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ImproperlyConfigured);
+    const error = caught as ImproperlyConfigured;
+    expect(error.message).toBe("Environment variable DATABASE_URL is not a database URL: 'mysql://u:***@h/prod'");
+    expect(error.hint).toContain('unset DATABASE_URL to use the connection of the settings (CORRAL_CONNECTION, when set, wins over it)');
+  });
+
+  test('when the settings resolve then the variables replace connection and never testConnection', () => {
+    const saved = process.env.CORRAL_CONNECTION;
+    process.env.CORRAL_CONNECTION = 'sqlite:from-env.db';
+    try {
+      const resolved = resolveSettings({ name: 'astro', models: [], connection: 'sqlite:astro.db', testConnection: 'sqlite:tests.db', root: ROOT }, path.join(ROOT, 'astro', 'settings.ts'));
+      expect(resolved.connection.label).toBe(`sqlite:${path.join(ROOT, 'from-env.db')}`);
+      expect(resolved.connectionSource).toBe('CORRAL_CONNECTION');
+      expect(resolved.testConnection).toBe('sqlite:tests.db');
+    } finally {
+      if (saved === undefined) delete process.env.CORRAL_CONNECTION;
+      else process.env.CORRAL_CONNECTION = saved;
+    }
   });
 });

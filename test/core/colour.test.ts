@@ -1,6 +1,7 @@
 /** colourWanted: NO_COLOR wins, FORCE_COLOR decides when set, else a terminal that is not dumb. */
 import { describe, expect, test } from 'vitest';
-import { colourWanted, settleColourEnv } from '../../src/core/colour.js';
+import { colourWanted, paint, settleColourEnv } from '../../src/core/colour.js';
+import { renderTable } from '../../src/core/table.js';
 
 const tty = { isTTY: true };
 const pipe = { isTTY: false };
@@ -33,5 +34,21 @@ describe('settleColourEnv', () => {
     const env: NodeJS.ProcessEnv = { NO_COLOR: '' };
     settleColourEnv(true, env);
     expect(env).toEqual({ FORCE_COLOR: '1' });
+  });
+});
+
+describe('paint', () => {
+  test('on: each style wraps the text in its ANSI codes; off: the text unchanged', () => {
+    expect(paint(true).red('FAILED')).toBe('\x1b[31mFAILED\x1b[39m');
+    expect(paint(true).bold('Title')).toBe('\x1b[1mTitle\x1b[22m');
+    expect(paint(false).red('FAILED')).toBe('FAILED');
+    expect(paint(true).green('')).toBe('');
+  });
+
+  test('a table header keeps its width in columns when bold', () => {
+    const plain = renderTable(['Step Class'], [['MyStep']]);
+    const bold = renderTable(['Step Class'], [['MyStep']], paint(true));
+    expect(bold.replaceAll('\x1b[1m', '').replaceAll('\x1b[22m', '')).toBe(plain);
+    expect(bold).toContain('\x1b[1mStep Class\x1b[22m');
   });
 });

@@ -20,11 +20,14 @@ export interface CliOptions {
 // What vitest adds to process.env besides VITEST_*: a user's shell has none of them.
 const VITEST_SET = new Set(['NODE_OPTIONS', 'NODE_ENV', 'TEST', 'MODE', 'BASE_URL', 'DEV', 'PROD', 'SSR']);
 
-/** The environment a user's shell would give: none of vitest's variables, no colours. */
+/**
+ * The environment a user's shell would give: none of vitest's variables, no colours,
+ * and no DATABASE_URL of the machine's (it would replace every pipeline's connection).
+ */
 export function cleanEnv(extra: Readonly<Record<string, string | undefined>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(VITEST|VITE_|TINYPOOL|CORRAL_)/.test(key) || VITEST_SET.has(key)) continue;
+    if (/^(VITEST|VITE_|TINYPOOL|CORRAL_)/.test(key) || VITEST_SET.has(key) || key === 'DATABASE_URL') continue;
     env[key] = value;
   }
   env.NO_COLOR = '1';

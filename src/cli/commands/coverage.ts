@@ -1,7 +1,7 @@
 import { runCoverage } from '../../qa/coverage.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf, type NoOptions } from '../command-spec.js';
 
-export const coverage: CommandSpec = {
+export const coverage = defineCommand<NoOptions>({
   name: 'coverage',
   summary: "Run the tests with V8 coverage of the pipeline's source files (forked processes included): a table per file and the total",
   mode: 'out',
@@ -19,4 +19,4 @@ export const coverage: CommandSpec = {
     }
     return 0;
   },
-};
+});

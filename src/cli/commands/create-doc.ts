@@ -3,13 +3,15 @@ import path from 'node:path';
 import { Option } from 'commander';
 import type { CommandEntry, PipelineDocInput } from '../../docs/pipeline-doc.js';
 import { commandReferenceLink } from '../../docs/command-reference.js';
-import { commandNameOf, type CommandClass } from '../../run/command.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 /** The class diagram a Markdown manual shows, written beside it (the name `create-models-diagram -o models.svg` gives too). */
 const DIAGRAM_FILE = 'models.svg';
 
-export const createDoc: CommandSpec = {
+/** The options of `create-doc`, as `configure` declares them. */
+type CreateDocOptions = { output?: string; format?: 'md' | 'html' };
+
+export const createDoc = defineCommand<CreateDocOptions>({
   name: 'create-doc',
   summary: "Write the pipeline's manual from its code: models, loader, steps, alerts and commands (Markdown or HTML)",
   mode: 'out',
@@ -23,16 +25,8 @@ export const createDoc: CommandSpec = {
     const env = envOf(context);
     // Imported here: the command line imports this module through the list of commands.
     // pipeline-doc.js loads the TypeScript compiler (~1 s): only for this command, not for every command line.
-    const [{ commandLineProgram }, { builtinCommands }, { pipelineDocHtml, pipelineDocMarkdown }] = await Promise.all([
-      import('../main.js'),
-      import('./index.js'),
-      import('../../docs/pipeline-doc.js'),
-    ]);
-    const custom = env.settings.commands as unknown as CommandClass[];
-    const commands: CommandEntry[] = [
-      ...builtinCommands.map((spec) => ({ name: spec.name, mode: spec.mode, custom: undefined })),
-      ...custom.map((Class) => ({ name: commandNameOf(Class), mode: Class.mode, custom: Class })),
-    ];
+    const [{ commandLineProgram, commandsFor }, { pipelineDocHtml, pipelineDocMarkdown }] = await Promise.all([import('../main.js'), import('../../docs/pipeline-doc.js')]);
+    const commands: CommandEntry[] = commandsFor(env.settings).map((command) => ({ name: command.name, mode: command.mode, custom: command.pipelineClass }));
     const output: string | undefined = options.output;
     const extension = output ? path.extname(output).slice(1).toLowerCase() : '';
     const format: string = options.format ?? (extension === 'html' || extension === 'htm' ? 'html' : 'md');
@@ -63,4 +57,4 @@ export const createDoc: CommandSpec = {
     }
     return 0;
   },
-};
+});

@@ -4,11 +4,14 @@ import { Option } from 'commander';
 import { frameworkModels } from '../../db/framework-models.js';
 import { modelsDiagramDot } from '../../docs/models-diagram.js';
 import { renderGraph, type GraphFormat } from '../../docs/render-graph.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 const FORMATS: readonly GraphFormat[] = ['dot', 'svg', 'png'];
 
-export const createModelsDiagram: CommandSpec = {
+/** The options of `create-models-diagram`, as `configure` declares them. */
+type DiagramOptions = { output?: string; format?: GraphFormat; all?: boolean };
+
+export const createModelsDiagram = defineCommand<DiagramOptions>({
   name: 'create-models-diagram',
   summary: 'Draw the class diagram of the models and their foreign keys (Graphviz DOT, SVG or PNG; no Graphviz install needed)',
   mode: 'out',
@@ -39,4 +42,4 @@ export const createModelsDiagram: CommandSpec = {
     }
     return 0;
   },
-};
+});

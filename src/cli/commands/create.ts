@@ -1,7 +1,10 @@
 import { createPipeline } from '../../creator/create-pipeline.js';
-import type { CommandSpec } from '../command-spec.js';
+import { defineCommand } from '../command-spec.js';
 
-export const create: CommandSpec = {
+/** The options of `create`, as `configure` declares them. */
+type CreateOptions = { dryRun?: boolean };
+
+export const create = defineCommand<CreateOptions>({
   name: 'create',
   summary: 'Create a new pipeline project: in_corral.js and a package with settings, models, loader, steps, alerts, commands and tests',
   mode: 'nopipe',
@@ -12,4 +15,4 @@ export const create: CommandSpec = {
     createPipeline({ target: args[0]!, output: context.output, dryRun: Boolean(options.dryRun) });
     return 0;
   },
-};
+});

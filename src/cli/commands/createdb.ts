@@ -1,6 +1,15 @@
-import { allModels } from '../../run/environment.js';
+import { allModels, type Environment } from '../../run/environment.js';
 import { createMissingTables } from '../../db/schema.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
+
+/**
+ * The database a confirmation names: its password-free label, and the variable it came
+ * from when one replaced the settings' connection (so a prompt shows which it is).
+ */
+export function databaseShown(env: Environment): string {
+  const source = env.settings.connectionSource;
+  return `${env.engine!.label}${source === 'settings' || env.mode !== 'in' ? '' : ` (from ${source})`}`;
+}
 
 /** Asks until the answer is yes or no; no answer at all (end of input) is no. */
 export async function confirm(ask: (q: string) => Promise<string | undefined>, question: string): Promise<boolean> {
@@ -15,7 +24,10 @@ export async function confirm(ask: (q: string) => Promise<string | undefined>, q
   }
 }
 
-export const createdb: CommandSpec = {
+/** The options of `createdb`, as `configure` declares them. */
+type CreatedbOptions = { noinput?: boolean };
+
+export const createdb = defineCommand<CreatedbOptions>({
   name: 'createdb',
   summary: "Create the database tables of the pipeline's models (and corral's own) that do not exist yet",
   mode: 'in',
@@ -35,7 +47,7 @@ export const createdb: CommandSpec = {
         unanswered = answer === undefined;
         return answer;
       };
-      if (!(await confirm(ask, `Create the tables of '${env.settings.name}' in ${engine.label}?`))) {
+      if (!(await confirm(ask, `Create the tables of '${env.settings.name}' in ${databaseShown(env)}?`))) {
         // No answer at all: standard input is not a terminal (a script, a pipe, CI).
         context.output.err(unanswered ? '\nNothing was created: no answer came (standard input is closed). In scripts, run: createdb --noinput\n' : 'Nothing was created.\n');
         return 1;
@@ -48,4 +60,4 @@ export const createdb: CommandSpec = {
     if (unchanged.length) context.output.out(`Already present (left unchanged): ${unchanged.join(', ')}\n`);
     return 0;
   },
-};
+});

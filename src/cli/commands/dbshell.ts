@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { CommandError } from '../../core/errors.js';
 import type { ConnectionConfig } from '../../conf/connection.js';
 import { sqlPrompt } from '../sql-prompt.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 /** The database's own command-line client, with the connection filled in. */
 export interface ClientInvocation {
@@ -78,7 +78,10 @@ function runClient(executable: string, invocation: ClientInvocation): Promise<nu
   });
 }
 
-export const dbshell: CommandSpec = {
+/** The options of `dbshell`, as `configure` declares them. */
+type DbshellOptions = { builtin?: boolean };
+
+export const dbshell = defineCommand<DbshellOptions>({
   name: 'dbshell',
   summary: "Open the database's own client (sqlite3 or psql) on the pipeline database, or corral's built-in SQL prompt",
   mode: 'in',
@@ -111,4 +114,4 @@ Example: node in_corral.js dbshell -- -c 'select count(*) from "Example"'`,
     }
     return sqlPrompt({ engine: env.engine!, input: process.stdin, output: process.stdout });
   },
-};
+});

@@ -5,11 +5,11 @@ import { CommandError, describeError } from '../../core/errors.js';
 import { enableTypeScript, settingsView } from '../../conf/load.js';
 import { popContext, pushContext } from '../../db/context.js';
 import { allModels } from '../../run/environment.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf, type NoOptions } from '../command-spec.js';
 
 const SCRIPT = /\.(?:[cm]?[jt]s|tsx)$/;
 
-export const exec: CommandSpec = {
+export const exec = defineCommand<NoOptions>({
   name: 'exec',
   summary: 'Run a TypeScript or JavaScript file inside the pipeline: settings, models and database open',
   mode: 'in',
@@ -77,4 +77,4 @@ A number it returns becomes the exit code.`,
       popContext(base);
     }
   },
-};
+});

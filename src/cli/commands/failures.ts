@@ -4,9 +4,12 @@ import { allModels, requireTables } from '../../run/environment.js';
 import { allProcessors } from '../../run/registry.js';
 import { didYouMean } from '../../core/suggest.js';
 import { clearFailures, listFailures, retryFailures } from '../../run/status.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
-export const failures: CommandSpec = {
+/** The options of `failures`, as `configure` declares them. */
+type FailuresOptions = { processors?: string[]; retry?: boolean; clear?: boolean; stack?: boolean; json?: boolean };
+
+export const failures = defineCommand<FailuresOptions>({
   name: 'failures',
   summary: 'List the rows whose processing failed (retrying or quarantined); --retry makes them eligible now, --clear forgets them',
   mode: 'in',
@@ -53,8 +56,8 @@ export const failures: CommandSpec = {
       r.lastAt.replace('T', ' ').slice(0, 19),
       r.error.length > 80 ? r.error.slice(0, 79) + '…' : r.error,
     ]);
-    context.output.out(renderTable(['Processor', 'Row', 'Attempts', 'State', 'Last failure (UTC)', 'Error'], rows));
+    context.output.out(renderTable(['Processor', 'Row', 'Attempts', 'State', 'Last failure (UTC)', 'Error'], rows, context.colours.out));
     if (options.stack) for (const r of records) context.output.out(`\n${r.processor} ${r.table} ${r.key}:\n${r.stack ?? '(no stack)'}\n`);
     return 0;
   },
-};
+});

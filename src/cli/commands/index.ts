@@ -1,4 +1,4 @@
-import type { CommandSpec } from '../command-spec.js';
+import type { CliCommand } from '../command-spec.js';
 import { checkAlerts } from './check-alerts.js';
 import { coverage } from './coverage.js';
 import { create } from './create.js';
@@ -24,4 +24,4 @@ import { test } from './test.js';
 import { typecheck } from './typecheck.js';
 
 /** The built-in commands, in the order `--help` lists them. */
-export const builtinCommands: readonly CommandSpec[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, failures, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];
+export const builtinCommands: readonly CliCommand[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, failures, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];

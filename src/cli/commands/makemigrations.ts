@@ -7,7 +7,7 @@ import { MIGRATIONS_TABLE, migrationCode, type MigrationCode, migrationState, mi
 import { diffSchema, isEmptyDiff } from '../../db/schema-diff.js';
 import { allModels } from '../../run/environment.js';
 import { VERSION } from '../../version.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 const TEMPLATE = path.join(CORRAL_ROOT, 'templates', 'migration', 'migration.js-tpl');
 
@@ -25,7 +25,10 @@ export function migrationFileText(code: MigrationCode, message: string, database
   });
 }
 
-export const makemigrations: CommandSpec = {
+/** The options of `makemigrations`, as `configure` declares them. */
+type MakemigrationsOptions = { message: string; dryRun?: boolean };
+
+export const makemigrations = defineCommand<MakemigrationsOptions>({
   name: 'makemigrations',
   summary: 'Compare the models with the database and write a migration for what changed (new tables, columns, indexes)',
   mode: 'in',
@@ -76,4 +79,4 @@ Nothing differs: nothing is written.`,
     else context.output.out('Apply it with: node in_corral.js migrate\n');
     return 0;
   },
-};
+});

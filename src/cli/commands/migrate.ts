@@ -1,8 +1,11 @@
 import { migrationState, migrationsDir, runMigrations } from '../../db/migrations.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
-import { confirm } from './createdb.js';
+import { defineCommand, envOf } from '../command-spec.js';
+import { confirm, databaseShown } from './createdb.js';
 
-export const migrate: CommandSpec = {
+/** The options of `migrate`, as `configure` declares them. */
+type MigrateOptions = { noinput?: boolean; rollback?: boolean };
+
+export const migrate = defineCommand<MigrateOptions>({
   name: 'migrate',
   summary: 'Apply the pending migrations of the migrations folder (all in one transaction)',
   mode: 'in',
@@ -35,7 +38,7 @@ transaction: when one fails, none of them is applied.`,
         context.output.out('No applied migrations to roll back.\n');
         return 0;
       }
-      if (!options.noinput && !(await confirm(context.ask, `Undo ${batch.length} migration(s) on ${engine.label} (${batch.join(', ')})?`))) {
+      if (!options.noinput && !(await confirm(context.ask, `Undo ${batch.length} migration(s) on ${databaseShown(env)} (${batch.join(', ')})?`))) {
         context.output.err('Nothing was rolled back.\n');
         return 1;
       }
@@ -48,7 +51,7 @@ transaction: when one fails, none of them is applied.`,
       return 0;
     }
     context.output.out(`Pending migrations:\n${state.pending.map((f) => `  ${f}\n`).join('')}`);
-    if (!options.noinput && !(await confirm(context.ask, `Apply ${state.pending.length} migration(s) to ${engine.label}?`))) {
+    if (!options.noinput && !(await confirm(context.ask, `Apply ${state.pending.length} migration(s) to ${databaseShown(env)}?`))) {
       context.output.err('Nothing was migrated.\n');
       return 1;
     }
@@ -56,4 +59,4 @@ transaction: when one fails, none of them is applied.`,
     context.output.out(`Applied ${result.files.length} migration(s) (batch ${result.batch}): ${result.files.join(', ')}\n`);
     return 0;
   },
-};
+});

@@ -1,10 +1,13 @@
 import { renderTable } from '../../core/table.js';
 import { migrationState, migrationsDir } from '../../db/migrations.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 const utc = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
 
-export const migrations: CommandSpec = {
+/** The options of `migrations`, as `configure` declares them. */
+type MigrationsOptions = { json?: boolean };
+
+export const migrations = defineCommand<MigrationsOptions>({
   name: 'migrations',
   summary: 'List the migrations: applied (with batch and time) and pending',
   mode: 'in',
@@ -32,9 +35,10 @@ export const migrations: CommandSpec = {
       renderTable(
         ['Migration', 'Status', 'Batch', 'Applied (UTC)'],
         rows.map((r) => [r.name, r.status, r.batch === null ? '' : String(r.batch), r.appliedAt === null ? '' : utc(new Date(r.appliedAt))]),
+        context.colours.out,
       ),
     );
     context.output.out(`${state.applied.length} applied, ${state.pending.length} pending\n`);
     return 0;
   },
-};
+});

@@ -5,7 +5,7 @@ import { profilePageHtml } from '../../docs/profile-page.js';
 import { formatTopFunctions, profilePipeline, serveProfile, summarizeProfile } from '../../qa/profile.js';
 import { packageDir } from '../../qa/source-files.js';
 import { selectProcessors } from '../../run/registry.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -26,7 +26,10 @@ function untilStopped(): Promise<NodeJS.Signals> {
   });
 }
 
-export const profile: CommandSpec = {
+/** The options of `profile`, as `configure` declares them. */
+type ProfileOptions = { run?: boolean; steps?: string[]; output?: string; serve: boolean; host: string; port: string; interval: string };
+
+export const profile = defineCommand<ProfileOptions>({
   name: 'profile',
   summary: "Profile the CPU time of the pipeline's tests (or of a real run, --run): top functions, a .cpuprofile and an interactive page",
   mode: 'out',
@@ -80,4 +83,4 @@ export const profile: CommandSpec = {
     context.output.err(`Stopped serving (${signal})\n`);
     return 0;
   },
-};
+});

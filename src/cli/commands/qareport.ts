@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { CommandError } from '../../core/errors.js';
 import { qaReportHtml, qaReportMarkdown } from '../../docs/qa-report.js';
 import { assessQuality } from '../../qa/quality.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 /**
  * `--fail-under 90` and `--fail-under 0.9` both mean 90 %: values from 1 up are
@@ -18,7 +18,10 @@ export function parseThreshold(value: string): number {
   return number >= 1 ? number / 100 : number;
 }
 
-export const qareport: CommandSpec = {
+/** The options of `qareport`, as `configure` declares them. */
+type QareportOptions = { output?: string; format?: 'md' | 'html' | 'json'; failUnder?: string; notExplainQai?: boolean; excludeTestOutput?: boolean };
+
+export const qareport = defineCommand<QareportOptions>({
   name: 'qareport',
   summary: 'Run tests, coverage and style once; write the quality report with the Quality Assurance Index (QAI)',
   mode: 'out',
@@ -57,4 +60,4 @@ export const qareport: CommandSpec = {
     }
     return 0;
   },
-};
+});

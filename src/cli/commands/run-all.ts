@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError } from '../../core/errors.js';
 import type { StopFlag } from '../../run/execute.js';
-import { exitCodeOf } from '../../run/runner.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
-import { runOnce } from './run.js';
+import { defineCommand, envOf } from '../command-spec.js';
+import { exitCodeOf } from '../report.js';
+import { runOnce, summaryTarget, type SummaryOptions } from './run.js';
 
 /** Waits `seconds`, waking early when a stop is requested. */
 async function pause(seconds: number, stop: StopFlag): Promise<void> {
@@ -11,7 +11,10 @@ async function pause(seconds: number, stop: StopFlag): Promise<void> {
   while (!stop.requested && Date.now() < until) await sleep(Math.min(250, until - Date.now()));
 }
 
-export const runAll: CommandSpec = {
+/** The options of `run-all`, as `configure` declares them. */
+type RunAllOptions = SummaryOptions & { sync?: boolean; loop?: boolean; interval: string; untilIdle?: boolean };
+
+export const runAll = defineCommand<RunAllOptions>({
   name: 'run-all',
   summary: 'Run the loader, then every step, then every alert (one process each, or --sync); --loop keeps going as data arrives',
   mode: 'in',
@@ -20,14 +23,17 @@ export const runAll: CommandSpec = {
       .option('--sync', 'run in this process, one after the other, in settings order')
       .option('--loop', 'run again and again (loader, steps, alerts) until stopped by a signal')
       .option('--interval <seconds>', 'with --loop: pause between passes', '10')
-      .option('--until-idle', 'load once, then run steps and alerts again until a pass finds no work');
+      .option('--until-idle', 'load once, then run steps and alerts again until a pass finds no work')
+      .option('--json', 'print the run summary as JSON on standard output instead of lines on stderr: one document, or with --loop/--until-idle one line per pass (JSON Lines); fields as in run --json');
   },
   async handle(context, options) {
     const { registry, logger } = envOf(context);
     const loader = registry.loader ? [registry.loader] : [];
     const sync = Boolean(options.sync);
     if (options.loop && options.untilIdle) throw new CommandError('Choose --loop or --until-idle, not both');
-    if (!options.loop && !options.untilIdle) return exitCodeOf(await runOnce(context, [loader, [...registry.steps], [...registry.alerts]], sync));
+    if (!options.loop && !options.untilIdle) return exitCodeOf(await runOnce(context, [loader, [...registry.steps], [...registry.alerts]], sync, summaryTarget(context, options.json)));
+    // Passes print one summary each: with --json, one line each, so that the output is JSON Lines.
+    const summary = summaryTarget(context, options.json, true);
 
     const interval = Number(options.interval);
     if (!Number.isFinite(interval) || interval < 0) throw new CommandError(`--interval takes seconds (a number >= 0), got '${String(options.interval)}'`);
@@ -41,7 +47,7 @@ export const runAll: CommandSpec = {
       for (let pass = 1; !stop.requested; pass++) {
         const phases = options.untilIdle && pass > 1 ? [[...registry.steps], [...registry.alerts]] : [loader, [...registry.steps], [...registry.alerts]];
         logger.info(`Pass ${pass}`);
-        const report = await runOnce(context, phases, sync, stop);
+        const report = await runOnce(context, phases, sync, summary, stop);
         const code = exitCodeOf(report);
         if (code !== 130) worst = Math.max(worst, code);
         const work = report.stats.filter((s) => s.kind !== 'loader').reduce((n, s) => n + s.rows, 0);
@@ -55,7 +61,8 @@ export const runAll: CommandSpec = {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    context.output.err('Stopped by a signal: committed chunks are kept.\n');
+    if (summary.kind === 'human') context.output.err('Stopped by a signal: committed chunks are kept.\n');
+    else logger.warn('Stopped by a signal: committed chunks are kept');
     return worst === 0 ? 130 : worst;
   },
-};
+});

@@ -3,11 +3,30 @@ import { allModels, requireTables } from '../../run/environment.js';
 import type { StopFlag } from '../../run/execute.js';
 import type { ProcessorClass } from '../../run/processor.js';
 import { selectProcessors } from '../../run/registry.js';
-import { exitCodeOf, printReport, runPhases, type RunReport } from '../../run/runner.js';
-import { envOf, type CommandContext, type CommandSpec } from '../command-spec.js';
+import { runPhases, type RunReport } from '../../run/runner.js';
+import { defineCommand, envOf, type CommandContext } from '../command-spec.js';
+import { exitCodeOf, reportRun, type SummaryTarget } from '../report.js';
 
-/** Runs the phases once and prints the summary. */
-export async function runOnce(context: CommandContext, phases: ProcessorClass[][], sync: boolean, stop?: StopFlag): Promise<RunReport> {
+/** The help of `--json` on the commands that run processors. */
+export const JSON_SUMMARY_HELP =
+  'print the run summary as one JSON document on standard output instead of lines on stderr: {"outcome", "exitCode", "processors": [{"processor", "kind", "outcome", "rows", "failedRows", "seconds", "errors"}]}';
+
+/** The options every command that runs processors shares. */
+export type SummaryOptions = { json?: boolean };
+
+/**
+ * Where a run's summary goes: `--json` prints a document on stdout; JSON logs get one
+ * log record instead of lines for people, so that stderr stays one JSON object per line.
+ */
+export function summaryTarget(context: CommandContext, json: boolean | undefined, compact = false): SummaryTarget {
+  if (json) return { kind: 'json', compact };
+  const env = envOf(context);
+  if ((context.logFormat ?? env.settings.logFormat) === 'json') return { kind: 'log', logger: env.logger };
+  return { kind: 'human', colours: context.colours.err };
+}
+
+/** Runs the phases once and reports the outcome to `summary`. */
+export async function runOnce(context: CommandContext, phases: ProcessorClass[][], sync: boolean, summary: SummaryTarget, stop?: StopFlag): Promise<RunReport> {
   const env = envOf(context);
   await requireTables(env.engine!, allModels(env.settings));
   const report = await runPhases(env, phases.filter((p) => p.length > 0), {
@@ -18,16 +37,19 @@ export async function runOnce(context: CommandContext, phases: ProcessorClass[][
     traceback: context.traceback,
     ...(stop ? { stop } : {}),
   });
-  printReport(report, context.output, context.traceback);
+  reportRun(report, summary, context.output, context.traceback);
   return report;
 }
 
-/** Runs the phases, prints the summary, and turns the outcome into an exit code. */
-export async function runAndReport(context: CommandContext, phases: ProcessorClass[][], sync: boolean): Promise<number> {
-  return exitCodeOf(await runOnce(context, phases, sync));
+/** Runs the phases, reports the outcome, and turns it into an exit code. */
+export async function runAndReport(context: CommandContext, phases: ProcessorClass[][], sync: boolean, options: SummaryOptions): Promise<number> {
+  return exitCodeOf(await runOnce(context, phases, sync, summaryTarget(context, options.json)));
 }
 
-export const run: CommandSpec = {
+/** The options of `run`, as `configure` declares them. */
+type RunOptions = SummaryOptions & { steps?: string[]; stepGroups?: string[]; sync?: boolean };
+
+export const run = defineCommand<RunOptions>({
   name: 'run',
   summary: 'Run the steps, one process each (or in this process, in settings order, with --sync)',
   mode: 'in',
@@ -35,12 +57,13 @@ export const run: CommandSpec = {
     cmd
       .option('-s, --steps <names...>', 'only these steps (class names)')
       .option('--step-groups <groups...>', 'only the steps in these groups (also -sg)')
-      .option('--sync', 'run in this process, one after the other, in settings order');
+      .option('--sync', 'run in this process, one after the other, in settings order')
+      .option('--json', JSON_SUMMARY_HELP);
   },
   async handle(context, options) {
     const env = envOf(context);
     const steps = selectProcessors(env.registry.steps, 'step', { names: options.steps, groups: options.stepGroups });
     if (steps.length === 0) throw new CommandError('No steps to run', { hint: 'List step classes in settings.steps' });
-    return runAndReport(context, [steps], Boolean(options.sync));
+    return runAndReport(context, [steps], Boolean(options.sync), options);
   },
-};
+});

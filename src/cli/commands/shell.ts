@@ -14,7 +14,7 @@ import { frameworkModels } from '../../db/framework-models.js';
 import type { ModelClass } from '../../db/model.js';
 import { countRowsIn, findRowIn, findRowsIn } from '../../db/queries.js';
 import type { Environment } from '../../run/environment.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf, type NoOptions } from '../command-spec.js';
 
 export interface ShellStreams {
   readonly input: Readable & { isTTY?: boolean };
@@ -257,7 +257,7 @@ export async function runShell(env: Environment, streams: ShellStreams): Promise
   return 1;
 }
 
-export const shell: CommandSpec = {
+export const shell = defineCommand<NoOptions>({
   name: 'shell',
   summary: 'A JavaScript prompt (Node REPL) with the settings, the models and db, a knex in one transaction',
   mode: 'in',
@@ -285,4 +285,4 @@ and an idle prompt hold nothing.`,
   async handle(context) {
     return runShell(envOf(context), { input: process.stdin, output: process.stdout, messages: context.output });
   },
-};
+});

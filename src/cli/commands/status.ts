@@ -1,7 +1,7 @@
 import { renderTable } from '../../core/table.js';
 import { allModels, requireTables } from '../../run/environment.js';
 import { healthProblems, pipelineStatus } from '../../run/status.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
 /** " (1 stale, 2 dead)" after the rows in flight, or nothing. */
 function workerNotes(stale: number, dead: number): string {
@@ -9,7 +9,10 @@ function workerNotes(stale: number, dead: number): string {
   return notes.length ? ` (${notes.join(', ')})` : '';
 }
 
-export const status: CommandSpec = {
+/** The options of `status`, as `configure` declares them. */
+type StatusOptions = { json?: boolean; check?: boolean };
+
+export const status = defineCommand<StatusOptions>({
   name: 'status',
   summary: 'Show per processor its backlog, rows in flight, failed rows and its last run',
   mode: 'in',
@@ -49,7 +52,7 @@ Exit codes: 0 healthy, 1 a problem (or the database could not be read).`,
       String(s.quarantined),
       s.lastRun ? `${s.lastRun.startedAt.replace('T', ' ').slice(0, 19)} ${s.lastRun.status} ${s.lastRun.rows} rows${s.lastRun.failedRows ? `, ${s.lastRun.failedRows} failed` : ''}` : 'never',
     ]);
-    context.output.out(renderTable(['Processor', 'Kind', 'Backlog', 'In flight', 'Retrying', 'Quarantined', 'Last run (UTC)'], rows));
+    context.output.out(renderTable(['Processor', 'Kind', 'Backlog', 'In flight', 'Retrying', 'Quarantined', 'Last run (UTC)'], rows, context.colours.out));
     return 0;
   },
-};
+});

@@ -1,7 +1,7 @@
 import { runStyle } from '../../qa/style.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf, type NoOptions } from '../command-spec.js';
 
-export const style: CommandSpec = {
+export const style = defineCommand<NoOptions>({
   name: 'style',
   summary: "Check the style of the pipeline's source with eslint (its eslint.config.js): each error with file:line:col, and the count",
   mode: 'out',
@@ -13,4 +13,4 @@ export const style: CommandSpec = {
     context.output.out(`${result.errors} style error(s) in ${result.files} file(s)\n`);
     return result.errors > 0 ? 1 : 0;
   },
-};
+});

@@ -1,10 +1,30 @@
 import fs from 'node:fs';
 import { Option } from 'commander';
-import { MACHINE_REPORTERS, runPipelineTests } from '../../qa/run-tests.js';
+import { MACHINE_REPORTERS, runPipelineTests, type MachineReporter } from '../../qa/run-tests.js';
 import { CommandError } from '../../core/errors.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf } from '../command-spec.js';
 
-export const test: CommandSpec = {
+/** The options of `test`, as `configure` declares them. */
+type TestOptions = {
+  failfast?: boolean;
+  verbose: number;
+  vverbose?: boolean;
+  defaultLogging?: boolean;
+  excludeLoader?: boolean;
+  excludeSteps?: boolean;
+  excludeAlerts?: boolean;
+  excludeCommands?: boolean;
+  steps?: string[];
+  stepGroups?: string[];
+  alerts?: string[];
+  alertGroups?: string[];
+  commands?: string[];
+  reporter?: MachineReporter;
+  outputFile?: string;
+  reportJson?: string;
+};
+
+export const test = defineCommand<TestOptions>({
   name: 'test',
   summary: "Run the pipeline's TestCases, each on a fresh throw-away database (test mode)",
   // Each TestCase opens its own test database; the command itself needs none.
@@ -58,4 +78,4 @@ export const test: CommandSpec = {
     if (options.reportJson) fs.writeFileSync(options.reportJson, JSON.stringify(outcome, null, 2));
     return outcome.failed > 0 ? 1 : 0;
   },
-};
+});

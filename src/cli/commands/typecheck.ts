@@ -1,7 +1,7 @@
 import { runTypecheck } from '../../qa/typecheck.js';
-import { envOf, type CommandSpec } from '../command-spec.js';
+import { defineCommand, envOf, type NoOptions } from '../command-spec.js';
 
-export const typecheck: CommandSpec = {
+export const typecheck = defineCommand<NoOptions>({
   name: 'typecheck',
   summary: "Type-check the pipeline's TypeScript with its tsconfig.json: each error with file:line:col, and the count",
   mode: 'out',
@@ -13,4 +13,4 @@ export const typecheck: CommandSpec = {
     context.output.out(`${result.errors.length} type error(s) in ${result.files} file(s)\n`);
     return result.errors.length > 0 ? 1 : 0;
   },
-};
+});
