@@ -7,6 +7,7 @@ import { countRows, findRow, findRows } from '../db/queries.js';
 import { currentContext } from '../db/context.js';
 import type { Transaction } from '../db/engine.js';
 import { isModelInstance, type ModelClass, type ModelInstance } from '../db/model.js';
+import { noteWritten } from './written-tables.js';
 
 /** Set by the executor before `setup()`; never by user code. */
 export const PROCESSOR_LOGGER = Symbol('corral.processorLogger');
@@ -33,6 +34,12 @@ export abstract class Processor {
    * (the `procs` setting overrides it per host). (Default: 1)
    */
   static procs: number | undefined = undefined;
+  /**
+   * Models this processor writes, for the lineage diagram. Runs record what they write
+   * anyway (corral_runs.wrote); declare it for a processor that has not run yet, or
+   * one that writes through raw `this.db` knex, which is not seen. (Default: none)
+   */
+  static writes: readonly ModelClass[] = [];
 
   declare [PROCESSOR_LOGGER]: Logger | undefined;
 
@@ -72,12 +79,14 @@ export abstract class Processor {
   /** Insert a new instance, or write the changed columns of one that was read. */
   async save(instance: ModelInstance): Promise<void> {
     this.validate(instance);
+    noteWritten(this, instance.model.table);
     await (currentContext() as Transaction).save(instance);
   }
 
   /** Delete the row of this instance. */
   async delete(instance: ModelInstance): Promise<void> {
     this.validate(instance);
+    noteWritten(this, instance.model.table);
     await (currentContext() as Transaction).delete(instance);
   }
 
@@ -103,4 +112,5 @@ export type ProcessorClass<P extends Processor = Processor> = (abstract new () =
   readonly description: string | undefined;
   readonly chunkSize: number | undefined;
   readonly procs: number | undefined;
+  readonly writes: readonly ModelClass[];
 };
