@@ -175,7 +175,7 @@ function nodeLine(node: LineageNode, state: NodeState | undefined): string {
   const fill = state && state.tone !== 'idle' ? TONE_COLOURS[state.tone] : style.fill;
   const small = (text: string) => `<BR/><FONT POINT-SIZE="9" COLOR="#4a5662">${htmlText(text)}</FONT>`;
   const kindLine = node.kind === 'model' || node.kind === 'endpoint' ? '' : `<FONT POINT-SIZE="8" COLOR="#6a7682">${KIND_WORD[node.kind].toUpperCase()}</FONT><BR/>`;
-  const label = `<${kindLine}<B>${htmlText(node.name)}</B>${node.detail ? small(node.detail) : ''}${(state?.lines ?? []).map(small).join('')}>`;
+  const label = `<${kindLine}${htmlText(node.name)}${node.detail ? small(node.detail) : ''}${(state?.lines ?? []).map(small).join('')}>`;
   const attributes = [
     `id=${dotString(node.id)}`,
     `shape=${style.shape}`,
@@ -185,7 +185,6 @@ function nodeLine(node: LineageNode, state: NodeState | undefined): string {
     `label=${label}`,
     `tooltip=${dotString(`${KIND_WORD[node.kind]} ${node.name}${node.detail ? ` (${node.detail})` : ''}`)}`,
   ];
-  if (node.kind === 'model') attributes.push('margin="0.2,0.08"');
   return `  ${dotString(node.id)} [${attributes.join(', ')}];`;
 }
 
@@ -196,21 +195,27 @@ export function lineageDot(lineage: Lineage, options: LineageDotOptions = {}): s
   const graph = ['rankdir=LR', `fontname=${dotString(FONT)}`, 'fontsize=14', 'nodesep=0.35', 'ranksep=0.65', 'pad=0.25', 'bgcolor="white"'];
   if (options.title) graph.push(`label=<<B>${htmlText(options.title)}</B>>`, 'labelloc="t"', 'labeljust="l"');
   lines.push(`  graph [${graph.join(', ')}];`);
-  lines.push(`  node [fontname=${dotString(FONT)}, fontsize=11, penwidth=1.1, margin="0.15,0.06"];`);
+  // No bold names and a wide margin: Graphviz measures with Helvetica's metrics, and the
+  // fonts that stand in for it (DejaVu Sans, Liberation Sans) are a little wider.
+  lines.push(`  node [fontname=${dotString(FONT)}, fontsize=12, penwidth=1.1, margin="0.22,0.07"];`);
   lines.push(`  edge [fontname=${dotString(FONT)}, fontsize=9, fontcolor="#46525e", arrowhead=vee, arrowsize=0.7, penwidth=1.1];`);
   for (const node of lineage.nodes) lines.push(nodeLine(node, options.states?.get(node.name)));
-  // A processor that writes a model it also reads (a step updating its rows) would
-  // turn the graph back on itself: that edge does not rank the layout.
-  const reads = new Set(lineage.edges.filter((e) => e.kind === 'reads').map((e) => `${e.to}\0${e.from}`));
+  // A processor that writes the model it reads (a step updating its rows) would turn
+  // the graph back on itself: its read edge points both ways instead.
+  const writesBack = new Set(lineage.edges.filter((e) => e.kind === 'writes').map((e) => `${e.to}\0${e.from}`));
+  const readsOf = new Set(lineage.edges.filter((e) => e.kind === 'reads').map((e) => `${e.from}\0${e.to}`));
   for (const edge of lineage.edges) {
     const attributes = [`id=${dotString(`${edge.kind}_${edge.from}_${edge.to}`)}`];
     if (edge.kind === 'reads') {
-      attributes.push('color="#6f7c89"');
-      if (edge.label) attributes.push(`label=${dotString(edge.label)}`, `tooltip=${dotString(`reads where ${edge.label}`)}`);
+      const back = writesBack.has(`${edge.from}\0${edge.to}`);
+      attributes.push(`color=${dotString(back ? '#2e5f8a' : '#6f7c89')}`);
+      if (back) attributes.push('dir=both', 'arrowtail=vee');
+      if (edge.label) attributes.push(`label=${dotString(edge.label)}`);
+      attributes.push(`tooltip=${dotString(`reads ${edge.label ? `where ${edge.label}` : 'every row'}${back ? '; writes back' : ''}`)}`);
     } else if (edge.kind === 'writes') {
+      if (readsOf.has(`${edge.to}\0${edge.from}`)) continue;
       attributes.push('color="#2e5f8a"', `tooltip=${dotString(`writes (${edge.source ?? 'learned'})`)}`);
       if (edge.source === 'declared') attributes.push('style=dashed');
-      if (reads.has(`${edge.from}\0${edge.to}`)) attributes.push('constraint=false');
     } else {
       attributes.push('color="#a67a4f"', 'style=dotted', 'arrowhead=normal');
     }

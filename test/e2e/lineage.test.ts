@@ -38,9 +38,10 @@ test('when nothing ran yet then the lineage shows the reads with their condition
   expect(result.stderr).toContain('does not exist yet; the lineage shows only the writes the processors declare');
   const dot = result.stdout;
   expect(edge(dot, 'model_Example', 'step_MyStep')).toContain('label="processed = false"');
+  expect(edge(dot, 'model_Example', 'step_MyStep')).not.toContain('dir=both');
   expect(edge(dot, 'model_Example', 'alert_MyAlert')).toContain('label="processed = true"');
   expect(edge(dot, 'alert_MyAlert', 'endpoint_MyAlert_0')).toBeDefined();
-  expect(dot).toMatch(/"endpoint_MyAlert_0" \[.*label=<<B>File<\/B><BR\/><FONT[^>]*>my_alert\.log<\/FONT>>/);
+  expect(dot).toMatch(/"endpoint_MyAlert_0" \[.*label=<File<BR\/><FONT[^>]*>my_alert\.log<\/FONT>>/);
   expect(edge(dot, 'alert_MyAlert', 'model_Note')).toContain('style=dashed');
   expect(edge(dot, 'loader_Loader', 'model_Example')).toBeUndefined();
   expect(edge(dot, 'step_MyStep', 'model_Example')).toBeUndefined();
@@ -57,8 +58,10 @@ test('when the pipeline has run then each processor\'s writes are learned from i
   const dot = result.stdout;
   expect(edge(dot, 'loader_Loader', 'model_Example')).not.toContain('dashed');
   expect(edge(dot, 'step_MyStep', 'model_Note')).not.toContain('dashed');
-  // The step writes back the model it reads: that edge does not rank the layout.
-  expect(edge(dot, 'step_MyStep', 'model_Example')).toContain('constraint=false');
+  // The step writes back the model it reads: its read edge points both ways.
+  expect(edge(dot, 'model_Example', 'step_MyStep')).toContain('dir=both');
+  expect(edge(dot, 'step_MyStep', 'model_Example')).toBeUndefined();
+  expect(edge(dot, 'model_Example', 'alert_MyAlert')).not.toContain('dir=both');
   expect(edge(dot, 'alert_MyAlert', 'model_Note')).toContain('style=dashed');
 });
 

@@ -72,7 +72,8 @@ export const createDoc: CommandSpec = {
       if (svg !== undefined && format !== 'html') fs.writeFileSync(path.join(folder, DIAGRAM_FILE), svg);
       if (lineageSvg !== undefined && format !== 'html') fs.writeFileSync(path.join(folder, LINEAGE_FILE), lineageSvg);
       fs.writeFileSync(output, text);
-      context.output.err(`Wrote the documentation to ${output}${svg !== undefined && format !== 'html' ? `, and its diagram to ${path.join(path.dirname(output), DIAGRAM_FILE)}` : ''}\n`);
+      const beside = format === 'html' ? [] : [...(svg !== undefined ? [DIAGRAM_FILE] : []), ...(lineageSvg !== undefined ? [LINEAGE_FILE] : [])].map((file) => path.join(path.dirname(output), file));
+      context.output.err(`Wrote the documentation to ${output}${beside.length ? `, and its diagram${beside.length > 1 ? 's' : ''} to ${beside.join(' and ')}` : ''}\n`);
     } else {
       context.output.out(text);
     }
