@@ -27,7 +27,7 @@ export function toneOf(p: ProcessorView): NodeTone {
 export function stateOf(p: ProcessorView): NodeState {
   const lines: string[] = [];
   if (p.backlog !== null) lines.push(`backlog ${p.backlog.toLocaleString('en-US')}`);
-  if (p.running > 0) lines.push(`running: ${count(p.running, 'worker')}, ${count(p.inFlight, 'row')} in flight`);
+  if (p.running > 0) lines.push(`${count(p.running, 'worker')} running, ${p.inFlight.toLocaleString('en-US')} in flight`);
   if (p.retrying > 0) lines.push(`${count(p.retrying, 'row')} retrying`);
   if (p.quarantined > 0) lines.push(`${count(p.quarantined, 'row')} quarantined`);
   if (p.staleWorkers + p.deadWorkers > 0) lines.push(`${count(p.staleWorkers + p.deadWorkers, 'worker')} stale or dead`);
@@ -42,7 +42,8 @@ export class LineageRenderer {
   private lastSvg: string | undefined;
 
   constructor(
-    private readonly lineage: Lineage,
+    /** Replaced when the runs have taught new writes (server.ts asks now and then). */
+    public lineage: Lineage,
     private readonly title: string,
   ) {}
 

@@ -22,16 +22,17 @@ body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; 
 header { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: baseline; padding: .9rem 1.4rem; border-bottom: 1px solid var(--line); background: white; position: sticky; top: 0; z-index: 1; }
 header h1 { font-size: 1.25rem; margin: 0; }
 .muted { color: var(--muted); }
+.small { font-size: .8rem; }
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: .7rem; font-size: .8rem; border: 1px solid var(--line); background: var(--head); }
 .badge.live { color: var(--good); border-color: #b8d8b8; background: #eef7ee; }
 .badge.stale { color: var(--bad); border-color: #e6b7b2; background: #fbeeec; }
 main { padding: .4rem 1.4rem 2rem; max-width: 1500px; }
 section { margin-top: 1.2rem; }
 h2 { font-size: 1.05rem; margin: 0 0 .5rem; }
-table { border-collapse: collapse; width: 100%; background: white; border: 1px solid var(--line); }
-th, td { text-align: left; padding: .3rem .55rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+table { border-collapse: collapse; width: 100%; background: white; border: 1px solid var(--line); font-size: .9rem; }
+th, td { text-align: left; padding: .28rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--head); font-weight: 600; font-size: .85rem; white-space: nowrap; }
-td[data-field="lastStarted"], td[data-field="startedAt"], td[data-field="lastAt"], td[data-field="lastWhere"] { white-space: nowrap; }
+td[data-field="startedAt"], td[data-field="lastAt"], [data-field="lastWhere"] { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.empty td { color: var(--muted); font-style: italic; }
 .status-ok { color: var(--good); } .status-running { color: var(--busy); }
@@ -69,6 +70,14 @@ function cell(row, text, field, className) {
   return td;
 }
 
+function span(text, field, className) {
+  const element = document.createElement('span');
+  element.textContent = text;
+  element.dataset.field = field;
+  if (className) element.className = className;
+  return element;
+}
+
 function emptyRow(table, columns, text) {
   const row = table.tBodies[0].insertRow();
   row.className = 'empty';
@@ -95,12 +104,20 @@ function renderProcessors(processors) {
     cell(row, number(p.quarantined), 'quarantined', 'num' + (p.quarantined ? ' bad' : ''));
     const workers = [p.staleWorkers ? p.staleWorkers + ' stale' : '', p.deadWorkers ? p.deadWorkers + ' dead' : ''].filter(Boolean).join(', ');
     cell(row, workers || '–', 'workers', workers ? 'bad' : '');
+    // The last run in one cell: status, rows, duration; then where and when, smaller.
     const last = p.lastRun;
-    cell(row, last ? last.status : 'never', 'lastStatus', last ? 'status-' + last.status : 'muted');
-    cell(row, last ? number(last.rows) + (last.failedRows ? ' (' + number(last.failedRows) + ' failed)' : '') : '–', 'lastRows', 'num');
-    cell(row, last ? duration(last.seconds) : '–', 'lastDuration', 'num');
-    cell(row, last ? last.host + ':' + last.pid : '–', 'lastWhere');
-    cell(row, last ? when(last.startedAt) : '–', 'lastStarted');
+    const lastCell = row.insertCell();
+    if (!last) {
+      lastCell.append(span('never', 'lastStatus', 'muted'));
+    } else {
+      lastCell.append(
+        span(last.status, 'lastStatus', 'status-' + last.status), ' · ',
+        span(number(last.rows) + ' rows' + (last.failedRows ? ' (' + number(last.failedRows) + ' failed)' : ''), 'lastRows'), ' · ',
+        span(duration(last.seconds), 'lastDuration'),
+        document.createElement('br'),
+        span(last.host + ':' + last.pid + ' · ' + when(last.startedAt), 'lastWhere', 'muted small'),
+      );
+    }
   }
 }
 
@@ -271,7 +288,7 @@ export function statusPageHtml(options: StatusPageOptions): string {
 <section>
   <h2>Processors</h2>
   <table id="processors">
-    <thead><tr><th>Processor</th><th>Kind</th><th class="num">Backlog</th><th class="num">Running</th><th class="num">In flight</th><th class="num">Done 1 h</th><th class="num">Done 24 h</th><th class="num">Retrying</th><th class="num">Quarantined</th><th>Stale/dead workers</th><th>Last run</th><th class="num">Rows</th><th class="num">Duration</th><th>Host:pid</th><th>Started (UTC)</th></tr></thead>
+    <thead><tr><th>Processor</th><th>Kind</th><th class="num">Backlog</th><th class="num">Running</th><th class="num">In flight</th><th class="num">Done 1 h</th><th class="num">Done 24 h</th><th class="num">Retrying</th><th class="num">Quarantined</th><th>Stale / dead</th><th>Last run (UTC)</th></tr></thead>
     <tbody></tbody>
   </table>
 </section>

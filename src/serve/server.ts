@@ -35,7 +35,8 @@ export interface StatusServerOptions {
   readonly writer: Engine;
   readonly settings: ResolvedSettings;
   readonly registry: Registry;
-  readonly lineage: Lineage;
+  /** The lineage as the runs recorded so far have taught it: asked at start and every `LINEAGE_REFRESH_MS`. */
+  readonly lineage: () => Promise<Lineage>;
   readonly allowActions: boolean;
   /** How often a snapshot is taken while a page is open. */
   readonly intervalMs: number;
@@ -52,6 +53,9 @@ interface Update {
   readonly snapshot: Snapshot;
   readonly lineageSvg: string;
 }
+
+/** How often the learned writes are read again: a processor's first run adds edges (a scan of corral_runs, so not every snapshot). */
+const LINEAGE_REFRESH_MS = 30_000;
 
 class HttpError extends Error {
   constructor(
@@ -81,7 +85,8 @@ const sameToken = (given: string | undefined, token: string) => given !== undefi
 
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const token = randomBytes(24).toString('hex');
-  const renderer = new LineageRenderer(options.lineage, `${options.settings.name} lineage`);
+  const renderer = new LineageRenderer(await options.lineage(), `${options.settings.name} lineage`);
+  let lineageAt = Date.now();
   const streams = new Set<http.ServerResponse>();
   let timer: NodeJS.Timeout | undefined;
   let closing = false;
@@ -90,6 +95,10 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
   const anyHost = ['0.0.0.0', '::'].includes(options.host);
 
   const update = async (): Promise<Update> => {
+    if (Date.now() - lineageAt > LINEAGE_REFRESH_MS) {
+      lineageAt = Date.now();
+      renderer.lineage = await options.lineage();
+    }
     const taken = await takeSnapshot(options.reader, options.settings, options.registry);
     const snapshot = { ...taken, processors: taken.processors.map((p) => ({ ...p, tone: toneOf(p) })) };
     return { snapshot, lineageSvg: await renderer.svg(taken.processors) };

@@ -62,7 +62,7 @@ async function startServe(pipe: ScaffoldedPipeline, args: readonly string[] = []
   return { server, url: /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(server.stderr())![1]! };
 }
 
-const field = (page: Page, processor: string, name: string) => page.locator(`#processors tr[data-processor="${processor}"] td[data-field="${name}"]`);
+const field = (page: Page, processor: string, name: string) => page.locator(`#processors tr[data-processor="${processor}"] [data-field="${name}"]`);
 const lineageNode = (page: Page, id: string) => page.locator(`#lineage svg g#${id}`);
 const fillOf = async (page: Page, id: string) => (await lineageNode(page, id).locator('path, polygon').first().getAttribute('fill'))?.toLowerCase();
 
@@ -115,7 +115,7 @@ describeBrowser('serve', () => {
         const barrier = path.join(tempDir(), `barrier-${dialect}`);
         const run = startCli(['in_corral.js', 'run'], { cwd: pipe.root, env: barrierEnv(barrier, 2) });
         await expect.poll(() => field(page, 'MyStep', 'running').textContent(), { timeout: 60_000 }).toBe('1');
-        await expect.poll(() => lineageNode(page, 'step_MyStep').textContent()).toContain('running: 1 worker');
+        await expect.poll(() => lineageNode(page, 'step_MyStep').textContent()).toContain('1 worker running, ');
         expect(await fillOf(page, 'step_MyStep')).toBe(RUNNING);
         await expect.poll(() => page.locator('#runs tbody tr[data-processor="MyStep"]').first().getAttribute('data-status')).toBe('running');
         fs.writeFileSync(path.join(barrier, 'test'), '');
@@ -127,7 +127,7 @@ describeBrowser('serve', () => {
         await expect.poll(() => field(page, 'MyStep', 'retrying').textContent()).toBe('1');
         expect(await field(page, 'MyStep', 'running').textContent()).toBe('0');
         expect(await field(page, 'MyStep', 'lastStatus').textContent()).toBe('ok');
-        expect(await field(page, 'MyStep', 'lastRows').textContent()).toBe('39 (1 failed)');
+        expect(await field(page, 'MyStep', 'lastRows').textContent()).toBe('39 rows (1 failed)');
         expect(await field(page, 'MyAlert', 'backlog').textContent()).toBe('39');
         await expect.poll(() => lineageNode(page, 'step_MyStep').textContent()).toContain('1 row retrying');
         expect(await fillOf(page, 'step_MyStep')).toBe(FAILING);

@@ -55,7 +55,6 @@ It runs until Ctrl-C (exit code 130) or SIGTERM (exit code 0).`,
     await requireTables(env.engine!, allModels(env.settings));
     const reader = await openReadEngine(env.connection!, env.settings.leaseSeconds, env.logger);
     try {
-      const lineage = pipelineLineage(env.settings, env.registry, await learnedWrites(reader));
       const server = await startStatusServer({
         host,
         port,
@@ -63,7 +62,7 @@ It runs until Ctrl-C (exit code 130) or SIGTERM (exit code 0).`,
         writer: env.engine!,
         settings: env.settings,
         registry: env.registry,
-        lineage,
+        lineage: async () => pipelineLineage(env.settings, env.registry, await learnedWrites(reader)),
         allowActions: Boolean(options.allowActions),
         intervalMs: interval * 1000,
         logger: env.logger,
