@@ -8,9 +8,10 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { addStartBarrier, barrierEnv } from '../helpers/barrier.js';
 import { describeBrowser, launchBrowser } from '../helpers/browser.js';
 import { configureSettings, usePipelineDb, type PipelineDb } from '../helpers/pipeline-db.js';
@@ -28,14 +29,6 @@ const servers: RunningCli[] = [];
 const WAITING = '#fbeec2';
 const FAILING = '#f8d3ce';
 const RUNNING = '#cfe2f8';
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
 
 afterEach(async () => {
   for (const server of servers.splice(0)) {
@@ -80,6 +73,14 @@ function post(url: string, headers: Record<string, string>, body: string): Promi
 }
 
 describeBrowser('serve', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
   forEachDatabase((dialect) => {
     let pipe: ScaffoldedPipeline;
     let db: PipelineDb;
@@ -212,5 +213,62 @@ describeBrowser('serve', () => {
         await page.close();
       }
     });
+  });
+});
+
+describe('serve, without a browser', () => {
+  let pipe: ScaffoldedPipeline;
+
+  beforeAll(async () => {
+    pipe = copyPipeline(await scaffoldOnce(), tempDir(), 'servepipe-plain');
+    expectExit(await pipe.cli(['createdb', '--noinput']), 0);
+  });
+
+  /** A GET with the Host header given. */
+  function get(url: string, host: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      http
+        .get(url, { headers: { host } }, (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        })
+        .on('error', reject);
+    });
+  }
+
+  test('when a request names another host (DNS rebinding) then it is refused; the page and its data answer to the loopback names; SIGTERM stops it with exit code 0', async () => {
+    const { server, url } = await startServe(pipe);
+    const port = new URL(url).port;
+    const refused = await get(`${url}api/runs`, 'evil.example');
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({ error: `Refused: this server answers to 127.0.0.1:${port} or localhost:${port} or [::1]:${port}, not 'evil.example'` });
+    expect(await get(`${url}api/runs`, `localhost:${port}`)).toEqual({ status: 200, body: '[]' });
+    const page = await get(url, `127.0.0.1:${port}`);
+    expect(page.status).toBe(200);
+    // Self-contained: no address outside the page's own server.
+    expect(page.body).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(page.body).toContain('read-only (start with --allow-actions to retry or clear)');
+    server.kill('SIGTERM');
+    const ended = await server.result;
+    expect(ended.code).toBe(0);
+    expect(ended.stderr).toContain('Stopped serving (SIGTERM)');
+  });
+
+  test('when the port is taken or not a port then serve says so in one line and exits 1', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const result = await pipe.cli(['serve', '--port', String(port)]);
+      expectExit(result, 1);
+      expect(result.stderr).toContain(`Error: Port ${port} on 127.0.0.1 is in use`);
+      expect(result.stderr).toContain('Choose another with --port, or --port 0 for any free one');
+    } finally {
+      taken.close();
+    }
+    const bad = await pipe.cli(['serve', '--port', 'http']);
+    expectExit(bad, 1);
+    expect(bad.stderr).toContain("Error: --port takes a number from 0 to 65535, got 'http'");
   });
 });
