@@ -51,9 +51,12 @@ async function scaffoldOnce(): Promise<ScaffoldedPipeline> {
 async function startServe(pipe: ScaffoldedPipeline, args: readonly string[] = []): Promise<{ server: RunningCli; url: string }> {
   const server = startCli(['in_corral.js', 'serve', '--port', '0', '--interval', '0.3', ...args], { cwd: pipe.root });
   servers.push(server);
-  await expect.poll(() => server.stderr(), { timeout: 60_000 }).toMatch(/Serving the status page of servepipe at http:\/\/127\.0\.0\.1:\d+\//);
+  await eventually(() => server.stderr()).toMatch(/Serving the status page of servepipe at http:\/\/127\.0\.0\.1:\d+\//);
   return { server, url: /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(server.stderr())![1]! };
 }
+
+/** Waits for what the page shows (it redraws on each snapshot): up to a minute on a loaded machine, not vitest's 1 s. */
+const eventually = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 60_000, interval: 100 });
 
 const field = (page: Page, processor: string, name: string) => page.locator(`#processors tr[data-processor="${processor}"] [data-field="${name}"]`);
 const lineageNode = (page: Page, id: string) => page.locator(`#lineage svg g#${id}`);
@@ -104,37 +107,37 @@ describeBrowser('serve', () => {
       const page = await browser.newPage();
       try {
         await page.goto(url);
-        await expect.poll(() => field(page, 'MyStep', 'backlog').textContent()).toBe('40');
+        await eventually(() => field(page, 'MyStep', 'backlog').textContent()).toBe('40');
         expect(await field(page, 'MyStep', 'lastStatus').textContent()).toBe('never');
         expect(await field(page, 'MyAlert', 'backlog').textContent()).toBe('0');
         expect(await page.locator('#failures tbody').textContent()).toBe('No failed rows.');
-        await expect.poll(() => lineageNode(page, 'step_MyStep').textContent()).toContain('backlog 40');
+        await eventually(() => lineageNode(page, 'step_MyStep').textContent()).toContain('backlog 40');
         expect(await fillOf(page, 'step_MyStep')).toBe(WAITING);
         expect(await page.locator('#mode').textContent()).toContain('read-only');
 
         // The step's worker holds at its start barrier (after its run is recorded) until the test has seen it.
         const barrier = path.join(tempDir(), `barrier-${dialect}`);
         const run = startCli(['in_corral.js', 'run'], { cwd: pipe.root, env: barrierEnv(barrier, 2) });
-        await expect.poll(() => field(page, 'MyStep', 'running').textContent(), { timeout: 60_000 }).toBe('1');
-        await expect.poll(() => lineageNode(page, 'step_MyStep').textContent()).toContain('1 worker running, ');
+        await eventually(() => field(page, 'MyStep', 'running').textContent()).toBe('1');
+        await eventually(() => lineageNode(page, 'step_MyStep').textContent()).toContain('1 worker running, ');
         expect(await fillOf(page, 'step_MyStep')).toBe(RUNNING);
-        await expect.poll(() => page.locator('#runs tbody tr[data-processor="MyStep"]').first().getAttribute('data-status')).toBe('running');
+        await eventually(() => page.locator('#runs tbody tr[data-processor="MyStep"]').first().getAttribute('data-status')).toBe('running');
         fs.writeFileSync(path.join(barrier, 'test'), '');
         const result = await run.result;
         expect(result.code, result.stderr).toBe(1);
 
-        await expect.poll(() => field(page, 'MyStep', 'backlog').textContent(), { timeout: 30_000 }).toBe('0');
-        await expect.poll(() => field(page, 'MyStep', 'doneLastHour').textContent()).toBe('39');
-        await expect.poll(() => field(page, 'MyStep', 'retrying').textContent()).toBe('1');
+        await eventually(() => field(page, 'MyStep', 'backlog').textContent()).toBe('0');
+        await eventually(() => field(page, 'MyStep', 'doneLastHour').textContent()).toBe('39');
+        await eventually(() => field(page, 'MyStep', 'retrying').textContent()).toBe('1');
         expect(await field(page, 'MyStep', 'running').textContent()).toBe('0');
         expect(await field(page, 'MyStep', 'lastStatus').textContent()).toBe('ok');
         expect(await field(page, 'MyStep', 'lastRows').textContent()).toBe('39 rows (1 failed)');
         expect(await field(page, 'MyAlert', 'backlog').textContent()).toBe('39');
-        await expect.poll(() => lineageNode(page, 'step_MyStep').textContent()).toContain('1 row retrying');
+        await eventually(() => lineageNode(page, 'step_MyStep').textContent()).toContain('1 row retrying');
         expect(await fillOf(page, 'step_MyStep')).toBe(FAILING);
 
         const failure = page.locator('#failures tbody tr[data-processor="MyStep"]');
-        await expect.poll(() => failure.count()).toBe(1);
+        await eventually(() => failure.count()).toBe(1);
         expect(await failure.locator('td[data-field="row"]').textContent()).toBe('Example 13');
         expect(await failure.locator('td[data-field="state"]').textContent()).toMatch(/^retry after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
         expect(await failure.locator('td[data-field="error"]').textContent()).toContain('poison row 13');
@@ -142,14 +145,14 @@ describeBrowser('serve', () => {
         expect(await failure.locator('pre.stack').count()).toBe(0);
         expect(await failure.locator('button[data-action="retry"]').count()).toBe(0);
         await failure.locator('button[data-action="stack"]').click();
-        await expect.poll(() => failure.locator('pre.stack').textContent()).toMatch(/Error: poison row 13\n\s+at MyStep\.process/);
+        await eventually(() => failure.locator('pre.stack').textContent()).toMatch(/Error: poison row 13\n\s+at MyStep\.process/);
 
         // Run history: filters by processor and status.
         await page.selectOption('#run-processor', 'MyStep');
         const runRows = async () => Promise.all((await page.locator('#runs tbody tr').all()).map(async (r) => `${await r.getAttribute('data-processor')} ${await r.getAttribute('data-status')}`));
-        await expect.poll(runRows).toEqual(['MyStep ok']);
+        await eventually(runRows).toEqual(['MyStep ok']);
         await page.selectOption('#run-status', 'failed');
-        await expect.poll(() => page.locator('#runs tbody').textContent()).toBe('No runs match.');
+        await eventually(() => page.locator('#runs tbody').textContent()).toBe('No runs match.');
 
         // Read-only: a POST is refused even with the page's token.
         // (A string: the test's TypeScript has no DOM types.)
@@ -177,7 +180,7 @@ describeBrowser('serve', () => {
         await page.goto(url);
         expect(await page.locator('#mode').textContent()).toBe('actions allowed: retry and clear');
         const failure = page.locator('#failures tbody tr[data-processor="MyStep"]');
-        await expect.poll(() => failure.locator('td[data-field="state"]').textContent()).toMatch(/^retry after /);
+        await eventually(() => failure.locator('td[data-field="state"]').textContent()).toMatch(/^retry after /);
         const id = await failure.getAttribute('data-failure-id');
 
         // Without the token, or from another origin: refused before anything changes.
@@ -199,14 +202,14 @@ describeBrowser('serve', () => {
           void dialog.accept();
         });
         await failure.locator('button[data-action="retry"]').click();
-        await expect.poll(() => page.locator('#notice').textContent()).toBe('Row Example 13 of MyStep will be retried on the next run.');
-        await expect.poll(() => field(page, 'MyStep', 'backlog').textContent()).toBe('1');
-        await expect.poll(() => failure.locator('td[data-field="state"]').textContent()).toBe('retry after 1970-01-01 00:00:00');
+        await eventually(() => page.locator('#notice').textContent()).toBe('Row Example 13 of MyStep will be retried on the next run.');
+        await eventually(() => field(page, 'MyStep', 'backlog').textContent()).toBe('1');
+        await eventually(() => failure.locator('td[data-field="state"]').textContent()).toBe('retry after 1970-01-01 00:00:00');
 
         // Clear: the failure is forgotten.
         await failure.locator('button[data-action="clear"]').click();
-        await expect.poll(() => page.locator('#failures tbody').textContent()).toBe('No failed rows.');
-        await expect.poll(() => field(page, 'MyStep', 'retrying').textContent()).toBe('0');
+        await eventually(() => page.locator('#failures tbody').textContent()).toBe('No failed rows.');
+        await eventually(() => field(page, 'MyStep', 'retrying').textContent()).toBe('0');
         expect(questions).toEqual(['Retry row Example 13 of MyStep on the next run?', 'Forget the failure of row Example 13 of MyStep? It will be processed again as if it never failed.']);
         expect(await db.count('true', 'corral_failures')).toBe(0);
       } finally {
