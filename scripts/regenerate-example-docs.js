@@ -15,6 +15,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const EXAMPLES = { iris: 'iris/settings.ts', exoplanets: 'exo/settings.ts' };
 const DOCUMENTS = [
   { file: 'doc.md', args: ['create-doc'] },
+  { file: 'lineage.svg', args: ['create-models-diagram', '--lineage'] },
   { file: 'models.svg', args: ['create-models-diagram'] },
 ];
 
@@ -22,6 +23,10 @@ const DOCUMENTS = [
 for (const key of Object.keys(process.env)) {
   if (/^(CORRAL_|IRIS_|EXO_)/.test(key)) delete process.env[key];
 }
+// The lineage learns what processors write from a database's recorded runs: the
+// examples point at one that does not exist, so that their documents depend on the
+// code only, not on whether someone ran an example here.
+process.env.IRIS_DB = process.env.EXO_DB = 'sqlite:.no-such-database-for-docs.db';
 
 /** Writes every document of one example into `outDir` (the commands run in this process); returns the paths written. */
 async function generate(example, outDir) {

@@ -68,6 +68,11 @@ export class Run extends model(
      * that finds its heartbeat older than the lease ends them. Added to older databases by `createdb`.
      */
     session: string(63),
+    /**
+     * The tables this run wrote, as a JSON array (run/written-tables.ts): the lineage
+     * learned from what ran. Added to older databases by `createdb`.
+     */
+    wrote: text(),
   },
   { indexes: [['processor', 'started_at']], description: 'Run history of every processor.' },
 ) {}

@@ -48,12 +48,16 @@ export interface PipelineDocInput {
   readonly docs?: DocIndex;
   /** The class diagram of the models: the image file beside the Markdown, or the SVG itself inline in HTML. None when absent. */
   readonly diagram?: { readonly image: string } | { readonly svg: string };
+  /** The lineage diagram (docs/lineage.ts), given the same way. None when absent. */
+  readonly lineage?: { readonly image: string } | { readonly svg: string };
   /** Where the reference of the built-in commands is (corral's README, CLI reference). */
   readonly commandReference?: string;
 }
 
 /** The id of the block the HTML page fills with the inline SVG diagram. */
 const DIAGRAM_BLOCK = 'models-diagram';
+/** The id of the block the HTML page fills with the inline SVG lineage. */
+const LINEAGE_BLOCK = 'lineage-diagram';
 /** Condition SQL longer than this is laid over several lines (the HTML page also wraps what is still longer). */
 const SQL_WIDTH = 72;
 
@@ -505,6 +509,12 @@ export function pipelineDocMarkdown(input: PipelineDocInput): string {
     w.push(`- **Pipeline commands:** ${custom.map((c) => code(c.name)).join(', ') || 'none'}`, '');
     w.push('_Generated from the code by `create-doc`._', '');
 
+    if (input.lineage) {
+      w.push('## Lineage', '');
+      w.push('Which model each processor reads (with its conditions) and which it writes: learned from the recorded runs, plus what each processor declares (`static writes`, dashed until a run shows it).', '');
+      w.push('image' in input.lineage ? `![Lineage: loader, models, steps, alerts and endpoints](${input.lineage.image})` : `<div id="${LINEAGE_BLOCK}"></div>`, '');
+    }
+
     w.push('## Models', '');
     if (settings.models.length === 0) w.push('The pipeline declares no models.', '');
     else if (input.diagram && 'image' in input.diagram) w.push(`![Class diagram of the models and their foreign keys](${input.diagram.image})`, '');
@@ -549,6 +559,7 @@ export function pipelineDocMarkdown(input: PipelineDocInput): string {
 export async function pipelineDocHtml(input: PipelineDocInput): Promise<string> {
   const blocks: Record<string, string> = {};
   if (input.diagram && 'svg' in input.diagram) blocks[DIAGRAM_BLOCK] = `<div id="${DIAGRAM_BLOCK}" class="diagram">${inlineSvg(input.diagram.svg)}</div>`;
+  if (input.lineage && 'svg' in input.lineage) blocks[LINEAGE_BLOCK] = `<div id="${LINEAGE_BLOCK}" class="diagram">${inlineSvg(input.lineage.svg)}</div>`;
   return htmlPage(`${input.settings.name} Documentation`, pipelineDocMarkdown(input), blocks);
 }
 

@@ -3,6 +3,7 @@
  * compiled to WebAssembly), SVG → PNG with @resvg/resvg-js (a prebuilt binary
  * shipped inside its npm package). Nothing is downloaded or compiled.
  */
+import fs from 'node:fs';
 import { CorralError } from '../core/errors.js';
 
 export type GraphFormat = 'dot' | 'svg' | 'png';
@@ -38,16 +39,24 @@ export interface PngOptions {
 }
 
 /**
- * Rasterises an SVG with the fonts installed on the machine. Graphviz measures
- * "Helvetica" text with Arial-like metrics, so the metric-compatible Liberation
- * Sans is preferred for the generic sans-serif family.
+ * The sans-serif family to draw with: Graphviz measures "Helvetica" text with
+ * Arial-like metrics, so the metric-compatible Liberation Sans when it is installed;
+ * else DejaVu Sans (Debian's default), since a family that is missing makes resvg
+ * fall back to a serif font.
  */
+function sansFamily(): string {
+  const liberation = ['/usr/share/fonts/truetype/liberation', '/usr/share/fonts/truetype/liberation2', '/usr/share/fonts/liberation-sans'];
+  return liberation.some((folder) => fs.existsSync(folder)) || process.platform !== 'linux' ? 'Liberation Sans' : 'DejaVu Sans';
+}
+
+/** Rasterises an SVG with the fonts installed on the machine. */
 export async function svgToPng(svg: string, options: PngOptions = {}): Promise<Buffer> {
   const { Resvg } = await import('@resvg/resvg-js');
+  const family = sansFamily();
   const renderer = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: options.scale ?? 2 },
     background: options.background ?? 'white',
-    font: { loadSystemFonts: true, sansSerifFamily: 'Liberation Sans', defaultFontFamily: 'Liberation Sans' },
+    font: { loadSystemFonts: true, sansSerifFamily: family, defaultFontFamily: family },
     logLevel: 'off',
   });
   return renderer.render().asPng();

@@ -21,6 +21,7 @@ import { CONTEXT, ProcessorContext } from './processor-context.js';
 import { isAlertClass, isLoaderClass, isStepClass } from './processor-kinds.js';
 import { checkKeyKinds } from './row-keys.js';
 import { Step } from './step.js';
+import { tablesWritten } from './written-tables.js';
 
 export type ProcessorKind = 'loader' | 'step' | 'alert';
 
@@ -172,6 +173,8 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   if (outcome.failure instanceof StoppedWhileWaiting) outcome = { ...outcome, failure: undefined, stopped: true };
   const seconds = (performance.now() - started) / 1000;
   const rowFailures = outcome.rowFailures ?? [];
+  // A step writes back the rows it processed: its own model is one of the tables it wrote.
+  const wrote = [...new Set([...tablesWritten(processor), ...(kind === 'step' && outcome.rows > 0 ? [modelOf(Class as unknown as typeof Step).table] : [])])];
   const counts = { rows: outcome.rows, failedRows: rowFailures.length, rowFailures, seconds };
   if (outcome.failure !== undefined) {
     const failure = outcome.failure;
@@ -183,11 +186,11 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
           ? failure
           : new ProcessorError(Class.name, failure, outcome.failedRow, blameOf(failure) === 'server' ? SERVER_HINT : undefined);
     logger.error({ rows: outcome.rows, seconds: round(seconds) }, `Failed ${kind}: ${error.message}`);
-    await safely(logger, 'update corral_runs', async () => record?.finish('failed', outcome.rows, rowFailures.length, error.message));
+    await safely(logger, 'update corral_runs', async () => record?.finish('failed', outcome.rows, rowFailures.length, error.message, wrote));
     return { processor: Class.name, kind, status: 'failed', ...counts, error };
   }
   const status = outcome.stopped ? 'stopped' : 'ok';
-  await safely(logger, 'update corral_runs', async () => record?.finish(status, outcome.rows, rowFailures.length));
+  await safely(logger, 'update corral_runs', async () => record?.finish(status, outcome.rows, rowFailures.length, undefined, wrote));
   logger.info({ rows: outcome.rows, failed: rowFailures.length, seconds: round(seconds) }, outcome.stopped ? `Stopped ${kind} on request` : `Done ${kind}`);
   return { processor: Class.name, kind, status, ...counts };
 }

@@ -5,6 +5,7 @@ import { StoppedWhileWaiting, type StopRequest } from '../db/sqlite-lock.js';
 import { Run } from '../db/framework-models.js';
 import { HeartbeatThread } from './heartbeat.js';
 import { endStaleWorkers, runsHaveSession, warnOnce } from './lease.js';
+import { runsHaveWrote, wroteValue } from './written-tables.js';
 
 /** `dead`: its heartbeat stopped for longer than the lease, and another process ended its sessions (lease.ts). */
 export type RunStatus = 'running' | 'ok' | 'failed' | 'stopped' | 'dead';
@@ -85,19 +86,21 @@ export class RunRecord {
     }
   }
 
-  async finish(status: RunStatus, rowsDone: number, rowsFailed: number, error?: string): Promise<void> {
+  /** `wrote`: the tables the run wrote (lineage), kept when the database has the column. */
+  async finish(status: RunStatus, rowsDone: number, rowsFailed: number, error?: string, wrote: readonly string[] = []): Promise<void> {
     this.thread?.stop();
     this.thread = undefined;
     if (this.id === undefined) return;
     const now = this.now();
+    const tables = wrote.length > 0 && (await runsHaveWrote(this.engine)) ? { wrote: wroteValue(wrote) } : {};
     const updated = await this.engine.autocommit((db) =>
       db(Run.table)
         .where({ id: this.id, status: 'running' })
-        .update({ status, rows_done: rowsDone, rows_failed: rowsFailed, in_flight: 0, ended_at: now, heartbeat_at: now, error: error ?? null }),
+        .update({ status, rows_done: rowsDone, rows_failed: rowsFailed, in_flight: 0, ended_at: now, heartbeat_at: now, error: error ?? null, ...tables }),
     );
     // Declared dead by another process meanwhile (lease.ts): keep that verdict and its reason, add the counts.
     if (Number(updated) === 0) {
-      await this.engine.autocommit((db) => db(Run.table).where({ id: this.id }).update({ rows_done: rowsDone, rows_failed: rowsFailed, in_flight: 0 }));
+      await this.engine.autocommit((db) => db(Run.table).where({ id: this.id }).update({ rows_done: rowsDone, rows_failed: rowsFailed, in_flight: 0, ...tables }));
     }
   }
 

@@ -1,7 +1,8 @@
 import { ValidationError } from '../core/errors.js';
-import { isModelInstance, type ModelInstance } from '../db/model.js';
+import { isModelInstance, type ModelClass, type ModelInstance } from '../db/model.js';
 import { LIFECYCLE, type Lifecycle } from './processor-context.js';
 import { RowApi, describeValue } from './row-api.js';
+import { noteWritten } from './written-tables.js';
 
 const LIFE: Lifecycle = { runs: 'the processor runs', use: 'setup(), generate(), process(), renderAlert() or teardown()' };
 
@@ -28,6 +29,12 @@ export abstract class Processor extends RowApi {
    * (the `procs` setting overrides it per host). (Default: 1)
    */
   static procs: number | undefined = undefined;
+  /**
+   * Models this processor writes, for the lineage diagram. Runs record what they write
+   * anyway (corral_runs.wrote); declare it for a processor that has not run yet, or
+   * one that writes through raw `this.db` knex, which is not seen. (Default: none)
+   */
+  static writes: readonly ModelClass[] = [];
 
   get [LIFECYCLE](): Lifecycle {
     return LIFE;
@@ -51,12 +58,14 @@ export abstract class Processor extends RowApi {
   /** Insert a new instance, or write the changed columns of one that was read (after `validate`). */
   override async save(instance: ModelInstance): Promise<void> {
     this.validate(instance);
+    noteWritten(this, instance.model.table);
     await super.save(instance);
   }
 
   /** Delete the row of this instance (after `validate`). */
   override async delete(instance: ModelInstance): Promise<void> {
     this.validate(instance);
+    noteWritten(this, instance.model.table);
     await super.delete(instance);
   }
 }
@@ -67,4 +76,5 @@ export type ProcessorClass<P extends Processor = Processor> = (abstract new () =
   readonly description: string | undefined;
   readonly chunkSize: number | undefined;
   readonly procs: number | undefined;
+  readonly writes: readonly ModelClass[];
 };

@@ -50,7 +50,7 @@ const iso = (value: unknown) => (value === null || value === undefined ? null : 
  * EPERM means a process of another user holds the pid: alive, as far as we know. A
  * pid reused by an unrelated process looks alive; the heartbeat then tells.
  */
-function processGone(host: string, pid: number): boolean {
+export function processGone(host: string, pid: number): boolean {
   if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

@@ -2,6 +2,7 @@ import { blameOf } from '../db/blame.js';
 import type { Transaction } from '../db/engine.js';
 import { isModelInstance, type ModelInstance } from '../db/model.js';
 import type { Processor } from './processor.js';
+import { noteWritten } from './written-tables.js';
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -26,13 +27,13 @@ export async function storeProduced(
 ): Promise<void> {
   if (produced === undefined || produced === null) return;
   if (isModelInstance(produced)) {
-    await store(tx(), produced, onStored, onRefused);
+    await store(processor, tx(), produced, onStored, onRefused);
     return;
   }
   if (typeof produced === 'object' && Symbol.asyncIterator in produced) {
     for await (const item of produced as AsyncIterable<unknown>) {
       processor.validate(item);
-      await store(tx(), item, onStored, onRefused);
+      await store(processor, tx(), item, onStored, onRefused);
     }
     return;
   }
@@ -40,7 +41,7 @@ export async function storeProduced(
     for (const item of produced as Iterable<unknown>) {
       processor.validate(item);
       // Awaits only what is asynchronous: on SQLite a row is stored synchronously.
-      const pending = store(tx(), item, onStored, onRefused);
+      const pending = store(processor, tx(), item, onStored, onRefused);
       if (pending) await pending;
     }
     return;
@@ -48,13 +49,15 @@ export async function storeProduced(
   processor.validate(produced);
 }
 
-function store(tx: Transaction, item: ModelInstance, onStored: () => void | Promise<void>, onRefused: OnRefused | undefined): void | Promise<void> {
+function store(processor: Processor, tx: Transaction, item: ModelInstance, onStored: () => void | Promise<void>, onRefused: OnRefused | undefined): void | Promise<void> {
   let saved: boolean | Promise<boolean>;
   try {
     saved = tx.saveNow(item);
   } catch (error) {
     return refused(item, error, onRefused);
   }
+  // Lineage: noted when the save was sent (a refused one throws above); a rolled-back chunk still shows intent.
+  noteWritten(processor, item.model.table);
   if (isThenable(saved)) return saved.then(() => onStored(), (error: unknown) => refused(item, error, onRefused));
   return onStored();
 }

@@ -53,7 +53,7 @@ forEachDatabase((dialect) => {
         'id', 'processor', 'model_table', 'model_key', 'error', 'stack', 'attempts', 'first_at', 'last_at', 'next_at', 'quarantined',
       ]);
       expect(await columnNames(db, 'corral_runs')).toEqual([
-        'id', 'processor', 'kind', 'host', 'pid', 'partition', 'started_at', 'heartbeat_at', 'ended_at', 'rows_done', 'rows_failed', 'in_flight', 'status', 'error', 'session',
+        'id', 'processor', 'kind', 'host', 'pid', 'partition', 'started_at', 'heartbeat_at', 'ended_at', 'rows_done', 'rows_failed', 'in_flight', 'status', 'error', 'session', 'wrote',
       ]);
       expect(await indexesOf(db, 'corral_alerted')).toEqual([{ columns: 'alert,model_table,model_key', unique: true }]);
       expect(await indexesOf(db, 'corral_failures')).toEqual([{ columns: 'processor,model_table,model_key', unique: true }]);

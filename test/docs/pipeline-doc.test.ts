@@ -208,15 +208,17 @@ describe('create-doc', () => {
     for (const anchor of links) expect(html).toMatch(new RegExp(`<h[23] id="${anchor}">`));
   });
 
-  test('when -o names a .md file then the class diagram is written beside it as models.svg and shown as an image', async () => {
+  test('when -o names a .md file then the class diagram and the lineage are written beside it as models.svg and lineage.svg and shown as images', async () => {
     const folder = path.join(tempDir(), 'md-manual');
     const markdown = path.join(folder, 'docpipe.md');
     const result = await cli(['create-doc', '-o', markdown]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toBe(`Wrote the documentation to ${markdown}, and its diagram to ${path.join(folder, 'models.svg')}\n`);
+    expect(result.stderr).toBe(`Wrote the documentation to ${markdown}, and its diagrams to ${path.join(folder, 'models.svg')} and ${path.join(folder, 'lineage.svg')}\n`);
     const written = fs.readFileSync(markdown, 'utf8');
     expect(section('## Models')).not.toContain('![');
     expect(written).toContain('## Models\n\n![Class diagram of the models and their foreign keys](models.svg)\n');
+    expect(written).toContain('![Lineage: loader, models, steps, alerts and endpoints](lineage.svg)\n');
+    expect(fs.readFileSync(path.join(folder, 'lineage.svg'), 'utf8')).toMatch(/<svg[\s\S]*>Edge<\/text>/);
     const svg = fs.readFileSync(path.join(folder, 'models.svg'), 'utf8');
     expect(svg).toMatch(/<svg[\s\S]*id="model_Edge"/);
     // The same diagram create-models-diagram draws.

@@ -7,6 +7,8 @@ import { defineCommand, envOf } from '../command-spec.js';
 
 /** The class diagram a Markdown manual shows, written beside it (the name `create-models-diagram -o models.svg` gives too). */
 const DIAGRAM_FILE = 'models.svg';
+/** The lineage a Markdown manual shows, written beside it. */
+const LINEAGE_FILE = 'lineage.svg';
 
 /** The options of `create-doc`, as `configure` declares them. */
 type CreateDocOptions = { output?: string; format?: 'md' | 'html' };
@@ -18,7 +20,7 @@ export const createDoc = defineCommand<CreateDocOptions>({
   toolchain: ['typescript'],
   configure(cmd) {
     cmd
-      .option('-o, --output <file>', 'write the manual to this file, and for Markdown the class diagram beside it as models.svg (default: standard output, no diagram)')
+      .option('-o, --output <file>', 'write the manual to this file, and for Markdown the class diagram and the lineage beside it as models.svg and lineage.svg (default: standard output, no diagram)')
       .addOption(new Option('--format <format>', 'md or html (default: from the file extension, else md)').choices(['md', 'html']));
   },
   async handle(context, options) {
@@ -38,6 +40,17 @@ export const createDoc = defineCommand<CreateDocOptions>({
       const [{ modelsDiagramDot }, { renderGraph }] = await Promise.all([import('../../docs/models-diagram.js'), import('../../docs/render-graph.js')]);
       svg = String(await renderGraph(modelsDiagramDot(models, { title: `${env.settings.name} models` }), 'svg'));
     }
+    // The lineage, learned from the runs when the database is there (create-models-diagram --lineage).
+    let lineageSvg: string | undefined;
+    if (output || format === 'html') {
+      const [{ lineageDot, pipelineLineage }, { renderGraph }, { learnedWritesOf }] = await Promise.all([
+        import('../../docs/lineage.js'),
+        import('../../docs/render-graph.js'),
+        import('../../run/written-tables.js'),
+      ]);
+      const { learned } = await learnedWritesOf(env.settings.connection, env.settings.leaseSeconds);
+      lineageSvg = String(await renderGraph(lineageDot(pipelineLineage(env.settings, env.registry, learned), { title: `${env.settings.name} lineage` }), 'svg'));
+    }
     const input: PipelineDocInput = {
       settings: env.settings,
       registry: env.registry,
@@ -45,13 +58,16 @@ export const createDoc = defineCommand<CreateDocOptions>({
       commands,
       commandReference: commandReferenceLink(folder),
       ...(svg === undefined ? {} : { diagram: format === 'html' ? { svg } : { image: DIAGRAM_FILE } }),
+      ...(lineageSvg === undefined ? {} : { lineage: format === 'html' ? { svg: lineageSvg } : { image: LINEAGE_FILE } }),
     };
     const text = format === 'html' ? await pipelineDocHtml(input) : pipelineDocMarkdown(input);
     if (output) {
       fs.mkdirSync(folder, { recursive: true });
       if (svg !== undefined && format !== 'html') fs.writeFileSync(path.join(folder, DIAGRAM_FILE), svg);
+      if (lineageSvg !== undefined && format !== 'html') fs.writeFileSync(path.join(folder, LINEAGE_FILE), lineageSvg);
       fs.writeFileSync(output, text);
-      context.output.err(`Wrote the documentation to ${output}${svg !== undefined && format !== 'html' ? `, and its diagram to ${path.join(path.dirname(output), DIAGRAM_FILE)}` : ''}\n`);
+      const beside = format === 'html' ? [] : [...(svg !== undefined ? [DIAGRAM_FILE] : []), ...(lineageSvg !== undefined ? [LINEAGE_FILE] : [])].map((file) => path.join(path.dirname(output), file));
+      context.output.err(`Wrote the documentation to ${output}${beside.length ? `, and its diagram${beside.length > 1 ? 's' : ''} to ${beside.join(' and ')}` : ''}\n`);
     } else {
       context.output.out(text);
     }

@@ -2,24 +2,34 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Option } from 'commander';
 import { frameworkModels } from '../../db/framework-models.js';
+import { lineageDot, pipelineLineage } from '../../docs/lineage.js';
 import { modelsDiagramDot } from '../../docs/models-diagram.js';
 import { renderGraph, type GraphFormat } from '../../docs/render-graph.js';
+import { learnedWritesOf } from '../../run/written-tables.js';
 import { defineCommand, envOf } from '../command-spec.js';
 
 const FORMATS: readonly GraphFormat[] = ['dot', 'svg', 'png'];
 
 /** The options of `create-models-diagram`, as `configure` declares them. */
-type DiagramOptions = { output?: string; format?: GraphFormat; all?: boolean };
+type DiagramOptions = { output?: string; format?: GraphFormat; all?: boolean; lineage?: boolean };
 
 export const createModelsDiagram = defineCommand<DiagramOptions>({
   name: 'create-models-diagram',
-  summary: 'Draw the class diagram of the models and their foreign keys (Graphviz DOT, SVG or PNG; no Graphviz install needed)',
+  summary: 'Draw the class diagram of the models and their foreign keys, or with --lineage which processor reads and writes which model (Graphviz DOT, SVG or PNG; no Graphviz install needed)',
   mode: 'out',
   configure(cmd) {
     cmd
       .option('-o, --output <file>', 'write the diagram to this file (default: DOT on standard output)')
       .addOption(new Option('--format <format>', 'dot, svg or png (default: from the file extension, else dot)').choices([...FORMATS]))
-      .option('--all', "include corral's own tables (corral_*)");
+      .option('--all', "include corral's own tables (corral_*)")
+      .option('--lineage', 'draw the lineage instead: loader → model → step → model → alert → endpoint; what each processor writes is learned from its recorded runs, plus its `static writes`')
+      .addHelpText(
+        'after',
+        `
+--lineage reads corral_runs in the pipeline's database for the models each
+processor's runs wrote; without a database (or before any run) it draws what the
+processors declare (\`static writes = [Model]\`, dashed when no run has shown it).`,
+      );
   },
   async handle(context, options) {
     const env = envOf(context);
@@ -30,13 +40,27 @@ export const createModelsDiagram = defineCommand<DiagramOptions>({
       context.output.err('Error: a PNG goes to a file: give -o FILE.png\n');
       return 1;
     }
+    if (options.lineage && options.all) {
+      context.output.err("Error: --all adds corral's tables to the class diagram; the lineage has none: leave --all out\n");
+      return 1;
+    }
     const models = options.all ? [...env.settings.models, ...frameworkModels] : env.settings.models;
-    const dot = modelsDiagramDot(models, { title: `${env.settings.name} models` });
+    let dot: string;
+    let what: string;
+    if (options.lineage) {
+      const { learned, reason } = await learnedWritesOf(env.settings.connection, env.settings.leaseSeconds);
+      if (reason) context.output.err(`Note: ${reason}; the lineage shows only the writes the processors declare\n`);
+      dot = lineageDot(pipelineLineage(env.settings, env.registry, learned), { title: `${env.settings.name} lineage` });
+      what = 'lineage diagram';
+    } else {
+      dot = modelsDiagramDot(models, { title: `${env.settings.name} models` });
+      what = `diagram of ${models.length} model${models.length === 1 ? '' : 's'}`;
+    }
     const rendered = await renderGraph(dot, format);
     if (output) {
       fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
       fs.writeFileSync(output, rendered);
-      context.output.err(`Wrote the ${format.toUpperCase()} diagram of ${models.length} model${models.length === 1 ? '' : 's'} to ${output}\n`);
+      context.output.err(`Wrote the ${format.toUpperCase()} ${what} to ${output}\n`);
     } else {
       context.output.out(String(rendered));
     }

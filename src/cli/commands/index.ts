@@ -16,6 +16,7 @@ import { migrations } from './migrations.js';
 import { profile } from './profile.js';
 import { qareport } from './qareport.js';
 import { run } from './run.js';
+import { serve } from './serve.js';
 import { runAll } from './run-all.js';
 import { shell } from './shell.js';
 import { status } from './status.js';
@@ -24,4 +25,4 @@ import { test } from './test.js';
 import { typecheck } from './typecheck.js';
 
 /** The built-in commands, in the order `--help` lists them. */
-export const builtinCommands: readonly CliCommand[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, failures, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];
+export const builtinCommands: readonly CliCommand[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, failures, serve, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];
