@@ -50,7 +50,8 @@ export interface ContextParts {
  * TestCases, a test beside a command) therefore never see each other's.
  *
  * The loop that runs the processor re-points `transaction` at every transaction it
- * opens for user code (`enter`): setup, each chunk (each row of an alert), teardown.
+ * opens for user code: `enter(tx)` for a chunk (a row of an alert), `inside(work)`
+ * for what runs through `inTransaction` (setup, teardown, a TestCase's stages).
  */
 export class ProcessorContext {
   readonly owner: string;
@@ -94,7 +95,7 @@ export class ProcessorContext {
    */
   inside<T>(work: () => T | PromiseLike<T>): (transaction: InFlight) => Promise<T> {
     return async (transaction) => {
-      this.current = transaction;
+      this.enter(transaction);
       return work();
     };
   }

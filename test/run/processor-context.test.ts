@@ -53,7 +53,7 @@ afterEach(async () => {
 });
 
 /** A mode-`test` environment of a pipeline named `name`: its own database, outbox and output folder. */
-async function testEnvironment(name: string): Promise<Environment> {
+async function testEnvironment(name: string, heatAll = false): Promise<Environment> {
   const settings: ResolvedSettings = unitSettings(path.join(tempDir(), name), {
     name,
     models: [Event],
@@ -61,7 +61,7 @@ async function testEnvironment(name: string): Promise<Environment> {
     alerts: [HotAlert],
     email: { from: `${name}@example.org` },
     hookUrl: `http://${name}.invalid:8080/hook`,
-    heatAll: false,
+    heatAll,
   } as never);
   const env = await openEnvironment({ settingsFile: settings.settingsFile, mode: 'test', settings });
   opened.push(env);
@@ -104,9 +104,9 @@ describe('two environments in one process', () => {
     expect(keyOf(alpha)).not.toBe(keyOf(beta));
   });
 
-  test("when a TestCase patches its settings then the subject it runs sees the patch, and another environment's processors do not", async () => {
+  test("when a TestCase patches its settings then the subject it runs sees the patch, and neither the patch nor its undoing reaches another environment", async () => {
     const alpha = await testEnvironment('alpha');
-    const beta = await testEnvironment('beta');
+    const beta = await testEnvironment('beta', true);
     class HeatAllTest extends TestCase {
       static override subject = Heat;
       override async setup() {
@@ -121,9 +121,14 @@ describe('two environments in one process', () => {
     await new HeatAllTest().run(alpha);
     expect(alpha.settings.all.heatAll).toBe(false);
 
+    // beta's own heatAll (true) holds, whatever alpha's test did with its settings.
     await beta.engine!.knex('Event').insert({ label: 'y' });
     expect(await runIn(beta, Heat)).toMatchObject({ status: 'ok', rows: 1 });
-    expect(await beta.engine!.knex('Event').where({ hot: true }).count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect(await beta.engine!.knex('Event').select('label', 'hot')).toEqual([{ label: 'y', hot: 1 }]);
+    // And alpha's patch ended with its test.
+    await alpha.engine!.knex('Event').insert({ label: 'z' });
+    expect(await runIn(alpha, Heat)).toMatchObject({ status: 'ok', rows: 1 });
+    expect(await alpha.engine!.knex('Event').where({ label: 'z' }).select('hot')).toEqual([{ hot: 0 }]);
   });
 
   test('when a command of each runs then each reads and writes rows of its own database through the shared row API', async () => {
