@@ -140,11 +140,13 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   let record: RunRecord | undefined;
   await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition, { leaseSeconds: context.settings.leaseSeconds, logger }, context.stop)));
   // Called inside the try: a constructor that throws fails the processor like any other error of its own.
+  let processor: Processor | undefined;
   const instance = <P extends Processor>(Concrete: new () => P): P => {
-    const processor = new Concrete();
+    const made = new Concrete();
+    processor = made;
     // Its transaction, settings, logger and outbox; the loop points it at each transaction it opens.
-    processor[CONTEXT] = new ProcessorContext({ owner: Class.name, engine: context.engine, settings: () => context.settings, logger, outbox: context.outbox });
-    return processor;
+    made[CONTEXT] = new ProcessorContext({ owner: Class.name, engine: context.engine, settings: () => context.settings, logger, outbox: context.outbox });
+    return made;
   };
   const chunkSize = Class.chunkSize ?? context.settings.chunkSize;
   let outcome: LoopOutcome = { rows: 0 };
@@ -174,7 +176,7 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   const seconds = (performance.now() - started) / 1000;
   const rowFailures = outcome.rowFailures ?? [];
   // A step writes back the rows it processed: its own model is one of the tables it wrote.
-  const wrote = [...new Set([...tablesWritten(processor), ...(kind === 'step' && outcome.rows > 0 ? [modelOf(Class as unknown as typeof Step).table] : [])])];
+  const wrote = [...new Set([...(processor ? tablesWritten(processor) : []), ...(isStepClass(Class) && outcome.rows > 0 ? [modelOf(Class).table] : [])])];
   const counts = { rows: outcome.rows, failedRows: rowFailures.length, rowFailures, seconds };
   if (outcome.failure !== undefined) {
     const failure = outcome.failure;
