@@ -17,6 +17,7 @@ import { profile } from './profile.js';
 import { qareport } from './qareport.js';
 import { run } from './run.js';
 import { runAll } from './run-all.js';
+import { runs } from './runs.js';
 import { shell } from './shell.js';
 import { status } from './status.js';
 import { style } from './style.js';
@@ -24,4 +25,4 @@ import { test } from './test.js';
 import { typecheck } from './typecheck.js';
 
 /** The built-in commands, in the order `--help` lists them. */
-export const builtinCommands: readonly CommandSpec[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, failures, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];
+export const builtinCommands: readonly CommandSpec[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, runs, failures, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];
