@@ -11,11 +11,6 @@ export function formatCount(n: number): string {
   return COUNT.format(n);
 }
 
-/** `1,234 rows`, `1 row`. */
-export function formatRows(n: number): string {
-  return `${formatCount(n)} ${n === 1 ? 'row' : 'rows'}`;
-}
-
 /** Rows per second: `1,234/s`; under 10 a second, one decimal (`2.5/s`). */
 export function formatRate(perSecond: number): string {
   if (!Number.isFinite(perSecond) || perSecond < 0) return '-/s';

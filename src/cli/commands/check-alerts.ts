@@ -1,7 +1,7 @@
 import { CommandError } from '../../core/errors.js';
 import { selectProcessors } from '../../run/registry.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
-import { runAndReport } from './run.js';
+import { DRY_RUN_HELP, runAndReport } from './run.js';
 
 export const checkAlerts: CommandSpec = {
   name: 'check-alerts',
@@ -11,12 +11,13 @@ export const checkAlerts: CommandSpec = {
     cmd
       .option('-a, --alerts <names...>', 'only these alerts (class names)')
       .option('--alert-groups <groups...>', 'only the alerts in these groups (also -ag)')
-      .option('--sync', 'run in this process, one after the other, in settings order');
+      .option('--sync', 'run in this process, one after the other, in settings order')
+      .option('--dry-run', DRY_RUN_HELP);
   },
   async handle(context, options) {
     const env = envOf(context);
     const alerts = selectProcessors(env.registry.alerts, 'alert', { names: options.alerts, groups: options.alertGroups });
     if (alerts.length === 0) throw new CommandError('No alerts to run', { hint: 'List alert classes in settings.alerts' });
-    return runAndReport(context, [alerts], Boolean(options.sync));
+    return runAndReport(context, [alerts], Boolean(options.sync), Boolean(options.dryRun));
   },
 };
