@@ -88,7 +88,7 @@ export function renderPlan(plan: readonly PlannedProcessor[]): string {
   const phases = new Set(plan.map((p) => p.phase)).size;
   const forked = plan.reduce((n, p) => n + p.processes, 0);
   return (
-    `Dry run: nothing was run or written. ${phases === 1 ? '1 phase' : `${phases} phases`}, one after the other; ${forked === 1 ? '1 process' : `${formatCount(forked)} processes`} would be forked.\n` +
+    `Dry run: nothing was run or written. ${phases === 1 ? '1 phase' : `${phases} phases, one after the other`}; ${forked === 1 ? '1 process' : `${formatCount(forked)} processes`} would be forked.\n` +
     renderTable(['Phase', 'Kind', 'Processor', 'Backlog', 'Processes', 'Note'], rows)
   );
 }
