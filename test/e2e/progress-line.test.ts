@@ -62,7 +62,7 @@ describe.skipIf(!hasScript)('on a terminal (util-linux script)', () => {
 
     // Drawn with the backlog counted at its start, the rate and the ETA.
     const drawn = raw.split(CLEAR).slice(1);
-    expect(drawn.some((text) => /^MyStep \d{1,2}\/40 \d{1,3}% [\d.,]+\/s ETA (\d+s|\?)/.test(text)), raw).toBe(true);
+    expect(drawn.some((text) => /^MyStep \d{1,2}\/40 \d{1,3}% [\d.,]+\/s ETA (\d+s|\d+m \d\ds|\d+h \d\dm|\?)/.test(text)), raw).toBe(true);
     // Each log record, the parent's and the children's, begins at column 0: after a newline or after the line was cleared.
     const starts = [...raw.matchAll(/\[ptypipe (INFO|WARN|ERROR) /g)].map((m) => m.index);
     expect(starts.length).toBeGreaterThan(40);
