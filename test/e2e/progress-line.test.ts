@@ -42,7 +42,7 @@ function loggingStep(pipe: ScaffoldedPipeline, width: number, before = ''): void
 }
 
 describe.skipIf(!hasScript)('on a terminal (util-linux script)', () => {
-  test('when run-all works on a terminal then the line shows done of backlog, %, rate and ETA, and every log record starts a line of its own', async () => {
+  test('when run-all works on a terminal then the line shows done of backlog, %, rate and ETA, and every log record starts a line of its own', { timeout: 180_000 }, async () => {
     const pipe = copyPipeline(scaffold!, tempDir(), 'pty');
     const go = path.join(pipe.root, 'go');
     pipe.edit('settings.ts', 'exampleRows: 3', 'exampleRows: 40');
@@ -56,7 +56,11 @@ describe.skipIf(!hasScript)('on a terminal (util-linux script)', () => {
     const script = spawn('script', ['-qfec', `${JSON.stringify(process.execPath)} in_corral.js run-all`, '/dev/null'], { cwd: pipe.root, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     script.stdout.setEncoding('utf8').on('data', (chunk: string) => (raw += chunk));
     const exit = new Promise<number>((resolve) => script.on('close', (code) => resolve(code ?? -1)));
-    await waitFor('the progress line of MyStep', () => /MyStep \d+\/40 \d+% /.test(raw));
+    // Patient: on a loaded machine each process start takes seconds.
+    await waitFor('the progress line of MyStep', () => /MyStep \d+\/40 \d+% /.test(raw), 100_000).catch((error: Error) => {
+      script.kill('SIGKILL');
+      throw new Error(`${error.message}; the terminal showed:\n${JSON.stringify(raw)}`);
+    });
     fs.writeFileSync(go, '');
     expect(await exit, raw).toBe(0);
 
