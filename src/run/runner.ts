@@ -284,10 +284,10 @@ function forkWorker(
   child.send(message);
   const result = new Promise<WorkerResult>((resolve) => {
     child.on('exit', async (code, signal) => {
-      // Its last lines (a crash's stack) are written before its outcome is told.
-      await Promise.race([stderrRead, delay(STDERR_END_MS, undefined, { ref: false })]);
       children.delete(child);
       const seconds = (Date.now() - started) / 1000;
+      // Its last lines (a crash's stack) are written before its outcome is told.
+      await Promise.race([stderrRead, delay(STDERR_END_MS, undefined, { ref: false })]);
       const empty = { processor: Class.name, kind, failedRows: 0, rowFailures: [] as RowFailure[], seconds };
       if (final?.type === 'done') {
         const stat: RunStats = { ...empty, status: final.status, rows: final.rows, failedRows: final.failedRows, rowFailures: final.rowFailures };

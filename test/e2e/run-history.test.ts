@@ -145,6 +145,26 @@ forEachDatabase((dialect) => {
     });
   });
 
+  describe.skipIf(dialect !== 'sqlite')('--help', () => {
+    test('when --help is asked of runs, run, check-alerts and run-all then each new option says what it does', async () => {
+      const help = async (command: string) => {
+        const result = await on.pipe.cli([command, '--help']);
+        expectExit(result, 0);
+        return result.stdout.replace(/\s+/g, ' ');
+      };
+      const runs = await help('runs');
+      expect(runs).toContain('-p, --processors <names...> only the runs of these processors');
+      expect(runs).toContain('--status <statuses...> only runs that ended so: running, ok, rows-failed, failed, stopped, stopped-waiting, not-started, dead');
+      expect(runs).toContain('--since <when> only runs started since then: a time ago (30m, 6h, 2d)');
+      expect(runs).toContain('-n, --limit <count> show at most this many runs (default: "50")');
+      for (const command of ['run', 'check-alerts', 'run-all']) expect(await help(command)).toContain('--dry-run print what would run (phases, processes, each backlog) and run nothing: the database is only read');
+      const runAll = await help('run-all');
+      expect(runAll).toContain('-s, --steps <names...> only these steps');
+      expect(runAll).toContain('--alert-groups <groups...> only the alerts in these groups (also -ag)');
+      expect(runAll).toContain('--exclude <names...> leave out these processors, the loader included (class names)');
+    });
+  });
+
   describe('runs and status', () => {
     let runs: RunJson[];
 
