@@ -9,6 +9,9 @@ interface Entry {
   total: number | undefined;
 }
 
+/** The line is drawn at most this often. */
+const DRAW_EVERY_MS = 200;
+
 /** Erases the terminal's current line and puts the cursor at its start. */
 const CLEAR = '\r\x1b[2K';
 
@@ -39,6 +42,8 @@ export class ProgressBoard {
   private readonly columns: () => number;
   private readonly now: () => number;
   private lastDraw = 0;
+  /** A draw put off by the rate limit. */
+  private pending: NodeJS.Timeout | undefined;
   /** The text of the line on screen, or '' when none is drawn. */
   private drawn = '';
 
@@ -70,11 +75,11 @@ export class ProgressBoard {
     const entry = this.entries.get(name) ?? { rows: 0, started: this.now(), total: undefined };
     entry.rows = rows;
     this.entries.set(name, entry);
-    const now = this.now();
-    if (this.enabled && now - this.lastDraw >= 200) {
-      this.lastDraw = now;
-      this.draw();
-    }
+    if (!this.enabled) return;
+    const wait = DRAW_EVERY_MS - (this.now() - this.lastDraw);
+    if (wait <= 0) this.draw();
+    // Too soon: drawn a little later, so a processor that then stalls (a slow row) still shows where it is.
+    else this.pending ??= setTimeout(() => this.draw(), wait).unref();
   }
 
   end(name: string): void {
@@ -97,6 +102,8 @@ export class ProgressBoard {
 
   /** Clears the line before other output (summaries, errors), and gives the log its stderr back. */
   clear(): void {
+    if (this.pending) clearTimeout(this.pending);
+    this.pending = undefined;
     if (this.drawn) this.output.err(CLEAR);
     this.drawn = '';
     if (this.enabled) interceptLogLines(undefined);
@@ -112,7 +119,10 @@ export class ProgressBoard {
   }
 
   private draw(): void {
+    if (this.pending) clearTimeout(this.pending);
+    this.pending = undefined;
     if (!this.enabled) return;
+    this.lastDraw = this.now();
     const line = this.line();
     this.output.err(CLEAR + line);
     this.drawn = line;
