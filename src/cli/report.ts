@@ -1,4 +1,5 @@
 import { paint, type Paint } from '../core/colour.js';
+import { formatCount, formatDuration } from '../core/format.js';
 import type { Logger } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import type { ProcessorKind, RunStats } from '../run/execute.js';
@@ -91,8 +92,8 @@ export function printReport(report: RunReport, output: Output, traceback: boolea
   output.err('\n');
   for (const s of report.stats) {
     const outcome = outcomeOf(s);
-    const failed = s.failedRows > 0 ? `, ${s.failedRows} failed` : '';
-    output.err(`  ${tint[outcome](LABELS[outcome].padEnd(11))} ${s.kind.padEnd(6)} ${s.processor.padEnd(width)} ${String(s.rows).padStart(9)} rows${failed} ${s.seconds.toFixed(2).padStart(8)} s\n`);
+    const failed = s.failedRows > 0 ? `, ${formatCount(s.failedRows)} failed` : '';
+    output.err(`  ${tint[outcome](LABELS[outcome].padEnd(11))} ${s.kind.padEnd(6)} ${s.processor.padEnd(width)} ${formatCount(s.rows).padStart(9)} rows${failed} ${formatDuration(s.seconds).padStart(10)}\n`);
   }
   for (const s of report.stats) {
     for (const f of s.rowFailures) {

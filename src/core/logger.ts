@@ -28,6 +28,24 @@ export function formatPretty(record: Record<string, unknown>, colours: Paint = p
   return `[${name}${level} ${clock}] ${scope}${String(record.msg ?? '')}${extras.length ? ' ' + extras.join(' ') : ''}\n`;
 }
 
+/** Where log lines go instead of stderr while a status line is drawn (run/progress.ts). */
+let interceptor: ((line: string) => void) | undefined;
+
+/**
+ * While a status line is on the terminal, every log record of this process goes to
+ * `write`, which clears the line, writes the record and draws the line again;
+ * `undefined` gives the records their stderr back. One per process: there is one
+ * terminal line.
+ */
+export function interceptLogLines(write: ((line: string) => void) | undefined): void {
+  interceptor = write;
+}
+
+function toStderr(line: string): void {
+  if (interceptor) interceptor(line);
+  else if (!process.stderr.destroyed) process.stderr.write(line);
+}
+
 /**
  * Logs go to stderr: human-readable lines by default, one JSON object per line with
  * `json` (for log shippers). Pretty printing is done here rather than with
@@ -36,7 +54,7 @@ export function formatPretty(record: Record<string, unknown>, colours: Paint = p
  */
 export function createLogger(options: { name: string; level: LogLevel; format: LogFormat; write?: (line: string) => void; colour?: boolean }): Logger {
   // Every line is redacted: a logged error can quote a connection URL with its password.
-  const sink = options.write ?? ((line: string) => void (process.stderr.destroyed || process.stderr.write(line)));
+  const sink = options.write ?? toStderr;
   const write = (line: string) => sink(redactSecrets(line));
   // Pretty lines on a terminal colour their level; a file, a pipe or NO_COLOR get plain text.
   const colours = paint(options.colour ?? (options.write === undefined && colourWanted(process.stderr)));

@@ -80,6 +80,13 @@ async function run(message: RunMessage): Promise<number> {
       return 130;
     }
     let lastReport = 0;
+    let latest = 0;
+    let trailing: NodeJS.Timeout | undefined;
+    const report = () => {
+      trailing = undefined;
+      lastReport = Date.now();
+      void send({ type: 'progress', rows: latest });
+    };
     const stats = await executeProcessor(Class, {
       engine: env.engine!,
       settings: env.settings,
@@ -87,13 +94,14 @@ async function run(message: RunMessage): Promise<number> {
       partition: message.partition,
       stop,
       onProgress: (rows) => {
-        const now = Date.now();
-        if (now - lastReport > 200) {
-          lastReport = now;
-          void send({ type: 'progress', rows });
-        }
+        latest = rows;
+        const wait = 200 - (Date.now() - lastReport);
+        if (wait <= 0) report();
+        // Too soon: sent a little later, so the parent's line is right while a slow chunk works.
+        else trailing ??= setTimeout(report, wait).unref();
       },
     });
+    if (trailing) clearTimeout(trailing);
     ran = { rows: stats.rows, seconds: stats.seconds };
     // Cleared first: a teardown that throws is reported below, not run a second time.
     const opened = env;

@@ -14,6 +14,7 @@ import { runLoader } from './execute-loader.js';
 import { yieldToEventLoop } from './loop.js';
 import { runStepRows } from './execute-step.js';
 import { RunRecord } from './history.js';
+import { recordUnstarted, moveSpooledRuns, unstartedStatus } from './unrecorded.js';
 import { DatabaseUnreachable, ProcessorLostDatabase, isTransient } from './reconnect.js';
 import { Loader } from './loader.js';
 import type { Processor, ProcessorClass } from './processor.js';
@@ -135,10 +136,21 @@ async function safely(logger: Logger, what: string, work: () => Promise<unknown>
 export async function executeProcessor(Class: ProcessorClass, context: RunContext): Promise<RunStats> {
   const kind = kindOf(Class);
   const started = performance.now();
+  const startedAt = Date.now();
   const logger = context.logger.child({ processor: Class.name });
   const partition = context.partition && context.partition.count > 1 ? `${context.partition.index}/${context.partition.count}` : undefined;
   let record: RunRecord | undefined;
-  await safely(logger, 'record the run in corral_runs', async () => (record = await RunRecord.start(context.engine, Class.name, kind, partition, { leaseSeconds: context.settings.leaseSeconds, logger }, context.stop)));
+  /** Why the run's row could not be written at its start (it is then written at its end: unrecorded.ts). */
+  let unrecorded: unknown;
+  const startRecord = () => RunRecord.start(context.engine, Class.name, kind, partition, { leaseSeconds: context.settings.leaseSeconds, logger }, context.stop);
+  try {
+    // As `safely`: a connection lost since the last write is tried once more.
+    record = await startRecord().catch((error: unknown) => (isTransient(error) ? startRecord() : Promise.reject(error)));
+  } catch (error) {
+    unrecorded = error;
+    if (!(error instanceof StoppedWhileWaiting)) logger.warn(`Could not record the run in corral_runs: ${describeError(error)}`);
+  }
+  if (record) await safely(logger, 'move the runs recorded beside the database into corral_runs', () => moveSpooledRuns(context.engine, context.stop));
   // Called inside the try: a constructor that throws fails the processor like any other error of its own.
   let processor: Processor | undefined;
   const instance = <P extends Processor>(Concrete: new () => P): P => {
@@ -177,6 +189,25 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   const rowFailures = outcome.rowFailures ?? [];
   // A step writes back the rows it processed: its own model is one of the tables it wrote.
   const wrote = [...new Set([...(processor ? tablesWritten(processor) : []), ...(isStepClass(Class) && outcome.rows > 0 ? [modelOf(Class).table] : [])])];
+  /** The run's row written now, when its start could not be: `stopped-waiting` or `not-started` if it did nothing. */
+  const recordLate = async (status: string, error: string | undefined) => {
+    if (unrecorded === undefined) return;
+    const idle = outcome.rows === 0 && rowFailures.length === 0 && status !== 'ok';
+    await recordUnstarted(
+      context.engine,
+      {
+        processor: Class.name,
+        kind,
+        partition: partition ?? null,
+        startedAt: new Date(startedAt).toISOString(),
+        status: idle ? unstartedStatus(unrecorded) : status,
+        rowsDone: outcome.rows,
+        rowsFailed: rowFailures.length,
+        error: error ?? (idle ? describeError(unrecorded) : `its start could not be recorded: ${describeError(unrecorded)}`),
+      },
+      logger,
+    );
+  };
   const counts = { rows: outcome.rows, failedRows: rowFailures.length, rowFailures, seconds };
   if (outcome.failure !== undefined) {
     const failure = outcome.failure;
@@ -189,10 +220,12 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
           : new ProcessorError(Class.name, failure, outcome.failedRow, blameOf(failure) === 'server' ? SERVER_HINT : undefined);
     logger.error({ rows: outcome.rows, seconds: round(seconds) }, `Failed ${kind}: ${error.message}`);
     await safely(logger, 'update corral_runs', async () => record?.finish('failed', outcome.rows, rowFailures.length, error.message, wrote));
+    if (!record) await recordLate('failed', error.message);
     return { processor: Class.name, kind, status: 'failed', ...counts, error };
   }
   const status = outcome.stopped ? 'stopped' : 'ok';
   await safely(logger, 'update corral_runs', async () => record?.finish(status, outcome.rows, rowFailures.length, undefined, wrote));
+  if (!record) await recordLate(status, undefined);
   logger.info({ rows: outcome.rows, failed: rowFailures.length, seconds: round(seconds) }, outcome.stopped ? `Stopped ${kind} on request` : `Done ${kind}`);
   return { processor: Class.name, kind, status, ...counts };
 }

@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { CorralError } from '../core/errors.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
@@ -10,7 +12,7 @@ import { endRunsOf } from './history.js';
 import type { ProcessorClass } from './processor.js';
 import { isAlertClass, isStepClass } from './processor-kinds.js';
 import { ProgressBoard } from './progress.js';
-import { hasBacklog } from './status.js';
+import { backlogOf, hasBacklog } from './status.js';
 import type { ChildMessage, RunMessage, StartMessage } from './protocol.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('./child.js', import.meta.url));
@@ -70,7 +72,7 @@ export function procsOf(Class: ProcessorClass, env: Environment): number {
  * in flight and report; a second signal, or 30 s, ends them at once.
  */
 export async function runPhases(env: Environment, phases: readonly (readonly ProcessorClass[])[], options: RunOptions): Promise<RunReport> {
-  const board = new ProgressBoard(options.output, options.progress ?? options.output.interactive);
+  const board = new ProgressBoard(options.output, { enabled: options.progress ?? options.output.interactive });
   const stats: RunStats[] = [];
   const failures: Failure[] = [];
   const stop = options.stop ?? { requested: false };
@@ -90,7 +92,7 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const inProcess = async (Class: ProcessorClass): Promise<WorkerResult> => {
-    board.start(Class.name);
+    board.start(Class.name, await backlogForBoard(env, Class, board));
     const result = await executeProcessor(Class, {
       engine: env.engine!,
       settings: env.settings,
@@ -108,7 +110,7 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
   const prepared = new Map<ProcessorClass, PreparedWorkers>();
   const forkThoseWithWork = async (phase: readonly ProcessorClass[] | undefined) => {
     for (const Class of phase ?? []) {
-      if (!prepared.has(Class) && (await worthAProcess(env, Class))) prepared.set(Class, prepareWorkers(env, Class, options, children, stop));
+      if (!prepared.has(Class) && (await worthAProcess(env, Class))) prepared.set(Class, prepareWorkers(env, Class, options, children, stop, board));
     }
   };
   try {
@@ -163,6 +165,20 @@ interface WorkerResult {
   failure: Failure | undefined;
 }
 
+/**
+ * The backlog of a step or alert as its run starts, for the progress line's "done of
+ * total": counted only when the line is drawn (a count costs a scan), and before the
+ * processor starts, so the rows it takes are in it. Undefined for the loader.
+ */
+async function backlogForBoard(env: Environment, Class: ProcessorClass, board: ProgressBoard): Promise<number | undefined> {
+  if (!board.drawing) return undefined;
+  try {
+    return (await backlogOf(env.engine!, Class, env.settings)) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a processor has rows waiting (a loader always has work); when unsure, yes. */
 async function worthAProcess(env: Environment, Class: ProcessorClass): Promise<boolean> {
   try {
@@ -181,12 +197,12 @@ interface PreparedWorkers {
 }
 
 /** Forks the processes of one processor; `start` runs them and combines what they report. */
-function prepareWorkers(env: Environment, Class: ProcessorClass, options: RunOptions, children: Set<ChildProcess>, stop: StopFlag): PreparedWorkers {
+function prepareWorkers(env: Environment, Class: ProcessorClass, options: RunOptions, children: Set<ChildProcess>, stop: StopFlag, board: ProgressBoard): PreparedWorkers {
   const count = procsOf(Class, env);
   const progress = new Array<number>(count).fill(0);
   let onProgress: (rows: number) => void = () => undefined;
   const workers = Array.from({ length: count }, (_, index) =>
-    forkWorker(env, Class, options, count > 1 ? { index, count } : undefined, children, stop, (rows) => {
+    forkWorker(env, Class, options, count > 1 ? { index, count } : undefined, children, stop, board, (rows) => {
       progress[index] = rows;
       onProgress(progress.reduce((a, b) => a + b, 0));
     }),
@@ -198,7 +214,7 @@ function prepareWorkers(env: Environment, Class: ProcessorClass, options: RunOpt
     },
     async start(board) {
       started = true;
-      board.start(Class.name);
+      board.start(Class.name, await backlogForBoard(env, Class, board));
       onProgress = (rows) => board.update(Class.name, rows);
       const results = await Promise.all(workers.map((worker) => worker.start()));
       board.end(Class.name);
@@ -236,16 +252,19 @@ function forkWorker(
   partition: { index: number; count: number } | undefined,
   children: Set<ChildProcess>,
   stop: StopFlag,
+  board: ProgressBoard,
   onProgress: (rows: number) => void,
 ): Worker {
   const kind = kindOf(Class);
   let started = Date.now();
+  // Its stderr is read here, line by line, and written above the progress line (progress.ts).
   const child = fork(CHILD_ENTRY, [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     env: { ...process.env, CORRAL_SETTINGS: env.settings.settingsFile },
     execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
   });
   children.add(child);
+  const stderrRead = forwardLines(child.stderr!, (line) => board.write(line));
   let final: ChildMessage | undefined;
   child.on('message', (message: ChildMessage) => {
     if (message.type === 'progress') onProgress(message.rows);
@@ -264,9 +283,11 @@ function forkWorker(
   };
   child.send(message);
   const result = new Promise<WorkerResult>((resolve) => {
-    child.on('exit', (code, signal) => {
+    child.on('exit', async (code, signal) => {
       children.delete(child);
       const seconds = (Date.now() - started) / 1000;
+      // Its last lines (a crash's stack) are written before its outcome is told.
+      await Promise.race([stderrRead, delay(STDERR_END_MS, undefined, { ref: false })]);
       const empty = { processor: Class.name, kind, failedRows: 0, rowFailures: [] as RowFailure[], seconds };
       if (final?.type === 'done') {
         const stat: RunStats = { ...empty, status: final.status, rows: final.rows, failedRows: final.failedRows, rowFailures: final.rowFailures };
@@ -301,6 +322,37 @@ function forkWorker(
       if (child.connected) child.disconnect();
     },
   };
+}
+
+/** A child's stderr ends with the child, unless a process it started holds it open: not waited for longer than this. */
+const STDERR_END_MS = 2_000;
+
+/**
+ * Writes each whole line of `stream` to `write` as it comes, and what is left without
+ * a newline at its end. Resolves when the stream ends.
+ */
+function forwardLines(stream: Readable, write: (line: string) => void): Promise<void> {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const text = pending + chunk;
+    const end = text.lastIndexOf('\n');
+    if (end < 0) {
+      pending = text;
+      return;
+    }
+    pending = text.slice(end + 1);
+    write(text.slice(0, end + 1));
+  });
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pending) write(pending + '\n');
+      pending = '';
+      resolve();
+    };
+    stream.once('end', done);
+    stream.once('error', done);
+  });
 }
 
 /** How long the parent waits for SQLite's lock to end a dead child's runs (it is stopping, or reporting a crash). */

@@ -10,6 +10,7 @@ import { kindOf, modelOf, type ProcessorKind } from './execute.js';
 import { FailureLog } from './failures.js';
 import { endStaleWorkers } from './lease.js';
 import { allProcessors } from './registry.js';
+import { outcomeOf, type RunOutcome } from './runs.js';
 import type { ProcessorClass } from './processor.js';
 import { isAlertClass, isStepClass, type AlertClass, type StepClass } from './processor-kinds.js';
 import { anyMatching, countMatching, type Restriction, type WorkSetSpec } from './work-set.js';
@@ -17,7 +18,10 @@ import { anyMatching, countMatching, type Restriction, type WorkSetSpec } from '
 export interface LastRun {
   readonly startedAt: string;
   readonly endedAt: string | null;
+  /** As stored in corral_runs: `ok` even when rows failed. */
   readonly status: string;
+  /** What it was: `rows-failed` for an `ok` run with failed rows (runs.ts). */
+  readonly outcome: RunOutcome;
   readonly rows: number;
   readonly failedRows: number;
   readonly host: string;
@@ -93,6 +97,7 @@ async function runsOf(engine: Engine, processor: string, leaseSeconds: number) {
         startedAt: iso(last.started_at)!,
         endedAt: iso(last.ended_at),
         status: String(last.status),
+        outcome: outcomeOf(String(last.status), Number(last.rows_failed)),
         rows: Number(last.rows_done),
         failedRows: Number(last.rows_failed),
         host: String(last.host),
@@ -171,6 +176,7 @@ export function healthProblems(statuses: readonly ProcessorStatus[]): HealthProb
     if (s.quarantined > 0) add('quarantined', `${plural(s.quarantined, 'row', 'rows')} quarantined (see 'failures ${s.processor}'; 'failures --retry' after fixing)`);
     if (s.staleWorkers > 0) add('stale', `${plural(s.staleWorkers, 'worker', 'workers')} marked running with no heartbeat for more than leaseSeconds`);
     if (s.deadWorkers > 0) add('dead', `${plural(s.deadWorkers, 'worker', 'workers')} marked running whose process is gone (killed or crashed; its chunk was rolled back)`);
+    if (s.lastRun?.status === 'not-started') add('last-run-failed', `last run could not start at ${s.lastRun.startedAt}: ${s.lastRun.error ?? 'no message recorded'}`);
     if (s.lastRun?.status === 'failed') add('last-run-failed', `last run failed at ${s.lastRun.endedAt ?? s.lastRun.startedAt}: ${s.lastRun.error ?? 'no message recorded'}`);
   }
   return problems;

@@ -134,7 +134,7 @@ describe('the README tutorial, step by step', () => {
     expect(commands).toContainEqual(['run', '-sg', 'stars']);
     const results: CliResult[] = [];
     for (const args of commands) results.push(await cli(args));
-    expect(results[0]!.stderr).toMatch(/ok +step +HabitableZone +2884 rows/);
+    expect(results[0]!.stderr).toMatch(/ok +step +HabitableZone +2,884 rows/);
     // Run again, the step finds 0 rows: its conditions leave out every planet.
     for (const result of results.slice(1)) expect(result.stderr).toMatch(/ok +step +HabitableZone +0 rows/);
   });

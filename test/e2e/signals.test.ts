@@ -1,6 +1,8 @@
 /**
  * Issue 11, point 5: signals always work. A stop asked while a command waits for
- * SQLite's write lock ends it at once (exit 130, nothing written); a stop asked
+ * SQLite's write lock ends it at once (exit 130, nothing written to the tables; since
+ * issue 13 the run is recorded `stopped-waiting` in a file beside the database, which
+ * `runs` lists and the next run moves into corral_runs); a stop asked
  * during a CPU-bound chunk takes effect at the end of that chunk; a worker the runner
  * has to SIGKILL leaves no corral_runs row `running`. Driven as a user drives them.
  */
@@ -103,7 +105,7 @@ forEachDatabase((dialect) => {
       ['load gets Ctrl-C twice', ['load'], 2],
       ['run-all --sync (loader in the same process) gets Ctrl-C twice', ['run-all', '--sync'], 2],
     ] as const) {
-      test(`when ${label} while another process holds the lock then it exits 130 at once, writes nothing and records no run`, async () => {
+      test(`when ${label} while another process holds the lock then it exits 130 at once, writes nothing to the tables and records the run stopped-waiting beside them`, async () => {
         const { pipe, db } = await pipeline({});
         // The process that runs the loader says when it has opened its environment (and
         // whether it is a forked worker); it needs the lock next, to record its run.
@@ -129,8 +131,21 @@ forEachDatabase((dialect) => {
           holder.exec('ROLLBACK');
           holder.close();
         }
-        // It never got the lock: no corral_runs row (a run that got it would be `stopped`).
+        // It never got the lock: not a row written (a run that got it would be `stopped`).
         expect(await db.snapshot()).toEqual(before);
+        // Yet the run is not lost: it waits beside the database, and `runs` (a read) lists it.
+        const listed = await pipe.cli(['runs', '--json']);
+        expectExit(listed, 0);
+        expect(JSON.parse(listed.stdout)).toEqual([
+          expect.objectContaining({ id: null, processor: 'Loader', outcome: 'stopped-waiting', rows: 0, failedRows: 0, error: expect.stringMatching(/^Stopped while waiting for the write lock of /) }),
+        ]);
+        if (signals === 1 && args[0] === 'load') {
+          // The next run that gets the lock writes it into corral_runs, with its own times.
+          expectExit(await pipe.cli(['load']), 0);
+          const byStart = await db.query<{ status: string }>("SELECT status FROM corral_runs WHERE processor = 'Loader' ORDER BY started_at");
+          expect(byStart.map((r) => r.status)).toEqual(['stopped-waiting', 'ok']);
+          expect(fs.existsSync(`${pipe.dbFile}-corral-runs`), 'the folder goes once empty').toBe(false);
+        }
       });
     }
   });

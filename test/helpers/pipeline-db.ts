@@ -177,8 +177,10 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
 /** The `<status> step MyStep  N rows` summary lines of a run's stderr: processor → rows. */
 export function summaryRows(stderr: string): Record<string, { status: string; rows: number; failed: number }> {
   const found: Record<string, { status: string; rows: number; failed: number }> = {};
-  for (const match of stderr.matchAll(/^ {2}(ok|FAILED|STOPPED|ROWS FAILED) +(?:loader|step|alert) +(\S+) +(\d+) rows(?:, (\d+) failed)? +[\d.]+ s$/gm)) {
-    found[match[2]!] = { status: match[1]!, rows: Number(match[3]), failed: Number(match[4] ?? 0) };
+  // Counts are grouped by thousands (core/format.ts); durations read `0.42 s`, `3m 05s` or `2h 07m`.
+  for (const match of stderr.matchAll(/^ {2}(ok|FAILED|STOPPED|ROWS FAILED) +(?:loader|step|alert) +(\S+) +([\d,]+) rows(?:, ([\d,]+) failed)? +(?:[\d.]+ s|\d+m \d\ds|\d+h \d\dm)$/gm)) {
+    const count = (text: string | undefined) => Number((text ?? '0').replaceAll(',', ''));
+    found[match[2]!] = { status: match[1]!, rows: count(match[3]), failed: count(match[4]) };
   }
   return found;
 }

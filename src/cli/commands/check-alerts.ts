@@ -1,10 +1,10 @@
 import { CommandError } from '../../core/errors.js';
 import { selectProcessors } from '../../run/registry.js';
 import { defineCommand, envOf } from '../command-spec.js';
-import { JSON_SUMMARY_HELP, runAndReport, type SummaryOptions } from './run.js';
+import { DRY_RUN_HELP, JSON_SUMMARY_HELP, runAndReport, type SummaryOptions } from './run.js';
 
 /** The options of `check-alerts`, as `configure` declares them. */
-type CheckAlertsOptions = SummaryOptions & { alerts?: string[]; alertGroups?: string[]; sync?: boolean };
+type CheckAlertsOptions = SummaryOptions & { alerts?: string[]; alertGroups?: string[]; sync?: boolean; dryRun?: boolean };
 
 export const checkAlerts = defineCommand<CheckAlertsOptions>({
   name: 'check-alerts',
@@ -15,6 +15,7 @@ export const checkAlerts = defineCommand<CheckAlertsOptions>({
       .option('-a, --alerts <names...>', 'only these alerts (class names)')
       .option('--alert-groups <groups...>', 'only the alerts in these groups (also -ag)')
       .option('--sync', 'run in this process, one after the other, in settings order')
+      .option('--dry-run', DRY_RUN_HELP)
       .option('--json', JSON_SUMMARY_HELP);
   },
   async handle(context, options) {

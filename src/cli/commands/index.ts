@@ -18,6 +18,7 @@ import { qareport } from './qareport.js';
 import { run } from './run.js';
 import { serve } from './serve.js';
 import { runAll } from './run-all.js';
+import { runs } from './runs.js';
 import { shell } from './shell.js';
 import { status } from './status.js';
 import { style } from './style.js';
@@ -25,4 +26,4 @@ import { test } from './test.js';
 import { typecheck } from './typecheck.js';
 
 /** The built-in commands, in the order `--help` lists them. */
-export const builtinCommands: readonly CliCommand[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, failures, serve, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];
+export const builtinCommands: readonly CliCommand[] = [create, createdb, makemigrations, migrate, migrations, load, run, checkAlerts, runAll, lssteps, lsalerts, groups, status, runs, failures, serve, test, coverage, style, typecheck, qareport, createDoc, createModelsDiagram, profile, shell, dbshell, exec];

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError } from '../../core/errors.js';
 import type { StopFlag } from '../../run/execute.js';
+import { runAllPhases } from '../../run/plan.js';
 import { defineCommand, envOf } from '../command-spec.js';
 import { exitCodeOf } from '../report.js';
-import { runOnce, summaryTarget, type SummaryOptions } from './run.js';
+import { DRY_RUN_HELP, printPlan, runOnce, summaryTarget, type SummaryOptions } from './run.js';
 
 /** Waits `seconds`, waking early when a stop is requested. */
 async function pause(seconds: number, stop: StopFlag): Promise<void> {
@@ -12,7 +13,18 @@ async function pause(seconds: number, stop: StopFlag): Promise<void> {
 }
 
 /** The options of `run-all`, as `configure` declares them. */
-type RunAllOptions = SummaryOptions & { sync?: boolean; loop?: boolean; interval: string; untilIdle?: boolean };
+type RunAllOptions = SummaryOptions & {
+  steps?: string[];
+  stepGroups?: string[];
+  alerts?: string[];
+  alertGroups?: string[];
+  exclude?: string[];
+  sync?: boolean;
+  dryRun?: boolean;
+  loop?: boolean;
+  interval: string;
+  untilIdle?: boolean;
+};
 
 export const runAll = defineCommand<RunAllOptions>({
   name: 'run-all',
@@ -20,7 +32,13 @@ export const runAll = defineCommand<RunAllOptions>({
   mode: 'in',
   configure(cmd) {
     cmd
+      .option('-s, --steps <names...>', 'only these steps (class names; default: every step)')
+      .option('--step-groups <groups...>', 'only the steps in these groups (also -sg)')
+      .option('-a, --alerts <names...>', 'only these alerts (class names; default: every alert)')
+      .option('--alert-groups <groups...>', 'only the alerts in these groups (also -ag)')
+      .option('--exclude <names...>', 'leave out these processors, the loader included (class names)')
       .option('--sync', 'run in this process, one after the other, in settings order')
+      .option('--dry-run', DRY_RUN_HELP)
       .option('--loop', 'run again and again (loader, steps, alerts) until stopped by a signal')
       .option('--interval <seconds>', 'with --loop: pause between passes', '10')
       .option('--until-idle', 'load once, then run steps and alerts again until a pass finds no work')
@@ -28,10 +46,18 @@ export const runAll = defineCommand<RunAllOptions>({
   },
   async handle(context, options) {
     const { registry, logger } = envOf(context);
-    const loader = registry.loader ? [registry.loader] : [];
+    const [loader, steps, alerts] = runAllPhases(registry, {
+      steps: options.steps,
+      stepGroups: options.stepGroups,
+      alerts: options.alerts,
+      alertGroups: options.alertGroups,
+      exclude: options.exclude,
+    });
     const sync = Boolean(options.sync);
     if (options.loop && options.untilIdle) throw new CommandError('Choose --loop or --until-idle, not both');
-    if (!options.loop && !options.untilIdle) return exitCodeOf(await runOnce(context, [loader, [...registry.steps], [...registry.alerts]], sync, summaryTarget(context, options.json)));
+    // With --loop or --until-idle, the plan of the first pass.
+    if (options.dryRun) return printPlan(context, [loader, steps, alerts], sync);
+    if (!options.loop && !options.untilIdle) return exitCodeOf(await runOnce(context, [loader, steps, alerts], sync, summaryTarget(context, options.json)));
     // Passes print one summary each: with --json, one line each, so that the output is JSON Lines.
     const summary = summaryTarget(context, options.json, true);
 
@@ -45,7 +71,7 @@ export const runAll = defineCommand<RunAllOptions>({
     let worst = 0;
     try {
       for (let pass = 1; !stop.requested; pass++) {
-        const phases = options.untilIdle && pass > 1 ? [[...registry.steps], [...registry.alerts]] : [loader, [...registry.steps], [...registry.alerts]];
+        const phases = options.untilIdle && pass > 1 ? [steps, alerts] : [loader, steps, alerts];
         logger.info(`Pass ${pass}`);
         const report = await runOnce(context, phases, sync, summary, stop);
         const code = exitCodeOf(report);

@@ -2,6 +2,7 @@ import { CommandError } from '../../core/errors.js';
 import { allModels, requireTables } from '../../run/environment.js';
 import type { StopFlag } from '../../run/execute.js';
 import type { ProcessorClass } from '../../run/processor.js';
+import { planPhases, renderPlan } from '../../run/plan.js';
 import { selectProcessors } from '../../run/registry.js';
 import { runPhases, type RunReport } from '../../run/runner.js';
 import { defineCommand, envOf, type CommandContext } from '../command-spec.js';
@@ -41,13 +42,25 @@ export async function runOnce(context: CommandContext, phases: ProcessorClass[][
   return report;
 }
 
-/** Runs the phases, reports the outcome, and turns it into an exit code. */
-export async function runAndReport(context: CommandContext, phases: ProcessorClass[][], sync: boolean, options: SummaryOptions): Promise<number> {
+/** `--dry-run`: what would run, in which phase, with how many processes and each backlog; reads only. */
+export async function printPlan(context: CommandContext, phases: ProcessorClass[][], sync: boolean): Promise<number> {
+  const env = envOf(context);
+  await requireTables(env.engine!, allModels(env.settings));
+  context.output.out(renderPlan(await planPhases(env, phases, sync)));
+  return 0;
+}
+
+/** The `--dry-run` option, the same in `run`, `check-alerts` and `run-all`. */
+export const DRY_RUN_HELP = 'print what would run (phases, processes, each backlog) and run nothing: the database is only read';
+
+/** Runs the phases, reports the outcome, and turns it into an exit code; with `dryRun`, prints the plan instead. */
+export async function runAndReport(context: CommandContext, phases: ProcessorClass[][], sync: boolean, options: SummaryOptions & { dryRun?: boolean }): Promise<number> {
+  if (options.dryRun) return printPlan(context, phases, sync);
   return exitCodeOf(await runOnce(context, phases, sync, summaryTarget(context, options.json)));
 }
 
 /** The options of `run`, as `configure` declares them. */
-type RunOptions = SummaryOptions & { steps?: string[]; stepGroups?: string[]; sync?: boolean };
+type RunOptions = SummaryOptions & { steps?: string[]; stepGroups?: string[]; sync?: boolean; dryRun?: boolean };
 
 export const run = defineCommand<RunOptions>({
   name: 'run',
@@ -58,6 +71,7 @@ export const run = defineCommand<RunOptions>({
       .option('-s, --steps <names...>', 'only these steps (class names)')
       .option('--step-groups <groups...>', 'only the steps in these groups (also -sg)')
       .option('--sync', 'run in this process, one after the other, in settings order')
+      .option('--dry-run', DRY_RUN_HELP)
       .option('--json', JSON_SUMMARY_HELP);
   },
   async handle(context, options) {

@@ -1,5 +1,7 @@
+import { formatCount, formatTimestamp } from '../../core/format.js';
 import { renderTable } from '../../core/table.js';
 import { allModels, requireTables } from '../../run/environment.js';
+import { outcomeOf, outcomeText } from '../../run/runs.js';
 import { healthProblems, pipelineStatus } from '../../run/status.js';
 import { defineCommand, envOf } from '../command-spec.js';
 
@@ -46,11 +48,13 @@ Exit codes: 0 healthy, 1 a problem (or the database could not be read).`,
     const rows = statuses.map((s) => [
       s.processor,
       s.kind,
-      s.backlog === null ? '-' : String(s.backlog),
-      String(s.inFlight) + workerNotes(s.staleWorkers, s.deadWorkers),
-      String(s.retrying),
-      String(s.quarantined),
-      s.lastRun ? `${s.lastRun.startedAt.replace('T', ' ').slice(0, 19)} ${s.lastRun.status} ${s.lastRun.rows} rows${s.lastRun.failedRows ? `, ${s.lastRun.failedRows} failed` : ''}` : 'never',
+      s.backlog === null ? '-' : formatCount(s.backlog),
+      formatCount(s.inFlight) + workerNotes(s.staleWorkers, s.deadWorkers),
+      formatCount(s.retrying),
+      formatCount(s.quarantined),
+      s.lastRun
+        ? `${formatTimestamp(s.lastRun.startedAt)} ${outcomeText(outcomeOf(s.lastRun.status, s.lastRun.failedRows))} ${formatCount(s.lastRun.rows)} rows${s.lastRun.failedRows ? `, ${formatCount(s.lastRun.failedRows)} failed` : ''}`
+        : 'never',
     ]);
     context.output.out(renderTable(['Processor', 'Kind', 'Backlog', 'In flight', 'Retrying', 'Quarantined', 'Last run (UTC)'], rows, context.colours.out));
     return 0;
