@@ -33,13 +33,15 @@ export const ALLOWED = {
   core: [],
   db: ['core'],
   conf: ['core', 'db'],
-  run: ['core', 'conf', 'db'],
-  qa: ['core', 'conf', 'db', 'run'],
-  docs: ['core', 'conf', 'db', 'run', 'qa'],
-  serve: ['core', 'conf', 'db', 'run', 'docs'],
+  processors: ['core', 'conf', 'db'],
+  run: ['core', 'conf', 'db', 'processors'],
+  workers: ['core', 'conf', 'db', 'processors', 'run'],
+  qa: ['core', 'conf', 'db', 'processors', 'run'],
+  docs: ['core', 'conf', 'db', 'processors', 'run', 'qa'],
+  serve: ['core', 'conf', 'db', 'processors', 'run', 'docs'],
   creator: ['core'],
-  cli: ['core', 'conf', 'db', 'run', 'qa', 'docs', 'serve', 'creator'],
-  index: ['core', 'conf', 'db', 'run', 'qa', 'docs', 'serve', 'creator', 'cli'],
+  cli: ['core', 'conf', 'db', 'processors', 'run', 'workers', 'qa', 'docs', 'serve', 'creator'],
+  index: ['core', 'conf', 'db', 'processors', 'run', 'workers', 'qa', 'docs', 'serve', 'creator', 'cli'],
 };
 
 /** Modules whose exports are used from outside src/: the package's entry points and files loaded by path. */

@@ -14,22 +14,22 @@ export type { SettingsView } from './conf/load.js';
 export type { Command as CommanderCommand } from 'commander';
 /** knex's types, for queries of your own through `this.db`. */
 export type { Knex } from 'knex';
-export { Processor } from './run/processor.js';
-export { Loader } from './run/loader.js';
-export { Step, type Ordering, type StepResult } from './run/step.js';
-export { Alert } from './run/alert.js';
-export { Endpoint, EndpointUnavailable, RowRejected } from './run/endpoints/endpoint.js';
-export { File, type FileOptions } from './run/endpoints/file.js';
-export { Email, type EmailOptions, type RowText } from './run/endpoints/email.js';
-export { Webhook, type WebhookOptions, type WebhookPayload } from './run/endpoints/webhook.js';
-export type { Delivery, EmailDelivery, WebhookDelivery } from './run/endpoints/outbox.js';
-export { Command } from './run/command.js';
-export type { Mode } from './run/environment.js';
+export { Processor } from './processors/processor.js';
+export { Loader } from './processors/loader.js';
+export { Step, type Ordering, type StepResult } from './processors/step.js';
+export { Alert } from './processors/alert.js';
+export { Endpoint, EndpointUnavailable, RowRejected } from './processors/endpoints/endpoint.js';
+export { File, type FileOptions } from './processors/endpoints/file.js';
+export { Email, type EmailOptions, type RowText } from './processors/endpoints/email.js';
+export { Webhook, type WebhookOptions, type WebhookPayload } from './processors/endpoints/webhook.js';
+export type { Delivery, EmailDelivery, WebhookDelivery } from './processors/endpoints/outbox.js';
+export { Command } from './processors/command.js';
+export type { Mode } from './conf/mode.js';
 
-import { Endpoint } from './run/endpoints/endpoint.js';
-import { File } from './run/endpoints/file.js';
-import { Email } from './run/endpoints/email.js';
-import { Webhook } from './run/endpoints/webhook.js';
+import { Endpoint } from './processors/endpoints/endpoint.js';
+import { File } from './processors/endpoints/file.js';
+import { Email } from './processors/endpoints/email.js';
+import { Webhook } from './processors/endpoints/webhook.js';
 /** Endpoints under the original's short name: `ep.File('x.log')`, `ep.Email({ to: [...] })`. */
 export const ep = { Endpoint, File, Email, Webhook } as const;
 export { TestCase, type CommandStatus, type StreamTarget } from './qa/test-case.js';

@@ -2,8 +2,10 @@ import type { Command as Commander, OptionValues } from 'commander';
 import type { Paint } from '../core/colour.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { Output } from '../core/output.js';
-import { commandNameOf, runCustomCommand, type CommandClass } from '../run/command.js';
-import type { Environment, Mode } from '../run/environment.js';
+import type { Mode } from '../conf/mode.js';
+import { commandNameOf, type CommandClass } from '../processors/command.js';
+import { runCustomCommand } from '../run/custom-command.js';
+import type { Environment } from '../run/environment.js';
 
 /** What every command receives. */
 export interface CommandContext {

@@ -3,7 +3,7 @@ import { formatCount, formatDuration } from '../core/format.js';
 import type { Logger } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import type { ProcessorKind, RunStats } from '../run/execute.js';
-import type { RunReport } from '../run/runner.js';
+import type { RunReport } from '../workers/runner.js';
 
 /** One processor's outcome: `rows-failed` is a run that went on past rows that threw. */
 export type ProcessorOutcome = 'ok' | 'rows-failed' | 'failed' | 'stopped';

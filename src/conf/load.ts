@@ -80,7 +80,7 @@ const views = new WeakMap<ResolvedSettings, SettingsView>();
  * What processors, commands and tests see as `this.settings`: every key of the
  * settings module (`this.settings.irisPath`) and the resolved values under `resolved`.
  * There is no process-wide "active settings": each run reads the settings of its
- * own environment through its context (run/processor-context.ts).
+ * own environment through its context (processors/processor-context.ts).
  */
 export function settingsView(settings: ResolvedSettings): SettingsView {
   let view = views.get(settings);

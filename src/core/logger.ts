@@ -28,7 +28,7 @@ export function formatPretty(record: Record<string, unknown>, colours: Paint = p
   return `[${name}${level} ${clock}] ${scope}${String(record.msg ?? '')}${extras.length ? ' ' + extras.join(' ') : ''}\n`;
 }
 
-/** Where log lines go instead of stderr while a status line is drawn (run/progress.ts). */
+/** Where log lines go instead of stderr while a status line is drawn (workers/progress.ts). */
 let interceptor: ((line: string) => void) | undefined;
 
 /**

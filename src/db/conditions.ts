@@ -2,6 +2,9 @@ import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import type { ModelClass } from './model.js';
 
+/** A clause a run adds to its work set's query (failures backing off, rows already alerted). */
+export type Restriction = (query: Knex.QueryBuilder) => void;
+
 /**
  * How a processor selects its slice of the stream. A list of these is ANDed; every
  * value is bound as a parameter, never spliced into SQL.

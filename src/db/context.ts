@@ -9,7 +9,7 @@ import type { Engine } from './engine.js';
  * pipeline's own code too (`new Planet({...})`), so `row.related(Star)` can only
  * follow its relation in "the transaction in flight". Everything else (a
  * processor's, command's or test's `this.db`, `this.save`, `this.settings`) reads
- * the explicit context its runner gives it (run/processor-context.ts), not this.
+ * the explicit context its runner gives it (processors/processor-context.ts), not this.
  *
  * A `Transaction` pushes itself when it opens and pops itself when it ends; `shell`
  * and `exec` push the plain pool for their top level. A corral process runs one

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import type { Engine } from './engine.js';
-import { frameworkModels } from './framework-models.js';
+import { frameworkModels } from './bookkeeping/models.js';
 import { referencedTable, type ModelClass } from './model.js';
 import { toDb, type Dialect } from './values.js';
 

@@ -5,21 +5,26 @@
  * and the status page of `serve`, which colours each processor by its state).
  *
  * Writes are learned from what the runs wrote (`corral_runs.wrote`, see
- * run/written-tables.ts) and merged with what a processor declares (`static writes`).
+ * processors/written-tables.ts) and merged with what a processor declares (`static writes`).
  * An edge only declared is dashed: no run has shown it yet.
  */
+import fs from 'node:fs';
+import { describeError } from '../core/errors.js';
+import type { ConnectionConfig } from '../conf/connection.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import type { Condition } from '../db/conditions.js';
 import type { ModelClass } from '../db/model.js';
 import { isModelClass } from '../db/model.js';
-import type { Alert } from '../run/alert.js';
-import { Email } from '../run/endpoints/email.js';
-import type { Endpoint } from '../run/endpoints/endpoint.js';
-import { File } from '../run/endpoints/file.js';
-import { Webhook } from '../run/endpoints/webhook.js';
-import type { ProcessorClass } from '../run/processor.js';
+import { Engine } from '../db/engine.js';
+import { learnedWrites } from '../db/bookkeeping/wrote.js';
+import type { Alert } from '../processors/alert.js';
+import { Email } from '../processors/endpoints/email.js';
+import type { Endpoint } from '../processors/endpoints/endpoint.js';
+import { File } from '../processors/endpoints/file.js';
+import { Webhook } from '../processors/endpoints/webhook.js';
+import type { ProcessorClass } from '../processors/processor.js';
 import type { Registry } from '../run/registry.js';
-import type { Step } from '../run/step.js';
+import type { Step } from '../processors/step.js';
 import { dotString, htmlText } from './models-diagram.js';
 
 export type LineageNodeKind = 'loader' | 'model' | 'step' | 'alert' | 'endpoint';
@@ -49,7 +54,7 @@ export interface Lineage {
   readonly edges: readonly LineageEdge[];
 }
 
-/** The tables each processor's runs wrote (run/written-tables.ts `learnedWrites`). */
+/** The tables each processor's runs wrote (processors/written-tables.ts `learnedWrites`). */
 export type LearnedWrites = ReadonlyMap<string, ReadonlySet<string>>;
 
 const nodeId = (kind: LineageNodeKind, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
@@ -223,4 +228,23 @@ export function lineageDot(lineage: Lineage, options: LineageDotOptions = {}): s
   }
   lines.push('}');
   return lines.join('\n') + '\n';
+}
+
+/**
+ * `learnedWrites` for a command that opens no database (`create-models-diagram`,
+ * `create-doc`): opens the pipeline's database for one read and closes it. A
+ * database that does not exist yet, or cannot be reached, has taught nothing: the
+ * lineage then shows what the processors declare, and `reason` says why.
+ */
+export async function learnedWritesOf(connection: ConnectionConfig, leaseSeconds: number): Promise<{ learned: Map<string, Set<string>>; reason?: string }> {
+  if (connection.filename && !fs.existsSync(connection.filename)) return { learned: new Map(), reason: `the database file ${connection.filename} does not exist yet` };
+  let engine: Engine | undefined;
+  try {
+    engine = await Engine.open({ knex: connection.knex, label: connection.label, leaseSeconds });
+    return { learned: await learnedWrites(engine) };
+  } catch (error) {
+    return { learned: new Map(), reason: `the database could not be read (${describeError(error)})` };
+  } finally {
+    await engine?.destroy();
+  }
 }

@@ -1,7 +1,7 @@
 import type { ResolvedSettings } from '../conf/settings.js';
-import { commandNameOf, type CommandClass } from '../run/command.js';
+import { commandNameOf, type CommandClass } from '../processors/command.js';
 import { kindOf } from '../run/execute.js';
-import type { ProcessorClass } from '../run/processor.js';
+import type { ProcessorClass } from '../processors/processor.js';
 import { selectSubjects } from './selection.js';
 import { runCoverage, type CoverageResult } from './coverage.js';
 import { computeQai, gradeFor, type QaiInputs } from './qai.js';

@@ -1,6 +1,6 @@
 import type { ResolvedSettings } from '../conf/settings.js';
-import { commandNameOf, type CommandClass } from '../run/command.js';
-import type { ProcessorClass } from '../run/processor.js';
+import { commandNameOf, type CommandClass } from '../processors/command.js';
+import type { ProcessorClass } from '../processors/processor.js';
 import { buildRegistry, selectProcessors } from '../run/registry.js';
 
 /** Which subjects' tests run: the original `test` command's selection flags. */

@@ -5,14 +5,15 @@ import { memoryOutput } from '../core/output.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { conditionsToSql, type Condition } from '../db/conditions.js';
 import type { ModelClass } from '../db/model.js';
-import { Command, parseCommandArgs, runCustomCommand, type CommandClass } from '../run/command.js';
-import { isSubclassOf } from '../run/processor-kinds.js';
-import type { Delivery } from '../run/endpoints/outbox.js';
+import { Command, type CommandClass } from '../processors/command.js';
+import { parseCommandArgs, runCustomCommand } from '../run/custom-command.js';
+import { isSubclassOf } from '../processors/processor-kinds.js';
+import type { Delivery } from '../processors/endpoints/outbox.js';
 import type { Environment } from '../run/environment.js';
 import { executeProcessor } from '../run/execute.js';
-import { Processor, type ProcessorClass } from '../run/processor.js';
-import { CONTEXT, LIFECYCLE, ProcessorContext, contextOf, type Lifecycle } from '../run/processor-context.js';
-import { RowApi, streamTable, type StreamTarget } from '../run/row-api.js';
+import { Processor, type ProcessorClass } from '../processors/processor.js';
+import { CONTEXT, LIFECYCLE, ProcessorContext, contextOf, type Lifecycle } from '../processors/processor-context.js';
+import { RowApi, streamTable, type StreamTarget } from '../processors/row-api.js';
 
 /** What a command subject left behind, for `validate()`. */
 export interface CommandStatus {

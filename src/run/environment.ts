@@ -7,12 +7,13 @@ import { createLogger, type LogFormat, type Logger, type LogLevel } from '../cor
 import { freshTestConnection, sameDatabase, type ConnectionConfig } from '../conf/connection.js';
 import { compileFallbackReason, loadSettings } from '../conf/load.js';
 import { isPipelineSetupClass, type PipelineSetup } from '../conf/pipeline-setup.js';
+import type { Mode } from '../conf/mode.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { Engine } from '../db/engine.js';
-import { frameworkModels } from '../db/framework-models.js';
+import { frameworkModels } from '../db/bookkeeping/models.js';
 import type { ModelClass } from '../db/model.js';
 import { createMissingTables, dropTables } from '../db/schema.js';
-import { Outbox } from './endpoints/outbox.js';
+import { Outbox } from '../processors/endpoints/outbox.js';
 import { buildRegistry, registryWarnings, type Registry } from './registry.js';
 
 /**
@@ -21,7 +22,6 @@ import { buildRegistry, registryWarnings, type Registry } from './registry.js';
  * - `test`: a fresh throw-away database (`testConnection`), created before and destroyed after;
  * - `out`: none at all: settings and classes only, fast.
  */
-export type Mode = 'in' | 'test' | 'out';
 
 export interface EnvironmentOptions {
   readonly settingsFile: string;

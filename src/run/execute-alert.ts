@@ -1,16 +1,17 @@
 import type { Knex } from 'knex';
 import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
-import { Alerted } from '../db/framework-models.js';
+import { Alerted } from '../db/bookkeeping/models.js';
 import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
-import type { Alert } from './alert.js';
-import { EndpointUnavailable, RowRejected } from './endpoints/endpoint.js';
-import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
-import { CONTEXT } from './processor-context.js';
-import { FailureLog, setAsideReport } from './failures.js';
-import { keyText, keyTextMatches } from './row-keys.js';
-import { isThenable } from './store.js';
-import { WorkSet, type Restriction } from './work-set.js';
+import type { Alert } from '../processors/alert.js';
+import { EndpointUnavailable, RowRejected } from '../processors/endpoints/endpoint.js';
+import type { LoopOutcome, RunContext } from './execute.js';
+import { CONTEXT } from '../processors/processor-context.js';
+import { FailureLog, type RowFailure, setAsideReport } from '../db/bookkeeping/failures.js';
+import { keyText, keyTextMatches } from '../db/bookkeeping/row-keys.js';
+import { isThenable } from './produced.js';
+import type { Restriction } from '../db/conditions.js';
+import { WorkSet } from './work-set.js';
 
 type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
 

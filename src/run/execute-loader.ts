@@ -4,14 +4,14 @@ import type { Logger } from '../core/logger.js';
 import { blameOf } from '../db/blame.js';
 import { describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
 import type { Transaction } from '../db/engine.js';
-import type { LoopOutcome, RowFailure, RunContext } from './execute.js';
-import { CONTEXT } from './processor-context.js';
-import { FailureLog } from './failures.js';
+import type { LoopOutcome, RunContext } from './execute.js';
+import { CONTEXT } from '../processors/processor-context.js';
+import { FailureLog, type RowFailure } from '../db/bookkeeping/failures.js';
 import { yieldToEventLoop } from './loop.js';
-import type { Loader } from './loader.js';
+import type { Loader } from '../processors/loader.js';
 import { DatabaseUnreachable, Reconnect, isTransient } from './reconnect.js';
-import { checkKeyKinds, keyText } from './row-keys.js';
-import { isThenable, storeProduced } from './store.js';
+import { checkKeyKinds, keyText } from '../db/bookkeeping/row-keys.js';
+import { isThenable, storeProduced } from './produced.js';
 
 /** Thrown through the loader's generator to stop it between chunks. */
 class StopRequested extends Error {}

@@ -7,22 +7,24 @@ import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
 import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
-import { Alert } from './alert.js';
-import type { Outbox } from './endpoints/outbox.js';
+import { Alert } from '../processors/alert.js';
+import type { Outbox } from '../processors/endpoints/outbox.js';
 import { runAlertRows } from './execute-alert.js';
 import { runLoader } from './execute-loader.js';
 import { yieldToEventLoop } from './loop.js';
 import { runStepRows } from './execute-step.js';
-import { RunRecord } from './history.js';
-import { recordUnstarted, moveSpooledRuns, unstartedStatus } from './unrecorded.js';
+import type { RowFailure } from '../db/bookkeeping/failures.js';
+import { HeartbeatThread } from './heartbeat.js';
+import { RunRecord } from '../db/bookkeeping/run-record.js';
+import { recordUnstarted, moveSpooledRuns, unstartedStatus } from '../db/bookkeeping/unrecorded.js';
 import { DatabaseUnreachable, ProcessorLostDatabase, isTransient } from './reconnect.js';
-import { Loader } from './loader.js';
-import type { Processor, ProcessorClass } from './processor.js';
-import { CONTEXT, ProcessorContext } from './processor-context.js';
-import { isAlertClass, isLoaderClass, isStepClass } from './processor-kinds.js';
-import { checkKeyKinds } from './row-keys.js';
-import { Step } from './step.js';
-import { tablesWritten } from './written-tables.js';
+import { Loader } from '../processors/loader.js';
+import type { Processor, ProcessorClass } from '../processors/processor.js';
+import { CONTEXT, ProcessorContext } from '../processors/processor-context.js';
+import { isAlertClass, isLoaderClass, isStepClass } from '../processors/processor-kinds.js';
+import { checkKeyKinds } from '../db/bookkeeping/row-keys.js';
+import { Step } from '../processors/step.js';
+import { tablesWritten } from '../processors/written-tables.js';
 
 export type ProcessorKind = 'loader' | 'step' | 'alert';
 
@@ -45,14 +47,6 @@ export interface RunContext {
 }
 
 /** A row whose processing threw: it was rolled back alone and recorded for retry. */
-export interface RowFailure {
-  readonly key: string;
-  readonly message: string;
-  readonly attempts: number;
-  readonly quarantined: boolean;
-  readonly stack?: string | undefined;
-}
-
 export interface RunStats {
   readonly processor: string;
   readonly kind: ProcessorKind;
@@ -142,7 +136,9 @@ export async function executeProcessor(Class: ProcessorClass, context: RunContex
   let record: RunRecord | undefined;
   /** Why the run's row could not be written at its start (it is then written at its end: unrecorded.ts). */
   let unrecorded: unknown;
-  const startRecord = () => RunRecord.start(context.engine, Class.name, kind, partition, { leaseSeconds: context.settings.leaseSeconds, logger }, context.stop);
+  const { leaseSeconds } = context.settings;
+  const heartbeat = (runId: number) => HeartbeatThread.start(context.engine, runId, leaseSeconds, logger);
+  const startRecord = () => RunRecord.start(context.engine, Class.name, kind, partition, { leaseSeconds, logger, heartbeat }, context.stop);
   try {
     // As `safely`: a connection lost since the last write is tried once more.
     record = await startRecord().catch((error: unknown) => (isTransient(error) ? startRecord() : Promise.reject(error)));

@@ -11,7 +11,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { endStaleWorkersWith, type Sql } from './lease.js';
+import { endStaleWorkersWith, type Sql } from '../db/bookkeeping/lease.js';
 
 export interface HeartbeatData {
   readonly runId: number;
@@ -30,7 +30,7 @@ export interface HeartbeatData {
 export type HeartbeatMessage =
   | { type: 'ready'; ms: number }
   | { type: 'warn'; message: string }
-  | { type: 'ended'; workers: import('./lease.js').EndedWorker[] }
+  | { type: 'ended'; workers: import('../db/bookkeeping/lease.js').EndedWorker[] }
   | { type: 'refused'; message: string }
   | { type: 'declared-dead' };
 

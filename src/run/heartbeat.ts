@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/logger.js';
 import type { Engine } from '../db/engine.js';
 import type { HeartbeatData, HeartbeatMessage } from './heartbeat-thread.js';
-import { endedMessage, warnOnce } from './lease.js';
+import { endedMessage, warnOnce } from '../db/bookkeeping/lease.js';
 
 /** A quarter of the lease, between 0.25 s and 15 s: four beats may be missed before the lease runs out. */
 export function beatIntervalMs(leaseSeconds: number): number {

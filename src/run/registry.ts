@@ -2,13 +2,13 @@ import { CommandError, ImproperlyConfigured } from '../core/errors.js';
 import { didYouMean } from '../core/suggest.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import { conditionWarnings } from '../db/conditions.js';
-import { Alert } from './alert.js';
-import { Command, type CommandClass } from './command.js';
+import { Alert } from '../processors/alert.js';
+import { Command, type CommandClass } from '../processors/command.js';
 import { checkProcessorClass, kindOf, modelOf, type ProcessorKind } from './execute.js';
-import { Loader } from './loader.js';
-import type { ProcessorClass } from './processor.js';
-import { isSubclassOf, type AlertClass, type ConcreteClass, type LoaderClass, type StepClass } from './processor-kinds.js';
-import { Step } from './step.js';
+import { Loader } from '../processors/loader.js';
+import type { ProcessorClass } from '../processors/processor.js';
+import { isSubclassOf, type AlertClass, type ConcreteClass, type LoaderClass, type StepClass } from '../processors/processor-kinds.js';
+import { Step } from '../processors/step.js';
 
 /**
  * The classes a pipeline declares, by kind, checked once and kept in settings order.

@@ -2,18 +2,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { ResolvedSettings } from '../conf/settings.js';
 import type { Engine } from '../db/engine.js';
-import { Failure, Run } from '../db/framework-models.js';
+import { Failure, Run } from '../db/bookkeeping/models.js';
 import { fromDb, toDb } from '../db/values.js';
 import type { Environment } from './environment.js';
 import { alertRestriction } from './execute-alert.js';
 import { kindOf, modelOf, type ProcessorKind } from './execute.js';
-import { FailureLog } from './failures.js';
-import { endStaleWorkers } from './lease.js';
+import { FailureLog } from '../db/bookkeeping/failures.js';
+import { endStaleWorkers } from '../db/bookkeeping/lease.js';
 import { allProcessors } from './registry.js';
-import { outcomeOf, type RunOutcome } from './runs.js';
-import type { ProcessorClass } from './processor.js';
-import { isAlertClass, isStepClass, type AlertClass, type StepClass } from './processor-kinds.js';
-import { anyMatching, countMatching, type Restriction, type WorkSetSpec } from './work-set.js';
+import { outcomeOf, type RunOutcome } from '../db/bookkeeping/run-list.js';
+import type { ProcessorClass } from '../processors/processor.js';
+import { isAlertClass, isStepClass, type AlertClass, type StepClass } from '../processors/processor-kinds.js';
+import type { Restriction } from '../db/conditions.js';
+import { anyMatching, countMatching, type WorkSetSpec } from './work-set.js';
 
 export interface LastRun {
   readonly startedAt: string;

@@ -1,11 +1,10 @@
 import type { Knex } from 'knex';
-import { applyConditions, type Condition } from '../db/conditions.js';
+import { applyConditions, type Condition, type Restriction } from '../db/conditions.js';
 import type { ModelClass } from '../db/model.js';
 import type { ClaimSource, Row, RowReader } from '../db/store/store.js';
-import type { Ordering } from './step.js';
+import type { Ordering } from '../processors/step.js';
 
 /** Extra SQL restrictions the framework adds to a processor's conditions (e.g. "not alerted yet"). */
-export type Restriction = (query: Knex.QueryBuilder) => void;
 
 export interface WorkSetSpec {
   readonly Model: ModelClass;

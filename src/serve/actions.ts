@@ -6,7 +6,7 @@
  * turn like any writer.
  */
 import type { Engine } from '../db/engine.js';
-import { Failure } from '../db/framework-models.js';
+import { Failure } from '../db/bookkeeping/models.js';
 import { toDb } from '../db/values.js';
 
 export type FailureAction = 'retry' | 'clear';

@@ -7,10 +7,10 @@
 import { redactSecrets } from '../core/redact.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import type { Engine } from '../db/engine.js';
-import { Failure, Run } from '../db/framework-models.js';
+import { Failure, Run } from '../db/bookkeeping/models.js';
 import { fromDb, toDb } from '../db/values.js';
 import { kindOf, type ProcessorKind } from '../run/execute.js';
-import type { ProcessorClass } from '../run/processor.js';
+import type { ProcessorClass } from '../processors/processor.js';
 import { allProcessors, type Registry } from '../run/registry.js';
 import { backlogOf, processGone } from '../run/status.js';
 

@@ -4,7 +4,7 @@ import { ImproperlyConfigured } from '../../src/core/errors.js';
 import { DEFAULT_GRADES, resolveSettings } from '../../src/conf/settings.js';
 import { integer, string } from '../../src/db/columns.js';
 import { model } from '../../src/db/model.js';
-import { Step } from '../../src/run/step.js';
+import { Step } from '../../src/processors/step.js';
 
 class Thing extends model('Thing', { id: integer().primaryKey(), name: string() }) {}
 class ThingStep extends Step<Thing> {

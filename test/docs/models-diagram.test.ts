@@ -9,7 +9,7 @@ import { instance } from '@viz-js/viz';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { runFromCommandLine } from '../../src/cli/main.js';
 import { memoryOutput } from '../../src/core/output.js';
-import { Alerted } from '../../src/db/framework-models.js';
+import { Alerted } from '../../src/db/bookkeeping/models.js';
 import type { ModelClass } from '../../src/db/model.js';
 import { dotString, htmlText, modelsDiagramDot } from '../../src/docs/models-diagram.js';
 import * as fixtureModels from '../fixtures/docs-pipeline/docpipe/models.js';

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { migrationFileText } from '../../src/cli/commands/makemigrations.js';
 import { DBError } from '../../src/core/errors.js';
 import { bigint, boolean, datetime, float, integer, json, string, text } from '../../src/db/columns.js';
-import { frameworkModels } from '../../src/db/framework-models.js';
+import { frameworkModels } from '../../src/db/bookkeeping/models.js';
 import { MIGRATIONS_TABLE, migrationCode, migrationState, newMigrationName, runMigrations, slugify } from '../../src/db/migrations.js';
 import { model, type ModelClass } from '../../src/db/model.js';
 import { diffSchema, isEmptyDiff } from '../../src/db/schema-diff.js';

@@ -11,8 +11,8 @@ import { bigint, boolean, datetime, float, integer, json, string, text } from '.
 import { model } from '../../src/db/model.js';
 import { toDb } from '../../src/db/values.js';
 import { executeProcessor } from '../../src/run/execute.js';
-import { Loader } from '../../src/run/loader.js';
-import { Step } from '../../src/run/step.js';
+import { Loader } from '../../src/processors/loader.js';
+import { Step } from '../../src/processors/step.js';
 import { forEachDatabase } from '../helpers/postgres.js';
 import { useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 

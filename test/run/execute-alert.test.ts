@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { boolean, datetime, integer, string } from '../../src/db/columns.js';
 import { model, type ModelInstance } from '../../src/db/model.js';
-import { Alert } from '../../src/run/alert.js';
-import { Endpoint, EndpointUnavailable, RowRejected } from '../../src/run/endpoints/endpoint.js';
+import { Alert } from '../../src/processors/alert.js';
+import { Endpoint, EndpointUnavailable, RowRejected } from '../../src/processors/endpoints/endpoint.js';
 import { executeProcessor } from '../../src/run/execute.js';
 import { retryFailures } from '../../src/run/status.js';
 import { forEachDatabase } from '../helpers/postgres.js';

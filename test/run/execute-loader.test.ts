@@ -3,7 +3,7 @@ import { ProcessorError, ValidationError } from '../../src/core/errors.js';
 import { float, integer, string } from '../../src/db/columns.js';
 import { model } from '../../src/db/model.js';
 import { executeProcessor } from '../../src/run/execute.js';
-import { Loader } from '../../src/run/loader.js';
+import { Loader } from '../../src/processors/loader.js';
 import { forEachDatabase } from '../helpers/postgres.js';
 import { countWhere, selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 

@@ -3,7 +3,7 @@ import { ProcessorError } from '../../src/core/errors.js';
 import { boolean, datetime, float, integer, string } from '../../src/db/columns.js';
 import { model } from '../../src/db/model.js';
 import { executeProcessor } from '../../src/run/execute.js';
-import { Step, type Ordering } from '../../src/run/step.js';
+import { Step, type Ordering } from '../../src/processors/step.js';
 import { forEachDatabase } from '../helpers/postgres.js';
 import { countWhere, idsWhere, selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 

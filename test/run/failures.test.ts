@@ -11,7 +11,7 @@ import { integer, string } from '../../src/db/columns.js';
 import { model } from '../../src/db/model.js';
 import { executeProcessor, type RunContext } from '../../src/run/execute.js';
 import { clearFailures, listFailures, retryFailures } from '../../src/run/status.js';
-import { Step } from '../../src/run/step.js';
+import { Step } from '../../src/processors/step.js';
 import { forEachDatabase } from '../helpers/postgres.js';
 import { countWhere, idsWhere, normalizeRow, selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 

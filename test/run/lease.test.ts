@@ -1,5 +1,5 @@
 /**
- * run/lease.ts against the real server: a `corral_runs` row whose heartbeat is older
+ * db/bookkeeping/lease.ts against the real server: a `corral_runs` row whose heartbeat is older
  * than the lease, and a live session carrying its name (a pg client with that
  * `application_name`, idle in a transaction that holds a row lock, as a frozen worker's).
  */
@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, expect, test } from 'vitest';
 import { Engine } from '../../src/db/engine.js';
-import { Run } from '../../src/db/framework-models.js';
+import { Run } from '../../src/db/bookkeeping/models.js';
 import { createMissingTables } from '../../src/db/schema.js';
-import { endStaleWorkersWith, leaseExpiredMessage, type Sql } from '../../src/run/lease.js';
+import { endStaleWorkersWith, leaseExpiredMessage, type Sql } from '../../src/db/bookkeeping/lease.js';
 import { describePg, pgDatabasePerTest, withPgClient } from '../helpers/postgres.js';
 
 describePg('ending stale workers (PostgreSQL)', () => {

@@ -1,11 +1,11 @@
 /**
- * The progress line (run/progress.ts) on a fake terminal: an Output that says it is
+ * The progress line (workers/progress.ts) on a fake terminal: an Output that says it is
  * interactive and records every write. The real terminal is test/e2e/progress-line.test.ts.
  */
 import { afterEach, expect, test } from 'vitest';
 import { createLogger } from '../../src/core/logger.js';
 import { memoryOutput, type Output } from '../../src/core/output.js';
-import { ProgressBoard } from '../../src/run/progress.js';
+import { ProgressBoard } from '../../src/workers/progress.js';
 
 const CLEAR = '\r\x1b[2K';
 

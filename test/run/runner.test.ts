@@ -1,5 +1,5 @@
 /**
- * The runner forks one child per processor; children run dist/run/child.js, so this
+ * The runner forks one child per processor; children run dist/workers/child.js, so this
  * file drives the built dist/ (not src/) and a small pipeline written as plain
  * JavaScript that imports dist/ too: parent, children and pipeline share classes.
  */
@@ -11,7 +11,7 @@ import { memoryOutput } from '../../dist/core/output.js';
 import { createMissingTables } from '../../dist/db/schema.js';
 import { allModels, openEnvironment } from '../../dist/run/environment.js';
 import { exitCodeOf, printReport } from '../../dist/cli/report.js';
-import { runPhases, type RunReport } from '../../dist/run/runner.js';
+import { runPhases, type RunReport } from '../../dist/workers/runner.js';
 import { DIST_DIR } from '../helpers/paths.js';
 import { queryDb } from '../helpers/sqlite.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';

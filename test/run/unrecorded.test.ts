@@ -1,5 +1,5 @@
 /**
- * Runs that could not write their corral_runs row when they started (run/unrecorded.ts),
+ * Runs that could not write their corral_runs row when they started (db/bookkeeping/unrecorded.ts),
  * on a real SQLite file whose write lock another connection holds: the run that gives
  * up waiting is recorded `not-started` beside the database, `runs` lists it, and the
  * next run that gets the lock moves it into the table. The stop while waiting is
@@ -12,9 +12,9 @@ import { boolean, float, integer } from '../../src/db/columns.js';
 import { Engine } from '../../src/db/engine.js';
 import { model } from '../../src/db/model.js';
 import { executeProcessor } from '../../src/run/execute.js';
-import { listRuns } from '../../src/run/runs.js';
-import { Step } from '../../src/run/step.js';
-import { spoolOf } from '../../src/run/unrecorded.js';
+import { listRuns } from '../../src/db/bookkeeping/run-list.js';
+import { Step } from '../../src/processors/step.js';
+import { spoolOf } from '../../src/db/bookkeeping/unrecorded.js';
 import { useUnitDb } from '../helpers/unit-db.js';
 
 class Item extends model('Item', {

@@ -43,11 +43,7 @@ export const createDoc = defineCommand<CreateDocOptions>({
     // The lineage, learned from the runs when the database is there (create-models-diagram --lineage).
     let lineageSvg: string | undefined;
     if (output || format === 'html') {
-      const [{ lineageDot, pipelineLineage }, { renderGraph }, { learnedWritesOf }] = await Promise.all([
-        import('../../docs/lineage.js'),
-        import('../../docs/render-graph.js'),
-        import('../../run/written-tables.js'),
-      ]);
+      const [{ learnedWritesOf, lineageDot, pipelineLineage }, { renderGraph }] = await Promise.all([import('../../docs/lineage.js'), import('../../docs/render-graph.js')]);
       const { learned } = await learnedWritesOf(env.settings.connection, env.settings.leaseSeconds);
       lineageSvg = String(await renderGraph(lineageDot(pipelineLineage(env.settings, env.registry, learned), { title: `${env.settings.name} lineage` }), 'svg'));
     }

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option } from 'commander';
-import { frameworkModels } from '../../db/framework-models.js';
-import { lineageDot, pipelineLineage } from '../../docs/lineage.js';
+import { frameworkModels } from '../../db/bookkeeping/models.js';
+import { learnedWritesOf, lineageDot, pipelineLineage } from '../../docs/lineage.js';
 import { modelsDiagramDot } from '../../docs/models-diagram.js';
 import { renderGraph, type GraphFormat } from '../../docs/render-graph.js';
-import { learnedWritesOf } from '../../run/written-tables.js';
 import { defineCommand, envOf } from '../command-spec.js';
 
 const FORMATS: readonly GraphFormat[] = ['dot', 'svg', 'png'];

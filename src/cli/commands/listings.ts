@@ -1,5 +1,5 @@
 import { renderTable } from '../../core/table.js';
-import type { ProcessorClass } from '../../run/processor.js';
+import type { ProcessorClass } from '../../processors/processor.js';
 import { groupsOf, selectProcessors } from '../../run/registry.js';
 import { defineCommand, envOf, type CliCommand } from '../command-spec.js';
 

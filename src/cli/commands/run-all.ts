@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError } from '../../core/errors.js';
 import type { StopFlag } from '../../run/execute.js';
-import { runAllPhases } from '../../run/plan.js';
+import { runAllPhases } from '../../workers/plan.js';
 import { defineCommand, envOf } from '../command-spec.js';
 import { exitCodeOf } from '../report.js';
 import { DRY_RUN_HELP, printPlan, runOnce, summaryTarget, type SummaryOptions } from './run.js';

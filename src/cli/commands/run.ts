@@ -1,10 +1,10 @@
 import { CommandError } from '../../core/errors.js';
 import { allModels, requireTables } from '../../run/environment.js';
 import type { StopFlag } from '../../run/execute.js';
-import type { ProcessorClass } from '../../run/processor.js';
-import { planPhases, renderPlan } from '../../run/plan.js';
+import type { ProcessorClass } from '../../processors/processor.js';
+import { planPhases, renderPlan } from '../../workers/plan.js';
 import { selectProcessors } from '../../run/registry.js';
-import { runPhases, type RunReport } from '../../run/runner.js';
+import { runPhases, type RunReport } from '../../workers/runner.js';
 import { defineCommand, envOf, type CommandContext } from '../command-spec.js';
 import { exitCodeOf, reportRun, type SummaryTarget } from '../report.js';
 

@@ -4,7 +4,7 @@ import { didYouMean } from '../../core/suggest.js';
 import { renderTable } from '../../core/table.js';
 import { allModels, requireTables } from '../../run/environment.js';
 import { allProcessors } from '../../run/registry.js';
-import { RUN_OUTCOMES, listRuns, outcomeText, parseOutcomes, parseSince } from '../../run/runs.js';
+import { RUN_OUTCOMES, listRuns, outcomeText, parseOutcomes, parseSince } from '../../db/bookkeeping/run-list.js';
 import { defineCommand, envOf } from '../command-spec.js';
 
 /** The options of `runs`, as `configure` declares them. */

@@ -1,7 +1,7 @@
 import { CommandError } from '../../core/errors.js';
 import { pipelineLineage } from '../../docs/lineage.js';
 import { allModels, requireTables } from '../../run/environment.js';
-import { learnedWrites } from '../../run/written-tables.js';
+import { learnedWrites } from '../../db/bookkeeping/wrote.js';
 import { openReadEngine } from '../../serve/read-engine.js';
 import { startStatusServer } from '../../serve/server.js';
 import { defineCommand, envOf } from '../command-spec.js';

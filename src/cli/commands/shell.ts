@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { pushContext, popContext } from '../../db/context.js';
 import type { Engine, Transaction } from '../../db/engine.js';
 import type { Condition } from '../../db/conditions.js';
-import { frameworkModels } from '../../db/framework-models.js';
+import { frameworkModels } from '../../db/bookkeeping/models.js';
 import type { ModelClass } from '../../db/model.js';
 import { countRowsIn, findRowIn, findRowsIn } from '../../db/queries.js';
 import type { Environment } from '../../run/environment.js';

@@ -1,7 +1,7 @@
 import { formatCount, formatTimestamp } from '../../core/format.js';
 import { renderTable } from '../../core/table.js';
 import { allModels, requireTables } from '../../run/environment.js';
-import { outcomeOf, outcomeText } from '../../run/runs.js';
+import { outcomeOf, outcomeText } from '../../db/bookkeeping/run-list.js';
 import { healthProblems, pipelineStatus } from '../../run/status.js';
 import { defineCommand, envOf } from '../command-spec.js';
 

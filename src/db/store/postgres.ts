@@ -11,7 +11,7 @@ import { DBError, describeError } from '../../core/errors.js';
 import { RowRefused, blameOf } from '../blame.js';
 import type { ColumnSpec } from '../columns.js';
 import type { Engine, SessionSettings } from '../engine.js';
-import { Alerted } from '../framework-models.js';
+import { Alerted } from '../bookkeeping/models.js';
 import { ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
 import { describeRefusal } from '../refusal.js';
 import { keepAliveFor, newSessionName, sessionSetupSql } from '../session.js';

@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ColumnSpec } from '../columns.js';
 import type { Engine, EngineOptions, SessionSettings } from '../engine.js';
-import { Alerted } from '../framework-models.js';
+import { Alerted } from '../bookkeeping/models.js';
 import { ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
 import { refuseTooLong } from '../refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js';

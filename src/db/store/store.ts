@@ -74,7 +74,7 @@ export interface Store extends RowReader {
   holdWritesInTransaction(): void;
   /** An alert's claim and record, for the rows of `source`. */
   alertClaims(source: ClaimSource): AlertClaims;
-  /** SQL of a row's key text from `columns` key columns (`??` bindings), as `keyText` (run/row-keys.ts) writes it in JavaScript. */
+  /** SQL of a row's key text from `columns` key columns (`??` bindings), as `keyText` (db/bookkeeping/row-keys.ts) writes it in JavaScript. */
   keyTextSql(columns: number): string;
   /** A JavaScript value as this database stores it in a column of `spec` (booleans 1/0 and dates as milliseconds on SQLite). */
   value(spec: ColumnSpec, value: unknown): unknown;

@@ -1,6 +1,9 @@
 import type { Command as Commander } from 'commander';
 import type { Output } from '../core/output.js';
-import type { Environment, Mode } from './environment.js';
+import type { Logger } from '../core/logger.js';
+import type { Mode } from '../conf/mode.js';
+import type { ResolvedSettings } from '../conf/settings.js';
+import type { Engine } from '../db/engine.js';
 import { CONTEXT, LIFECYCLE, ProcessorContext, type Lifecycle } from './processor-context.js';
 import type { ConcreteClass } from './processor-kinds.js';
 import { RowApi } from './row-api.js';
@@ -23,6 +26,13 @@ const LIFE: Lifecycle = { runs: 'the command runs', use: 'handle()' };
  * (`--dry-run` is `dryRun`); a subclass may type them:
  * `handle(options: { count?: string })`.
  */
+/** What a command works with: an open environment (run/environment.ts) has it all. */
+export interface CommandEnvironment {
+  readonly engine: Engine | undefined;
+  readonly settings: ResolvedSettings;
+  readonly logger: Logger;
+}
+
 export abstract class Command extends RowApi {
   /** The command's name on the command line. (Default: the class name in kebab-case) */
   static commandName: string | undefined = undefined;
@@ -41,7 +51,7 @@ export abstract class Command extends RowApi {
   }
 
   /** @internal called by the CLI before `handle`: the command's context (settings, logger, database) and output. */
-  bind(environment: Environment, output: Output): ProcessorContext {
+  bind(environment: CommandEnvironment, output: Output): ProcessorContext {
     this.out = output;
     const context = new ProcessorContext({ owner: this.constructor.name, engine: environment.engine, settings: () => environment.settings, logger: environment.logger });
     this[CONTEXT] = context;
@@ -66,28 +76,4 @@ export type CommandClass = ConcreteClass<typeof Command>;
 
 export function commandNameOf(Class: CommandClass): string {
   return Class.commandName ?? Class.name.replace(/Command$/, '').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
-}
-
-/** Runs a pipeline's own command; modes `in`/`test` wrap `handle` in one transaction. */
-export async function runCustomCommand(
-  Class: CommandClass,
-  env: Environment,
-  output: Output,
-  options: Record<string, unknown>,
-  args: readonly string[],
-): Promise<number> {
-  const command = new Class();
-  const context = command.bind(env, output);
-  const result = env.engine ? await env.engine.inTransaction(context.inside(() => command.handle(options, ...args))) : await command.handle(options, ...args);
-  return typeof result === 'number' ? result : 0;
-}
-
-/** Parses a command's arguments the way the command line would (for TestCase command subjects). */
-export async function parseCommandArgs(Class: CommandClass, args: readonly string[]): Promise<{ options: Record<string, unknown>; args: string[] }> {
-  const { Command: Commander } = await import('commander');
-  const cmd = new Commander(commandNameOf(Class)).exitOverride().allowExcessArguments(true);
-  cmd.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  Class.configure(cmd);
-  cmd.parse([...args], { from: 'user' });
-  return { options: cmd.opts(), args: [...cmd.args] };
 }

@@ -2,12 +2,12 @@ import { CommandError } from '../core/errors.js';
 import { formatCount } from '../core/format.js';
 import { didYouMean } from '../core/suggest.js';
 import { renderTable } from '../core/table.js';
-import type { Environment } from './environment.js';
-import { kindOf, type ProcessorKind } from './execute.js';
-import type { ProcessorClass } from './processor.js';
-import { allProcessors, selectProcessors, type Registry } from './registry.js';
+import type { Environment } from '../run/environment.js';
+import { kindOf, type ProcessorKind } from '../run/execute.js';
+import type { ProcessorClass } from '../processors/processor.js';
+import { allProcessors, selectProcessors, type Registry } from '../run/registry.js';
 import { procsOf } from './runner.js';
-import { backlogOf } from './status.js';
+import { backlogOf } from '../run/status.js';
 
 /**
  * `--dry-run`: what a run would do, read from the database and changed in nothing.

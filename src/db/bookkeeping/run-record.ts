@@ -1,11 +1,10 @@
 import os from 'node:os';
-import type { Logger } from '../core/logger.js';
-import type { Engine } from '../db/engine.js';
-import { StoppedWhileWaiting, type StopRequest } from '../db/sqlite-lock.js';
-import { Run } from '../db/framework-models.js';
-import { HeartbeatThread } from './heartbeat.js';
+import type { Logger } from '../../core/logger.js';
+import type { Engine } from '../engine.js';
+import { StoppedWhileWaiting, type StopRequest } from '../sqlite-lock.js';
+import { Run } from './models.js';
 import { endStaleWorkers, runsHaveSession, warnOnce } from './lease.js';
-import { runsHaveWrote, wroteValue } from './written-tables.js';
+import { runsHaveWrote, wroteValue } from './wrote.js';
 
 /** `dead`: its heartbeat stopped for longer than the lease, and another process ended its sessions (lease.ts). */
 export type RunStatus = 'running' | 'ok' | 'failed' | 'stopped' | 'dead';
@@ -13,9 +12,16 @@ export type RunStatus = 'running' | 'ok' | 'failed' | 'stopped' | 'dead';
 /** Progress between chunks, at most once a second: it spares a write per chunk. */
 const PROGRESS_MS = 1000;
 
+/** Something running beside the run that its end stops (the heartbeat thread, run/heartbeat.ts). */
+export interface Stoppable {
+  stop(): void;
+}
+
 export interface RunRecordOptions {
   readonly leaseSeconds: number;
   readonly logger: Logger;
+  /** Starts the run's heartbeat once its row exists (sessions that can be ended only: PostgreSQL). */
+  readonly heartbeat?: (runId: number) => Stoppable | undefined;
 }
 
 /**
@@ -33,7 +39,7 @@ export class RunRecord {
   private readonly engine: Engine;
   private id: number | undefined;
   private lastBeat = 0;
-  private thread: HeartbeatThread | undefined;
+  private thread: Stoppable | undefined;
 
   private constructor(engine: Engine) {
     this.engine = engine;
@@ -53,7 +59,7 @@ export class RunRecord {
         .returning('id')) as ({ id: number } | number)[];
       record.id = typeof row === 'object' ? row.id : row;
     }, stop);
-    if (session && options && record.id !== undefined) record.thread = HeartbeatThread.start(engine, record.id, options.leaseSeconds, options.logger);
+    if (session && options?.heartbeat && record.id !== undefined) record.thread = options.heartbeat(record.id);
     return record;
   }
 

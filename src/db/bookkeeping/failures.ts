@@ -1,13 +1,26 @@
-import type { Logger } from '../core/logger.js';
-import type { RowFailure } from './execute.js';
+import type { Logger } from '../../core/logger.js';
 import type { Knex } from 'knex';
-import { describeError } from '../core/errors.js';
-import type { ResolvedSettings } from '../conf/settings.js';
-import type { Engine } from '../db/engine.js';
-import { Failure } from '../db/framework-models.js';
-import type { ModelClass } from '../db/model.js';
+import { describeError } from '../../core/errors.js';
+import type { Engine } from '../engine.js';
+import { Failure } from './models.js';
+import type { ModelClass } from '../model.js';
 import { keyText, keyTextMatches } from './row-keys.js';
-import type { Restriction } from './work-set.js';
+import type { Restriction } from '../conditions.js';
+
+/** How failed rows are retried: the settings `retryDelaySeconds` and `maxAttempts`. */
+export interface RetryPolicy {
+  readonly retryDelaySeconds: number;
+  readonly maxAttempts: number;
+}
+
+/** A row that failed in a run, as the run's summary reports it. */
+export interface RowFailure {
+  readonly key: string;
+  readonly message: string;
+  readonly attempts: number;
+  readonly quarantined: boolean;
+  readonly stack?: string | undefined;
+}
 
 /** What happened to a failed row: retried later, or quarantined for good. */
 export interface RecordedFailure {
@@ -25,13 +38,13 @@ export class FailureLog {
   private readonly engine: Engine;
   private readonly processor: string;
   private readonly Model: ModelClass;
-  private readonly settings: ResolvedSettings;
+  private readonly settings: RetryPolicy;
   /** Whether this processor has any failure on record (checked once, then kept up to date). */
   private any = false;
   /** Rows that failed in this run are not retried in it, whatever their backoff. */
   private readonly runStartedAt = new Date();
 
-  constructor(engine: Engine, processor: string, Model: ModelClass, settings: ResolvedSettings) {
+  constructor(engine: Engine, processor: string, Model: ModelClass, settings: RetryPolicy) {
     this.engine = engine;
     this.processor = processor;
     this.Model = Model;

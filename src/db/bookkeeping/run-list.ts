@@ -1,7 +1,7 @@
-import { CommandError } from '../core/errors.js';
-import type { Engine } from '../db/engine.js';
-import { Run } from '../db/framework-models.js';
-import { fromDb, toDb } from '../db/values.js';
+import { CommandError } from '../../core/errors.js';
+import type { Engine } from '../engine.js';
+import { Run } from './models.js';
+import { fromDb, toDb } from '../values.js';
 import { spooledRuns, type UnrecordedRun } from './unrecorded.js';
 
 /**

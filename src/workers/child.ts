@@ -9,13 +9,13 @@
  */
 import { CorralError, describeError } from '../core/errors.js';
 import { quietBrokenPipes } from '../core/output.js';
-import { executeProcessor, type StopFlag } from './execute.js';
-import { openEnvironment, type Environment } from './environment.js';
+import { executeProcessor, type StopFlag } from '../run/execute.js';
+import { openEnvironment, type Environment } from '../run/environment.js';
 import type { ChildMessage, ParentMessage, RunMessage } from './protocol.js';
-import { findProcessor } from './registry.js';
+import { findProcessor } from '../run/registry.js';
 
 if (!process.send) {
-  process.stderr.write('corral: run/child.js is started by the corral runner, not by hand.\n');
+  process.stderr.write('corral: workers/child.js is started by the corral runner, not by hand.\n');
   process.exit(2);
 }
 

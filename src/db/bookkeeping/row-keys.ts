@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { ImproperlyConfigured } from '../core/errors.js';
-import type { ModelClass } from '../db/model.js';
-import type { Store } from '../db/store/store.js';
+import { ImproperlyConfigured } from '../../core/errors.js';
+import type { ModelClass } from '../model.js';
+import type { Store } from '../store/store.js';
 
 const KEY_KINDS = new Set(['integer', 'bigint', 'string', 'text']);
 

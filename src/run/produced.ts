@@ -1,8 +1,8 @@
 import { blameOf } from '../db/blame.js';
 import type { Transaction } from '../db/engine.js';
 import { isModelInstance, type ModelInstance } from '../db/model.js';
-import type { Processor } from './processor.js';
-import { noteWritten } from './written-tables.js';
+import type { Processor } from '../processors/processor.js';
+import { noteWritten } from '../processors/written-tables.js';
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';

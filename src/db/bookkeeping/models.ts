@@ -1,5 +1,5 @@
-import { boolean, datetime, integer, string, text } from './columns.js';
-import { model } from './model.js';
+import { boolean, datetime, integer, string, text } from '../columns.js';
+import { model } from '../model.js';
 
 /**
  * Which row each alert has already announced. One row per (alert, table, key), so
@@ -69,7 +69,7 @@ export class Run extends model(
      */
     session: string(63),
     /**
-     * The tables this run wrote, as a JSON array (run/written-tables.ts): the lineage
+     * The tables this run wrote, as a JSON array (processors/written-tables.ts): the lineage
      * learned from what ran. Added to older databases by `createdb`.
      */
     wrote: text(),

@@ -5,7 +5,7 @@ import type { ModelInstance } from '../../db/model.js';
 import type { Alert } from '../alert.js';
 import { CONTEXT, LIFECYCLE, contextOf, type Lifecycle, type ProcessorContext } from '../processor-context.js';
 import type { Outbox } from './outbox.js';
-import { keyText } from '../row-keys.js';
+import { keyText } from '../../db/bookkeeping/row-keys.js';
 
 /**
  * An endpoint refused one row for good (an HTTP 4xx about the request, a permanent

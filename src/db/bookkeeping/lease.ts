@@ -10,8 +10,8 @@
  * here: the thread loads this module.
  */
 import type { Knex } from 'knex';
-import type { Logger } from '../core/logger.js';
-import type { Engine } from '../db/engine.js';
+import type { Logger } from '../../core/logger.js';
+import type { Engine } from '../engine.js';
 
 /** One statement, `?` placeholders, its rows. */
 export type Sql = (text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>;

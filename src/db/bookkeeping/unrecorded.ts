@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeError } from '../core/errors.js';
-import type { Logger } from '../core/logger.js';
-import type { Engine } from '../db/engine.js';
-import { Run } from '../db/framework-models.js';
-import { StoppedWhileWaiting, type StopRequest } from '../db/sqlite-lock.js';
-import { toDb } from '../db/values.js';
+import { describeError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { Engine } from '../engine.js';
+import { Run } from './models.js';
+import { StoppedWhileWaiting, type StopRequest } from '../sqlite-lock.js';
+import { toDb } from '../values.js';
 
 /**
  * Runs whose start could not be written to `corral_runs`, recorded all the same.
