@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, expect, test } from 'vitest';
-import { Engine } from '../../src/db/engine.js';
-import { Run } from '../../src/db/bookkeeping/models.js';
-import { createMissingTables } from '../../src/db/schema.js';
-import { endStaleWorkersWith, leaseExpiredMessage, type Sql } from '../../src/db/bookkeeping/lease.js';
-import { describePg, pgDatabasePerTest, withPgClient } from '../helpers/postgres.js';
+import { Engine } from '../../../src/db/engine.js';
+import { Run } from '../../../src/db/bookkeeping/models.js';
+import { createMissingTables } from '../../../src/db/schema.js';
+import { endStaleWorkersWith, leaseExpiredMessage, type Sql } from '../../../src/db/bookkeeping/lease.js';
+import { describePg, pgDatabasePerTest, withPgClient } from '../../helpers/postgres.js';
 
 describePg('ending stale workers (PostgreSQL)', () => {
   const newDatabase = pgDatabasePerTest();

@@ -8,14 +8,14 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
-import { boolean, float, integer } from '../../src/db/columns.js';
-import { Engine } from '../../src/db/engine.js';
-import { model } from '../../src/db/model.js';
-import { executeProcessor } from '../../src/run/execute.js';
-import { listRuns } from '../../src/db/bookkeeping/run-list.js';
-import { Step } from '../../src/processors/step.js';
-import { spoolOf } from '../../src/db/bookkeeping/unrecorded.js';
-import { useUnitDb } from '../helpers/unit-db.js';
+import { boolean, float, integer } from '../../../src/db/columns.js';
+import { Engine } from '../../../src/db/engine.js';
+import { model } from '../../../src/db/model.js';
+import { executeProcessor } from '../../../src/run/execute.js';
+import { listRuns } from '../../../src/db/bookkeeping/run-list.js';
+import { Step } from '../../../src/processors/step.js';
+import { spoolOf } from '../../../src/db/bookkeeping/unrecorded.js';
+import { useUnitDb } from '../../helpers/unit-db.js';
 
 class Item extends model('Item', {
   id: integer().primaryKey(),

@@ -7,13 +7,13 @@
  */
 import os from 'node:os';
 import { expect, test } from 'vitest';
-import { integer, string } from '../../src/db/columns.js';
-import { model } from '../../src/db/model.js';
-import { executeProcessor, type RunContext } from '../../src/run/execute.js';
-import { clearFailures, listFailures, retryFailures } from '../../src/run/status.js';
-import { Step } from '../../src/processors/step.js';
-import { forEachDatabase } from '../helpers/postgres.js';
-import { countWhere, idsWhere, normalizeRow, selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
+import { integer, string } from '../../../src/db/columns.js';
+import { model } from '../../../src/db/model.js';
+import { executeProcessor, type RunContext } from '../../../src/run/execute.js';
+import { clearFailures, listFailures, retryFailures } from '../../../src/run/status.js';
+import { Step } from '../../../src/processors/step.js';
+import { forEachDatabase } from '../../helpers/postgres.js';
+import { countWhere, idsWhere, normalizeRow, selectRows, useUnitDb, type UnitDb } from '../../helpers/unit-db.js';
 
 class Job extends model('Job', {
   id: integer().primaryKey(),
