@@ -25,7 +25,8 @@ import ts from 'typescript';
 
 /**
  * What each folder of src/ may import (besides itself). Imports point one way:
- * cli → serve → docs → qa → run → db · conf → core, and creator → core. `conf` may use
+ * cli → serve → docs → qa → run → processors → db · conf → core; cli → workers → run;
+ * creator → core. `conf` may use
  * `db` (db never imports conf). The top-level files: `version.ts` is a constant
  * (counted with core); `index.ts` is the public API, which nothing inside imports.
  */
