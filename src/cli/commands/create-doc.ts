@@ -1,13 +1,15 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { Option } from 'commander';
 import type { CommandEntry, PipelineDocInput } from '../../docs/pipeline-doc.js';
 import { commandReferenceLink } from '../../docs/command-reference.js';
 import { commandNameOf, type CommandClass } from '../../run/command.js';
 import { envOf, type CommandSpec } from '../command-spec.js';
+import { documentTarget, writeDocument, type DocumentFormats } from '../document-output.js';
 
 /** The class diagram a Markdown manual shows, written beside it (the name `create-models-diagram -o models.svg` gives too). */
 const DIAGRAM_FILE = 'models.svg';
+
+const MANUAL_FORMATS: DocumentFormats<'md' | 'html'> = { extensions: { md: ['md'], html: ['html', 'htm'] }, standardOutput: 'md' };
 
 export const createDoc: CommandSpec = {
   name: 'create-doc',
@@ -17,10 +19,12 @@ export const createDoc: CommandSpec = {
   configure(cmd) {
     cmd
       .option('-o, --output <file>', 'write the manual to this file, and for Markdown the class diagram beside it as models.svg (default: standard output, no diagram)')
-      .addOption(new Option('--format <format>', 'md or html (default: from the file extension, else md)').choices(['md', 'html']));
+      .addOption(new Option('--format <format>', 'md or html (default: from the file extension; md on standard output)').choices(Object.keys(MANUAL_FORMATS.extensions)));
   },
   async handle(context, options) {
     const env = envOf(context);
+    const target = documentTarget(options, MANUAL_FORMATS);
+    const { file: output, format } = target;
     // Imported here: the command line imports this module through the list of commands.
     // pipeline-doc.js loads the TypeScript compiler (~1 s): only for this command, not for every command line.
     const [{ commandLineProgram }, { builtinCommands }, { pipelineDocHtml, pipelineDocMarkdown }] = await Promise.all([
@@ -33,9 +37,6 @@ export const createDoc: CommandSpec = {
       ...builtinCommands.map((spec) => ({ name: spec.name, mode: spec.mode, custom: undefined })),
       ...custom.map((Class) => ({ name: commandNameOf(Class), mode: Class.mode, custom: Class })),
     ];
-    const output: string | undefined = options.output;
-    const extension = output ? path.extname(output).slice(1).toLowerCase() : '';
-    const format: string = options.format ?? (extension === 'html' || extension === 'htm' ? 'html' : 'md');
     const folder = output ? path.dirname(path.resolve(output)) : process.cwd();
     // The class diagram: inline in HTML; in Markdown an image beside the manual (none on standard output: no place for it).
     const models = env.settings.models;
@@ -53,14 +54,8 @@ export const createDoc: CommandSpec = {
       ...(svg === undefined ? {} : { diagram: format === 'html' ? { svg } : { image: DIAGRAM_FILE } }),
     };
     const text = format === 'html' ? await pipelineDocHtml(input) : pipelineDocMarkdown(input);
-    if (output) {
-      fs.mkdirSync(folder, { recursive: true });
-      if (svg !== undefined && format !== 'html') fs.writeFileSync(path.join(folder, DIAGRAM_FILE), svg);
-      fs.writeFileSync(output, text);
-      context.output.err(`Wrote the documentation to ${output}${svg !== undefined && format !== 'html' ? `, and its diagram to ${path.join(path.dirname(output), DIAGRAM_FILE)}` : ''}\n`);
-    } else {
-      context.output.out(text);
-    }
+    const beside = output !== undefined && svg !== undefined && format !== 'html' ? [{ name: DIAGRAM_FILE, content: svg, what: 'its diagram' }] : [];
+    writeDocument(context.output, target, text, 'the documentation', beside);
     return 0;
   },
 };
