@@ -131,6 +131,11 @@ const vitestArgs = [
   '--coverage.include=src/**/*.ts',
   '--coverage.reporter=json',
   `--coverage.reportsDirectory=${VITEST}`,
+  // Every process runs slower while it records coverage, and the suite's 2-minute
+  // limit is there to catch a hang, not to judge speed: a measurement on a busy machine
+  // should not lose the lines of a test that was merely slow.
+  '--testTimeout=360000',
+  '--hookTimeout=360000',
   ...process.argv.slice(2),
 ];
 const testsCode = node(vitestArgs, { ...process.env, CORRAL_TEST_SKIP_BUILD: '1', NODE_V8_COVERAGE: FORKED });
