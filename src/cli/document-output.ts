@@ -91,14 +91,14 @@ function writeFile(file: string, content: string | Uint8Array): void {
  * folder of its path should be, or the first folder that exists is not writable.
  */
 function checkWritable(file: string): void {
-  const target = path.resolve(file);
   try {
-    if (fs.existsSync(target)) {
-      if (fs.statSync(target).isDirectory()) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
-      fs.accessSync(target, fs.constants.W_OK);
+    if (fs.existsSync(file)) {
+      if (fs.statSync(file).isDirectory()) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
+      fs.accessSync(file, fs.constants.W_OK);
       return;
     }
-    let folder = path.dirname(target);
+    // Up the path as given, so that the message names the part the user typed.
+    let folder = path.dirname(file);
     while (!fs.existsSync(folder)) folder = path.dirname(folder);
     if (!fs.statSync(folder).isDirectory()) throw Object.assign(new Error(folder), { code: 'ENOTDIR', path: folder });
     fs.accessSync(folder, fs.constants.W_OK);

@@ -71,6 +71,15 @@ describe('a document written with -o', () => {
     expect(fs.readFileSync(blocker, 'utf8')).toBe('a file, not a folder\n');
   });
 
+  test('when the path is relative then the error names the file in the way as it was typed', async () => {
+    fs.writeFileSync(path.join(pipe.root, 'notes'), 'mine\n');
+    const result = await pipe.cli(['create-models-diagram', '-o', 'notes/models.svg']);
+    expectExit(result, 1);
+    expect(result.stderr).toBe('Error: -o notes/models.svg: cannot write there (notes is a file, not a folder)\n  Give -o a file in a folder you can write to\n');
+    expect(fs.readFileSync(path.join(pipe.root, 'notes'), 'utf8')).toBe('mine\n');
+    fs.rmSync(path.join(pipe.root, 'notes'));
+  });
+
   test('when -o names an existing folder then the error says it is a folder, and the folder is left as it was', async () => {
     const folder = path.join(tempDir(), 'taken.md');
     fs.mkdirSync(folder);
