@@ -39,16 +39,14 @@ export class Loader extends BaseLoader {
 
   async *generate() {
     if (this.alreadyLoaded) return;
-    // Read as a stream, one record at a time, keyed by the header line's names.
-    const records = fs.createReadStream(this.csvPath).pipe(parse({ columns: true, bom: true, skip_empty_lines: true }));
-    let index = 0;
-    for await (const record of records as AsyncIterable<Record<string, string>>) {
-      index += 1;
+    // Read as a stream, one record at a time, keyed by the header line's names; `info` says where it ends in the file.
+    const records = fs.createReadStream(this.csvPath).pipe(parse({ columns: true, bom: true, skip_empty_lines: true, info: true }));
+    for await (const { record, info } of records as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       const cells = MEASUREMENTS.map((column) => (record[column] ?? '').trim());
       const values = cells.map(Number);
       const species = (record.Name ?? '').trim();
       if (!species || cells.some((cell, i) => cell === '' || !Number.isFinite(values[i]))) {
-        throw new Error(`${this.csvPath}: record ${index} is not a flower: ${JSON.stringify(record)}`);
+        throw new Error(`${this.csvPath}:${info.lines}: not a flower: ${JSON.stringify(record)}`);
       }
       const name = await this.nameInstance(species);
       const [sepal_l, sepal_w, petal_l, petal_w] = values as [number, number, number, number];
