@@ -117,11 +117,9 @@ function unwritable(file: string, error: unknown): CommandError {
         ? `${at && path.resolve(at) !== path.resolve(file) ? at : 'a part of the path'} is a file, not a folder`
         : code === 'EACCES' || code === 'EPERM'
           ? 'permission denied'
-          : code === 'EROFS'
-            ? 'the file system is read-only'
-            : error instanceof Error
-              ? error.message
-              : String(error);
+          : error instanceof Error
+            ? error.message
+            : String(error);
   return new CommandError(`-o ${file}: cannot write there (${reason})`, {
     hint: 'Give -o a file in a folder you can write to',
     cause: error,
