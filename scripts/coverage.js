@@ -3,11 +3,11 @@
 //
 // corral's tests run its code two ways, and each is measured its own way:
 // - in the vitest workers, where unit tests import src/*.ts through vite:
-//   @vitest/coverage-v8 measures those (its JSON goes to coverage/.tmp/vitest);
+//   @vitest/coverage-v8 measures those (its JSON goes to a temporary folder);
 // - in child processes, where end-to-end tests run `node in_corral.js …` and the
 //   CLI forks runner children, all of them running the compiled dist/*.js:
 //   NODE_V8_COVERAGE, inherited by every process the run starts, makes each one
-//   write its raw V8 coverage into coverage/.tmp/forked when it exits.
+//   write its raw V8 coverage into a temporary folder when it exits.
 // The raw coverage of dist/*.js is mapped back to src/*.ts through tsc's source maps
 // with the converter @vitest/coverage-v8 uses (ast-v8-to-istanbul), so both halves
 // list the same statements and branches of the same .ts lines, and their hits are
@@ -20,6 +20,7 @@
 // The exit code is vitest's: a failing test fails the command, after the report.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mergeProcessCovs } from '@bcoe/v8-coverage';
@@ -31,7 +32,10 @@ import { parseAstAsync } from 'vitest/node';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = path.join(ROOT, 'coverage');
-const WORK = path.join(OUT, '.tmp');
+// Outside the checkout: scaffolded pipelines link node_modules/corral to it, and a test
+// that lists a pipeline's files would see the raw coverage appear.
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'corral-coverage-'));
+process.on('exit', () => fs.rmSync(WORK, { recursive: true, force: true }));
 const FORKED = path.join(WORK, 'forked');
 const VITEST = path.join(WORK, 'vitest');
 const DIST_URL = pathToFileURL(path.join(ROOT, 'dist')).href + '/';
@@ -114,7 +118,8 @@ function addHits(coverageMap, file, data) {
 }
 
 fs.rmSync(OUT, { recursive: true, force: true });
-fs.mkdirSync(FORKED, { recursive: true });
+fs.mkdirSync(OUT);
+fs.mkdirSync(FORKED);
 
 // Built once, here, without coverage: the suite's global setup then skips its own build.
 process.stdout.write('Building dist/ (with source maps)...\n');
@@ -130,6 +135,8 @@ const vitestArgs = [
   '--coverage.provider=v8',
   '--coverage.include=src/**/*.ts',
   '--coverage.reporter=json',
+  // A failing test still leaves a figure (vitest writes none by default then).
+  '--coverage.reportOnFailure',
   `--coverage.reportsDirectory=${VITEST}`,
   // Every process runs slower while it records coverage, and the suite's 2-minute
   // limit is there to catch a hang, not to judge speed: a measurement on a busy machine
@@ -158,7 +165,6 @@ coverageMap.filter((file) => file.startsWith(SRC) && file.endsWith('.ts') && !fi
 const context = libReport.createContext({ dir: OUT, coverageMap, defaultSummarizer: 'nested' });
 for (const reporter of ['html', 'lcovonly', 'json-summary', 'text']) reports.create(reporter, { file: reporter === 'text' ? 'coverage.txt' : undefined }).execute(context);
 reports.create('text-summary').execute(context);
-fs.rmSync(WORK, { recursive: true, force: true });
 
 const total = coverageMap.getCoverageSummary();
 const percent = (metric) => `${metric.pct.toFixed(2)} % (${metric.covered}/${metric.total})`;
