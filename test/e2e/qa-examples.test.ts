@@ -66,12 +66,14 @@ describePg('the examples on a PostgreSQL testConnection', () => {
     ['iris', 'iris'],
     ['exoplanets', 'exo'],
   ])('when the tests of examples/%s run on PostgreSQL then every one passes and the test database is left empty', async (name, pkg) => {
-    // A user's copy of the example: its own package.json and node_modules/corral, as after `npm install`.
+    // A user's copy of the example: its own package.json and node_modules (corral, and csv-parse,
+    // which its loader reads the CSV with), as after `npm install corral csv-parse`.
     const root = path.join(tempDir(), `${name}-pg`);
     fs.cpSync(path.join(REPO_ROOT, 'examples', name), root, { recursive: true, filter: (source) => !source.includes(`${path.sep}docs`) });
-    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
+    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name, private: true, type: 'module', dependencies: { corral: `file:${REPO_ROOT}`, 'csv-parse': '7.0.3' } }));
     fs.mkdirSync(path.join(root, 'node_modules'));
     fs.symlinkSync(path.resolve(REPO_ROOT), path.join(root, 'node_modules', 'corral'), 'dir');
+    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules', 'csv-parse'), path.join(root, 'node_modules', 'csv-parse'), 'dir');
     const { url } = await testDatabase();
     const settingsFile = path.join(root, pkg, 'settings.ts');
     const settings = fs.readFileSync(settingsFile, 'utf8');

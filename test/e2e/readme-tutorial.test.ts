@@ -65,6 +65,21 @@ function register(pipe: ScaffoldedPipeline, { importLine, entry }: { importLine:
   fs.writeFileSync(pipe.settingsFile, lines.join('\n'));
 }
 
+/**
+ * What `npm install <name>` does in the pipeline, offline: the package as corral's
+ * checkout has it (a devDependency there) linked into node_modules, and listed in
+ * package.json's dependencies.
+ */
+function installFromCheckout(pipe: ScaffoldedPipeline, name: string): void {
+  const source = path.join(REPO_ROOT, 'node_modules', name);
+  const { version } = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8')) as { version: string };
+  fs.symlinkSync(source, path.join(pipe.root, 'node_modules', name), 'dir');
+  const manifestFile = path.join(pipe.root, 'package.json');
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { dependencies: Record<string, string> };
+  manifest.dependencies[name] = `^${version}`;
+  fs.writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 /** Sorted non-blank lines, trimmed: the same file whatever the order of its imports and entries. */
 const linesOf = (text: string) =>
   text
@@ -118,6 +133,8 @@ describe('the README tutorial, step by step', () => {
 
   test('4. when the loader is written and registered then load stores the 2950 planets, and a second load adds none', async () => {
     fs.copyFileSync(path.join(REPO_ROOT, 'examples/exoplanets/exoplanets.csv'), path.join(pipe.root, 'exoplanets.csv'));
+    expect(reader.blockAfter('Install it in the pipeline folder:').trim()).toBe('npm install csv-parse');
+    installFromCheckout(pipe, 'csv-parse');
     fs.writeFileSync(pipe.file('load.ts'), reader.blockAfter('Create `exo/load.ts`:'));
     register(pipe, reader.nextRegistration());
     const block = reader.blockAfter('');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Loader as BaseLoader } from 'corral';
-import { parseCsv } from './csv.js';
+import { parse } from 'csv-parse';
 import { Planet } from './models.js';
 
 /** A number, or null for an empty or unreadable cell (missing values are common in this catalogue). */
@@ -18,7 +18,6 @@ export function floatOrNull(value: string | undefined): number | null {
  * then processed by the next `run`).
  */
 export class Loader extends BaseLoader {
-  private records: Record<string, string>[] = [];
   private known = new Set<string>();
 
   /** The CSV file this loader reads. */
@@ -27,13 +26,14 @@ export class Loader extends BaseLoader {
   }
 
   override async setup(): Promise<void> {
-    this.records = parseCsv(fs.readFileSync(this.csvPath, 'utf8'));
     this.known = new Set((await this.db(Planet.table).whereNotNull('name').pluck('name')) as string[]);
   }
 
-  *generate() {
+  async *generate() {
     let skipped = 0;
-    for (const row of this.records) {
+    // Read as a stream, one record at a time, keyed by the header line's names.
+    const rows = fs.createReadStream(this.csvPath).pipe(parse({ columns: true, bom: true, skip_empty_lines: true }));
+    for await (const row of rows as AsyncIterable<Record<string, string>>) {
       const name = row.NAME?.trim() || null;
       if (name !== null && this.known.has(name)) {
         skipped += 1;
@@ -56,7 +56,6 @@ export class Loader extends BaseLoader {
   }
 
   override teardown(): void {
-    this.records = [];
     this.known.clear();
   }
 }

@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestCase } from 'corral';
+import { parse } from 'csv-parse/sync';
 import { InHabitableZoneAlert } from './alerts.js';
 import { HabitableCommand } from './commands.js';
-import { parseCsv } from './csv.js';
 import { Loader } from './load.js';
 import { HabitableZoneStats, Planet } from './models.js';
 import { logScatterSvg } from './plot.js';
@@ -41,7 +41,7 @@ export class LoaderTest extends TestCase {
 
   async validate() {
     const csv = path.resolve(this.settings.resolved.root, String(this.settings.exoPath));
-    const rows = parseCsv(fs.readFileSync(csv, 'utf8')).length;
+    const rows = (parse(fs.readFileSync(csv, 'utf8'), { columns: true, bom: true, skip_empty_lines: true }) as unknown[]).length;
     this.assertEqual(rows, 2950);
     await this.assertStreamCount(rows, Planet);
     // The first row: "Kepler-107 d,7.958203,0.00371234,0.0780099,,,1.411,5851,"

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Loader as BaseLoader } from 'corral';
-import { parseCsv } from './csv.js';
+import { parse } from 'csv-parse';
 import { Flower, Name } from './models.js';
 
 /** The CSV columns, in the order of the Flower measurements. */
@@ -15,7 +15,7 @@ const MEASUREMENTS = ['SepalLength', 'SepalWidth', 'PetalLength', 'PetalWidth'] 
  * the loader adds nothing.
  */
 export class Loader extends BaseLoader {
-  private records: Record<string, string>[] = [];
+  private alreadyLoaded = false;
 
   /** The CSV file this loader reads. */
   get csvPath(): string {
@@ -24,11 +24,8 @@ export class Loader extends BaseLoader {
 
   override async setup(): Promise<void> {
     const loaded = await this.count(Flower);
-    if (loaded > 0) {
-      this.logger.info(`The stream already holds ${loaded} flowers: nothing to load`);
-      return;
-    }
-    this.records = parseCsv(fs.readFileSync(this.csvPath, 'utf8'));
+    this.alreadyLoaded = loaded > 0;
+    if (this.alreadyLoaded) this.logger.info(`The stream already holds ${loaded} flowers: nothing to load`);
   }
 
   /** The Name row of `species`, created (and saved, so it has an id) the first time. */
@@ -41,20 +38,19 @@ export class Loader extends BaseLoader {
   }
 
   async *generate() {
-    for (const [index, record] of this.records.entries()) {
+    if (this.alreadyLoaded) return;
+    // Read as a stream, one record at a time, keyed by the header line's names; `info` says where it ends in the file.
+    const records = fs.createReadStream(this.csvPath).pipe(parse({ columns: true, bom: true, skip_empty_lines: true, info: true }));
+    for await (const { record, info } of records as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       const cells = MEASUREMENTS.map((column) => (record[column] ?? '').trim());
       const values = cells.map(Number);
       const species = (record.Name ?? '').trim();
       if (!species || cells.some((cell, i) => cell === '' || !Number.isFinite(values[i]))) {
-        throw new Error(`${this.csvPath}: record ${index + 1} (line ${index + 2}) is not a flower: ${JSON.stringify(record)}`);
+        throw new Error(`${this.csvPath}:${info.lines}: not a flower: ${JSON.stringify(record)}`);
       }
       const name = await this.nameInstance(species);
       const [sepal_l, sepal_w, petal_l, petal_w] = values as [number, number, number, number];
       yield new Flower({ name_id: name.id, sepal_l, sepal_w, petal_l, petal_w });
     }
-  }
-
-  override teardown(): void {
-    this.records = [];
   }
 }

@@ -1,14 +1,16 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { Option } from 'commander';
 import type { CommandEntry, PipelineDocInput } from '../../docs/pipeline-doc.js';
 import { commandReferenceLink } from '../../docs/command-reference.js';
 import { defineCommand, envOf } from '../command-spec.js';
+import { documentTarget, writeDocument, type DocumentFormats } from '../document-output.js';
 
 /** The class diagram a Markdown manual shows, written beside it (the name `create-models-diagram -o models.svg` gives too). */
 const DIAGRAM_FILE = 'models.svg';
 /** The lineage a Markdown manual shows, written beside it. */
 const LINEAGE_FILE = 'lineage.svg';
+
+const MANUAL_FORMATS: DocumentFormats<'md' | 'html'> = { extensions: { md: ['md'], html: ['html', 'htm'] }, standardOutput: 'md' };
 
 /** The options of `create-doc`, as `configure` declares them. */
 type CreateDocOptions = { output?: string; format?: 'md' | 'html' };
@@ -21,17 +23,16 @@ export const createDoc = defineCommand<CreateDocOptions>({
   configure(cmd) {
     cmd
       .option('-o, --output <file>', 'write the manual to this file, and for Markdown the class diagram and the lineage beside it as models.svg and lineage.svg (default: standard output, no diagram)')
-      .addOption(new Option('--format <format>', 'md or html (default: from the file extension, else md)').choices(['md', 'html']));
+      .addOption(new Option('--format <format>', 'md or html (default: from the file extension; md on standard output)').choices(Object.keys(MANUAL_FORMATS.extensions)));
   },
   async handle(context, options) {
     const env = envOf(context);
+    const target = documentTarget(options, MANUAL_FORMATS);
+    const { file: output, format } = target;
     // Imported here: the command line imports this module through the list of commands.
     // pipeline-doc.js loads the TypeScript compiler (~1 s): only for this command, not for every command line.
     const [{ commandLineProgram, commandsFor }, { pipelineDocHtml, pipelineDocMarkdown }] = await Promise.all([import('../main.js'), import('../../docs/pipeline-doc.js')]);
     const commands: CommandEntry[] = commandsFor(env.settings).map((command) => ({ name: command.name, mode: command.mode, custom: command.pipelineClass }));
-    const output: string | undefined = options.output;
-    const extension = output ? path.extname(output).slice(1).toLowerCase() : '';
-    const format: string = options.format ?? (extension === 'html' || extension === 'htm' ? 'html' : 'md');
     const folder = output ? path.dirname(path.resolve(output)) : process.cwd();
     // The class diagram: inline in HTML; in Markdown an image beside the manual (none on standard output: no place for it).
     const models = env.settings.models;
@@ -57,16 +58,14 @@ export const createDoc = defineCommand<CreateDocOptions>({
       ...(lineageSvg === undefined ? {} : { lineage: format === 'html' ? { svg: lineageSvg } : { image: LINEAGE_FILE } }),
     };
     const text = format === 'html' ? await pipelineDocHtml(input) : pipelineDocMarkdown(input);
-    if (output) {
-      fs.mkdirSync(folder, { recursive: true });
-      if (svg !== undefined && format !== 'html') fs.writeFileSync(path.join(folder, DIAGRAM_FILE), svg);
-      if (lineageSvg !== undefined && format !== 'html') fs.writeFileSync(path.join(folder, LINEAGE_FILE), lineageSvg);
-      fs.writeFileSync(output, text);
-      const beside = format === 'html' ? [] : [...(svg !== undefined ? [DIAGRAM_FILE] : []), ...(lineageSvg !== undefined ? [LINEAGE_FILE] : [])].map((file) => path.join(path.dirname(output), file));
-      context.output.err(`Wrote the documentation to ${output}${beside.length ? `, and its diagram${beside.length > 1 ? 's' : ''} to ${beside.join(' and ')}` : ''}\n`);
-    } else {
-      context.output.out(text);
-    }
+    const beside =
+      output !== undefined && format !== 'html'
+        ? [
+            ...(svg === undefined ? [] : [{ name: DIAGRAM_FILE, content: svg, what: 'its diagram' }]),
+            ...(lineageSvg === undefined ? [] : [{ name: LINEAGE_FILE, content: lineageSvg, what: 'its diagram' }]),
+          ]
+        : [];
+    writeDocument(context.output, target, text, 'the documentation', beside);
     return 0;
   },
 });

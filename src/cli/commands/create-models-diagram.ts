@@ -1,13 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Option } from 'commander';
 import { frameworkModels } from '../../db/bookkeeping/models.js';
 import { learnedWritesOf, lineageDot, pipelineLineage } from '../../docs/lineage.js';
 import { modelsDiagramDot } from '../../docs/models-diagram.js';
 import { renderGraph, type GraphFormat } from '../../docs/render-graph.js';
 import { defineCommand, envOf } from '../command-spec.js';
+import { documentTarget, writeDocument, type DocumentFormats } from '../document-output.js';
 
-const FORMATS: readonly GraphFormat[] = ['dot', 'svg', 'png'];
+const DIAGRAM_FORMATS: DocumentFormats<GraphFormat> = { extensions: { dot: ['dot', 'gv'], svg: ['svg'], png: ['png'] }, standardOutput: 'dot', fileOnly: ['png'] };
 
 /** The options of `create-models-diagram`, as `configure` declares them. */
 type DiagramOptions = { output?: string; format?: GraphFormat; all?: boolean; lineage?: boolean };
@@ -19,7 +18,7 @@ export const createModelsDiagram = defineCommand<DiagramOptions>({
   configure(cmd) {
     cmd
       .option('-o, --output <file>', 'write the diagram to this file (default: DOT on standard output)')
-      .addOption(new Option('--format <format>', 'dot, svg or png (default: from the file extension, else dot)').choices([...FORMATS]))
+      .addOption(new Option('--format <format>', 'dot, svg or png (default: from the file extension; dot on standard output)').choices(Object.keys(DIAGRAM_FORMATS.extensions)))
       .option('--all', "include corral's own tables (corral_*)")
       .option('--lineage', 'draw the lineage instead: loader → model → step → model → alert → endpoint; what each processor writes is learned from its recorded runs, plus its `static writes`')
       .addHelpText(
@@ -32,13 +31,7 @@ processors declare (\`static writes = [Model]\`, dashed when no run has shown it
   },
   async handle(context, options) {
     const env = envOf(context);
-    const output: string | undefined = options.output;
-    const extension = output ? path.extname(output).slice(1).toLowerCase() : '';
-    const format: GraphFormat = options.format ?? (FORMATS.includes(extension as GraphFormat) ? (extension as GraphFormat) : 'dot');
-    if (format === 'png' && !output) {
-      context.output.err('Error: a PNG goes to a file: give -o FILE.png\n');
-      return 1;
-    }
+    const target = documentTarget(options, DIAGRAM_FORMATS);
     if (options.lineage && options.all) {
       context.output.err("Error: --all adds corral's tables to the class diagram; the lineage has none: leave --all out\n");
       return 1;
@@ -55,14 +48,8 @@ processors declare (\`static writes = [Model]\`, dashed when no run has shown it
       dot = modelsDiagramDot(models, { title: `${env.settings.name} models` });
       what = `diagram of ${models.length} model${models.length === 1 ? '' : 's'}`;
     }
-    const rendered = await renderGraph(dot, format);
-    if (output) {
-      fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
-      fs.writeFileSync(output, rendered);
-      context.output.err(`Wrote the ${format.toUpperCase()} ${what} to ${output}\n`);
-    } else {
-      context.output.out(String(rendered));
-    }
+    const rendered = await renderGraph(dot, target.format);
+    writeDocument(context.output, target, rendered, `the ${target.format.toUpperCase()} ${what}`);
     return 0;
   },
 });
