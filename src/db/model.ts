@@ -63,7 +63,7 @@ export class ModelInstance {
   /** The column values only, for JSON and for logs. */
   toJSON(): Record<string, unknown> {
     const values: Record<string, unknown> = {};
-    const row = this as unknown as Record<string, unknown>;
+    const row = columnsOf(this);
     for (const name of Object.keys(this.model.columns)) values[name] = row[name] ?? null;
     return values;
   }
@@ -75,7 +75,7 @@ export class ModelInstance {
    */
   async related<M extends ModelClass>(target: M, via?: string): Promise<InstanceType<M> | null> {
     const fk = foreignKeyBetween(this.model, target, via);
-    const value = (this as unknown as Record<string, unknown>)[fk.column];
+    const value = columnsOf(this)[fk.column];
     if (value === null || value === undefined) return null;
     const { db } = currentContext();
     const row = (await db(target.table).where(fk.targetColumn, value).first()) as Record<string, unknown> | undefined;
@@ -88,7 +88,7 @@ export class ModelInstance {
    */
   async relatedMany<M extends ModelClass>(source: M, via?: string): Promise<InstanceType<M>[]> {
     const fk = foreignKeyBetween(source, this.model, via);
-    const value = (this as unknown as Record<string, unknown>)[fk.targetColumn];
+    const value = columnsOf(this)[fk.targetColumn];
     const { db } = currentContext();
     const rows = (await db(source.table).where(fk.column, value as never).orderBy([...source.primaryKey])) as Record<string, unknown>[];
     return rows.map((row) => hydrate(source, row) as InstanceType<M>);
@@ -143,11 +143,21 @@ export function model<C extends ColumnMap>(table: string, columns: C, options: M
     uniques: { value: Object.freeze([...(options.uniques ?? [])]), enumerable: true },
     description: { value: options.description, enumerable: true, writable: true },
   });
+  // The class was built at run time from `columns`: its instance type is what the column builders declare, which TypeScript cannot see through defineProperties.
   return base as unknown as ModelClass<RowOf<C>, C>;
 }
 
 export function isModelClass(value: unknown): value is ModelClass {
   return typeof value === 'function' && value.prototype instanceof ModelInstance && typeof (value as { table?: unknown }).table === 'string';
+}
+
+/**
+ * An instance's column values by name. Each model's instances are typed by
+ * \`model()\` (their columns as properties); code that works on any model sees
+ * them untyped, through this one view.
+ */
+export function columnsOf(instance: ModelInstance): Record<string, unknown> {
+  return instance as unknown as Record<string, unknown>;
 }
 
 export function isModelInstance(value: unknown): value is ModelInstance {

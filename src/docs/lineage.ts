@@ -17,14 +17,12 @@ import type { ModelClass } from '../db/model.js';
 import { isModelClass } from '../db/model.js';
 import { Engine } from '../db/engine.js';
 import { learnedWrites } from '../db/bookkeeping/wrote.js';
-import type { Alert } from '../processors/alert.js';
 import { Email } from '../processors/endpoints/email.js';
 import type { Endpoint } from '../processors/endpoints/endpoint.js';
 import { File } from '../processors/endpoints/file.js';
 import { Webhook } from '../processors/endpoints/webhook.js';
 import type { ProcessorClass } from '../processors/processor.js';
 import type { Registry } from '../run/registry.js';
-import type { Step } from '../processors/step.js';
 import { dotString, htmlText } from './models-diagram.js';
 
 export type LineageNodeKind = 'loader' | 'model' | 'step' | 'alert' | 'endpoint';
@@ -108,18 +106,25 @@ export function pipelineLineage(settings: ResolvedSettings, registry: Registry, 
   };
   // Models first, in the settings' order: a stable layout from run to run.
   for (const Model of settings.models) modelNode(Model.table);
-  const processors: [ProcessorClass, 'loader' | 'step' | 'alert'][] = [
-    ...(registry.loader ? [[registry.loader, 'loader'] as [ProcessorClass, 'loader']] : []),
-    ...registry.steps.map((Class) => [Class, 'step'] as [ProcessorClass, 'step']),
-    ...registry.alerts.map((Class) => [Class, 'alert'] as [ProcessorClass, 'alert']),
+  // What each kind adds: a step and an alert read their model under their conditions; an alert sends to endpoints.
+  interface Entry {
+    readonly Class: ProcessorClass;
+    readonly kind: 'loader' | 'step' | 'alert';
+    readonly reads?: { readonly Model: unknown; readonly conditions: readonly Condition[] | undefined };
+    readonly alertTo?: readonly Endpoint[] | undefined;
+  }
+  const processors: Entry[] = [
+    ...(registry.loader ? [{ Class: registry.loader, kind: 'loader' as const }] : []),
+    ...registry.steps.map((Class) => ({ Class, kind: 'step' as const, reads: { Model: Class.model, conditions: Class.conditions } })),
+    ...registry.alerts.map((Class) => ({ Class, kind: 'alert' as const, reads: { Model: Class.model, conditions: Class.conditions }, alertTo: Class.alertTo })),
   ];
-  for (const [Class, kind] of processors) {
+  for (const { Class, kind, reads, alertTo } of processors) {
     const id = nodeId(kind, Class.name);
     nodes.set(id, { id, kind, name: Class.name });
-    if (kind !== 'loader') {
-      const Read = (Class as unknown as typeof Step).model;
+    if (reads) {
+      const Read = reads.Model;
       if (isModelClass(Read)) {
-        const conditions = (Class as unknown as typeof Step).conditions ?? [];
+        const conditions = reads.conditions ?? [];
         const label = conditions.length === 0 ? 'every row' : conditions.map(conditionText).join(' and ');
         edges.push({ from: modelNode(Read.table), to: id, kind: 'reads', label });
       }
@@ -130,8 +135,8 @@ export function pipelineLineage(settings: ResolvedSettings, registry: Registry, 
       const source = seen.has(table) && declared.has(table) ? 'both' : seen.has(table) ? 'learned' : 'declared';
       edges.push({ from: id, to: modelNode(table), kind: 'writes', source });
     }
-    if (kind === 'alert') {
-      ((Class as unknown as typeof Alert).alertTo ?? []).forEach((endpoint, index) => {
+    if (alertTo) {
+      alertTo.forEach((endpoint, index) => {
         const endpointId = nodeId('endpoint', `${Class.name}_${index}`);
         const detail = endpointDetail(endpoint);
         nodes.set(endpointId, { id: endpointId, kind: 'endpoint', name: endpoint.constructor.name, ...(detail ? { detail } : {}) });

@@ -2,7 +2,7 @@ import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { blameOf } from '../db/blame.js';
-import { describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
+import { columnsOf, describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
 import type { Transaction } from '../db/engine.js';
 import type { LoopOutcome, RunContext } from './execute.js';
 import { CONTEXT } from '../processors/processor-context.js';
@@ -22,7 +22,7 @@ class StopRequested extends Error {}
  * this run's output, `#<n>` (1 for the first object generated).
  */
 function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number): { key: string; shown: string } {
-  const row = item as unknown as Record<string, unknown>;
+  const row = columnsOf(item);
   const keyed = Model.primaryKey.every((name) => row[name] !== undefined && row[name] !== null);
   if (keyed) {
     try {

@@ -12,7 +12,7 @@ import { RowRefused, blameOf } from '../blame.js';
 import type { ColumnSpec } from '../columns.js';
 import type { Engine, SessionSettings } from '../engine.js';
 import { Alerted } from '../bookkeeping/models.js';
-import { ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
+import { columnsOf, ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
 import { describeRefusal } from '../refusal.js';
 import { keepAliveFor, newSessionName, sessionSetupSql } from '../session.js';
 import { fromDb, toDb } from '../values.js';
@@ -213,7 +213,7 @@ class PostgresTransaction extends Transaction {
   }
 
   private watchWrites(): void {
-    (this.trx as unknown as NodeJS.EventEmitter).on('query', (query: { method?: string; sql?: string }) => {
+    this.trx.on('query', (query: { method?: string; sql?: string }) => {
       if (!isRead(query)) this.replayable = false;
     });
   }
@@ -228,7 +228,7 @@ class PostgresTransaction extends Transaction {
     const ordinal = this.processedRows++;
     if (!state?.persisted || state.deleted) return this.save(instance).then(() => undefined);
     const Model = instance.model;
-    const row = instance as unknown as Record<string, unknown>;
+    const row = columnsOf(instance);
     const original = state.original ?? {};
     const changed = changedColumns(Model, row, original);
     if (changed.length === 0) return;
@@ -300,7 +300,7 @@ class PostgresTransaction extends Transaction {
   }
 
   protected async insert(Model: ModelClass, instance: ModelInstance): Promise<void> {
-    const row = instance as unknown as Record<string, unknown>;
+    const row = columnsOf(instance);
     const { names, specs } = layoutOf(Model);
     const { signature, values } = insertedColumns(Model, row, 'postgres');
     const columns = signatureColumns(signature, names);
@@ -389,7 +389,7 @@ class PostgresTransaction extends Transaction {
   }
 
   protected async update(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): Promise<boolean> {
-    const row = instance as unknown as Record<string, unknown>;
+    const row = columnsOf(instance);
     const changed = changedColumns(Model, row, original);
     if (changed.length === 0) return false;
     const set: Record<string, unknown> = {};

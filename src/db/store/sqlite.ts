@@ -13,7 +13,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { ColumnSpec } from '../columns.js';
 import type { Engine, EngineOptions, SessionSettings } from '../engine.js';
 import { Alerted } from '../bookkeeping/models.js';
-import { ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
+import { columnsOf, ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
 import { refuseTooLong } from '../refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js';
 import { fromDb, sameValue, toDb } from '../values.js';
@@ -291,7 +291,7 @@ class SqliteTransaction extends Transaction {
 
   /** Without a read-back, SQLite hands back the rowid of an integer key. */
   protected insert(Model: ModelClass, instance: ModelInstance): void {
-    const row = instance as unknown as Record<string, unknown>;
+    const row = columnsOf(instance);
     const { names, specs, autoKey } = layoutOf(Model);
     const { signature, values, readBack } = insertedColumns(Model, row, 'sqlite');
     const statement = this.store.insertBySignature(Model, signature, names, readBack);
@@ -308,7 +308,7 @@ class SqliteTransaction extends Transaction {
   }
 
   protected update(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): boolean {
-    const row = instance as unknown as Record<string, unknown>;
+    const row = columnsOf(instance);
     const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
     let signature = '';
     const values: unknown[] = [];

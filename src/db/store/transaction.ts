@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { pushContext, popContext, type DbContext } from '../context.js';
 import type { Engine } from '../engine.js';
-import { ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
+import { columnsOf, ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
 import { toDb } from '../values.js';
 
 /**
@@ -72,7 +72,7 @@ export abstract class Transaction implements DbContext {
 
   async delete(instance: ModelInstance): Promise<void> {
     const Model = instance.model;
-    const row = instance as unknown as Record<string, unknown>;
+    const row = columnsOf(instance);
     const where: Record<string, unknown> = {};
     for (const name of Model.primaryKey) where[name] = toDb(Model.columns[name]!.spec, row[name], this.engine.dialect);
     await this.db(Model.table).where(where).delete();
