@@ -102,13 +102,6 @@ export async function timeNode(args, { cwd, env = {}, check = true } = {}) {
   }
 }
 
-/** Times an in-process async function (the raw loops), in seconds. */
-export async function timeIt(work) {
-  const started = performance.now();
-  const result = await work();
-  return { seconds: (performance.now() - started) / 1000, result };
-}
-
 export function round(value, digits = 3) {
   if (value === null || value === undefined || !Number.isFinite(value)) return value ?? null;
   const f = 10 ** digits;
@@ -135,9 +128,4 @@ export function stats(samples) {
     q1: quantile(values, 0.25),
     q3: quantile(values, 0.75),
   };
-}
-
-/** rows / seconds for each sample. */
-export function throughputs(rows, secondsSamples) {
-  return secondsSamples.map((s) => (typeof s === 'number' && s > 0 ? rows / s : null));
 }

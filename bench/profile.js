@@ -26,29 +26,29 @@ const LINE_GROUPS = [
   [/\.(all|iterate)\(/, 'SQLite: read rows (SELECT)'],
   [/\b(statement|stmt|claim|insert|update|select|page|record)\w*\.get\(/i, 'SQLite: one-row statement (.get)'],
   [/\b(statement|stmt|insert|update|record|bySignature\([^)]*\))\w*\.run\(|\)\.run\(\w*values|\.run\(\s*[a-z.]*\s*,|\.run\(\[/i, 'SQLite: write rows (INSERT/UPDATE)'],
-  [/\.(prepare|pragma|exec)\(|new Database\(|\.close\(\)/, 'SQLite: open, prepare, close'],
+  [/\.(prepare|pragma|exec)\(|new Database\(|\.close\(\)/, 'SQLite: open/prepare/close'],
   [/JSON\.(stringify|parse)/, 'JSON'],
   [/\.send\(|serialize/, 'IPC'],
-  [/writeSync|appendFileSync|\.write\(/, 'output (files, terminal)'],
+  [/writeSync|appendFileSync|\.write\(/, 'output (files/terminal)'],
 ];
 
 /** Groups for frames without a classified line: [test on url and function name, group]. */
 const FRAME_GROUPS = [
   [(url, fn) => fn === '(garbage collector)', 'garbage collector'],
   [(url, fn) => fn === '(idle)', 'idle (waiting)'],
-  [(url, fn) => fn === '(program)', 'native, outside JS (V8, libuv)'],
+  [(url, fn) => fn === '(program)', 'native outside JS (V8/libuv)'],
   [(url) => /better-sqlite3\/lib\/methods\/transaction/.test(url), 'SQLite: BEGIN/COMMIT'],
-  [(url) => /better-sqlite3/.test(url), 'SQLite: open, prepare, close'],
-  [(url, fn) => /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution/.test(url) || /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports)$/.test(fn), 'module loading, Node start'],
+  [(url) => /better-sqlite3/.test(url), 'SQLite: open/prepare/close'],
+  [(url, fn) => /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution/.test(url) || /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports)$/.test(fn), 'module loading and Node start'],
   [(url, fn) => /internal\/child_process|serialization/.test(url) || /^(writeUtf8String|writeLatin1String)$/.test(fn) && /child_process/.test(url), 'IPC'],
   [(url) => /dist\/vendor\/knex|node_modules\/knex/.test(url), 'knex'],
   [(url) => /node_modules\/zod/.test(url), 'zod'],
-  [(url) => /node_modules\/(pg|pg-[a-z-]+|pgpass|postgres-[a-z-]+)\//.test(url), 'pg driver'],
-  [(url) => /node_modules\/(pino|commander|tsx|esbuild)/.test(url), 'other libraries (pino, commander, tsx)'],
+  [(url) => /node_modules\/(pg|pg-[a-z-]+|pgpass|postgres-[a-z-]+)\//.test(url), 'pg driver (with its socket I/O)'],
+  [(url) => /node_modules\/(pino|commander|tsx|esbuild)/.test(url), 'other libraries (pino/commander/tsx)'],
   [(url) => /bench\/raw|bench\/pg-worker/.test(url), 'raw loop JS'],
   [(url) => /bench\/data\.js|\.corral\/build|pointbench/.test(url), "pipeline's own code (the work)"],
   [(url) => /\/dist\//.test(url), "corral's JS"],
-  [(url) => /^node:|^internal\//.test(url) || url === '', 'Node internals (fs, streams, timers)'],
+  [(url) => /^node:|^internal\//.test(url) || url === '', 'Node internals (fs/streams/timers)'],
 ];
 
 const sourceCache = new Map();
@@ -72,16 +72,19 @@ const COMPILERS = /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPrepars
 
 /**
  * Node's internal frames (fs, path, url, streams, natives) do work for whoever
- * called them: the nearest caller that is module loading, IPC or a JS file of
- * ours decides. Module loading and IPC get the time; for a JS file, null (the
- * frame's own group stands).
+ * called them: the nearest caller that is module loading, IPC, a driver or a
+ * JS file decides. Module loading and IPC get the time; for a JS file, null (the
+ * frame's own group stands); a driver's (pg, knex), the driver.
  */
 function ownerOf(node, parents, byId, memo) {
   if (memo.has(node.id)) return memo.get(node.id);
   const { url, functionName } = node.callFrame;
   let owner;
-  if (LOADER.test(url) || COMPILERS.test(functionName)) owner = 'module loading, Node start';
+  if (LOADER.test(url) || COMPILERS.test(functionName)) owner = 'module loading and Node start';
   else if (/internal\/child_process/.test(url)) owner = 'IPC';
+  // A driver's socket and stream work is the driver's (the pg driver's round trips).
+  else if (/node_modules\/(pg|pg-[a-z-]+)\//.test(url)) owner = 'pg driver (with its socket I/O)';
+  else if (/dist\/vendor\/knex|node_modules\/knex/.test(url)) owner = 'knex';
   else if (url.startsWith('file://')) owner = null;
   else {
     const parent = parents.get(node.id);
@@ -94,7 +97,7 @@ function ownerOf(node, parents, byId, memo) {
 function groupOf(frame, text, owner) {
   // better-sqlite3's own JS wrappers: its transaction() function, or pragma/prepare/close.
   if (/better-sqlite3\/lib\/methods\/transaction/.test(frame.url)) return 'SQLite: BEGIN/COMMIT';
-  if (/better-sqlite3/.test(frame.url)) return 'SQLite: open, prepare, close';
+  if (/better-sqlite3/.test(frame.url)) return 'SQLite: open/prepare/close';
   if (text !== null) for (const [re, group] of LINE_GROUPS) if (re.test(text)) return group;
   if (owner && !frame.url.startsWith('file://') && !frame.functionName.startsWith('(')) return owner;
   for (const [test, group] of FRAME_GROUPS) if (test(frame.url, frame.functionName)) return group;
@@ -122,7 +125,9 @@ function summariseProfile(profile) {
     for (const { line, ticks } of node.positionTicks ?? []) {
       const text = lineOf(frame.url, line);
       const where = frame.url.startsWith('file://') ? `${shortPath(frame.url)}:${line} ${(text ?? '').trim().slice(0, 90)}` : null;
-      add(groupOf(frame, text, owner), ticks, where);
+      // Lines are read in our code only (corral's dist/, the pipeline, the raw programs): a library's are its own.
+      const ours = !/\/node_modules\/|\/dist\/vendor\//.test(frame.url);
+      add(groupOf(frame, ours ? text : null, owner), ticks, where);
     }
     // Samples not attributed to a line (pseudo-frames, natives): the frame's group.
     const rest = (node.hitCount ?? 0) - ticksOnLines;

@@ -12,7 +12,7 @@ import { REPO } from './pipeline.js';
 // ---------------------------------------------------------------- formatting
 
 const num = (v, digits = 0) => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-export const fmtRows = (n) => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : num(n));
+const fmtRows = (n) => (n >= 1_000_000 && n % 1_000_000 === 0 ? `${n / 1_000_000}M` : n >= 1000 && n % 1000 === 0 ? `${n / 1000}k` : num(n));
 const fmtSec = (v) => (v === null || v === undefined ? '—' : v < 10 ? `${num(v, 3)} s` : `${num(v, 1)} s`);
 const fmtPct = (v) => (v === null || v === undefined ? '—' : `${num(v * 100, 0)} %`);
 const fmtMb = (v) => (v === null || v === undefined ? '—' : `${num(v, 0)} MB`);
@@ -371,9 +371,9 @@ function markdown(s) {
   if (s.profiles.skipped) lines.push(`Not profiled: ${s.profiles.skipped}.`);
   else {
     lines.push(
-      `Each command once more at ${fmtRows(s.profiles.rows)} rows (PostgreSQL ${fmtRows(o.pgRows)}), under \`node --cpu-prof\` (not timed: profiling slows it down). CPU is the profiled time that is not idle, summed over the command's processes; the groups are shares of it. The busiest line is the one line of JavaScript with the most self time (a better-sqlite3 statement's C++ time counts on the line that calls it).`,
+      `Each command once more at ${fmtRows(s.profiles.rows)} rows (PostgreSQL ${fmtRows(o.pgRows)}), under \`node --cpu-prof\` (not timed: profiling slows it down). CPU is the profiled time that is not idle, summed over the command's processes and threads (each writes its own profile: the parent, every forked worker, the heartbeat thread of each worker); the groups are shares of it. The busiest line is the one line of JavaScript with the most self time (a better-sqlite3 statement's C++ time counts on the line that calls it).`,
       '',
-      mdTable(['Command (profiled)', 'Wall', 'CPU in processes', 'Top self-time groups', 'Busiest line'], profileRows(s.profiles), ['', 'r', 'r', '', '']),
+      mdTable(['Command (profiled)', 'Wall', 'CPU (processes and threads)', 'Top self-time groups', 'Busiest line'], profileRows(s.profiles), ['', 'r', 'r', '', '']),
       '',
       '### How to repeat a profile by hand',
       '',
@@ -405,7 +405,7 @@ function markdown(s) {
     '| Figure | How it is measured |',
     '| --- | --- |',
     '| **Whole** (wall) | The benchmark\'s clock from spawning the process to its exit: Node start, loading modules (for corral: the pipeline, compiled once into `.corral/build`), settings, connection, forking workers, the work, exit. Same clock for corral and raw. |',
-    '| **In-process** | corral: from its run records in `corral_runs`, the earliest `started_at` to the latest `ended_at` of the records the command wrote (one per worker), without process start. Raw: the program\'s own `performance.now()` around its loop, connection opening and closing included, module loading not. |',
+    '| **In-process** | corral: from its run records in `corral_runs`, the earliest `started_at` to the latest `ended_at` of the records the command wrote (one per worker), without process start (for `run-all`, from the loader\'s start to the alert\'s end, so the workers started between phases are in it). Raw: the program\'s own `performance.now()` around its loop, connection opening and closing included, module loading not. |',
     '| **corral ÷ raw** | Raw seconds ÷ corral seconds of the *same* repetition, whole with whole and in-process with in-process, then the median: 100 % is as fast as the raw program. |',
     '| **Peak RSS** | `process.resourceUsage().maxRSS` of every Node process of the command, written at exit by `bench/rss-probe.cjs`, preloaded through `NODE_OPTIONS=--require …` (forked workers inherit it), into corral and raw programs alike. |',
     '',

@@ -419,7 +419,7 @@ async function measureProfiles(fixture, opts, dir, database) {
     await pgb.refill(database.url, opts.pgRows);
     await profiled('raw step, 2 clients (PostgreSQL)', rawRun(['pg-step', database.url, '2', 'columns']));
   }
-  for (const [key, p] of Object.entries(out.commands)) log(`  ${key}: ${p.cpuMs.toFixed(0)} ms CPU in ${p.processes} process(es): ${p.groups.slice(0, 3).map((g) => `${g.group} ${Math.round(g.share * 100)} %`).join(', ')}`);
+  for (const [key, p] of Object.entries(out.commands)) log(`  ${key}: ${p.cpuMs.toFixed(0)} ms CPU in ${p.processes} process(es) or thread(s): ${p.groups.slice(0, 3).map((g) => `${g.group} ${Math.round(g.share * 100)} %`).join(', ')}`);
   return out;
 }
 
