@@ -97,6 +97,8 @@ function ownerOf(node, parents, byId, memo) {
 function groupOf(frame, text, owner) {
   // better-sqlite3's own JS wrappers: its transaction() function, or pragma/prepare/close.
   if (/better-sqlite3\/lib\/methods\/transaction/.test(frame.url)) return 'SQLite: BEGIN/COMMIT';
+  // db.exec(): corral's transactions (BEGIN IMMEDIATE, COMMIT, SAVEPOINT) go through it; DDL only at createdb.
+  if (/better-sqlite3\/lib\/methods\/wrappers/.test(frame.url) && frame.functionName === 'exec') return 'SQLite: BEGIN/COMMIT';
   if (/better-sqlite3/.test(frame.url)) return 'SQLite: open/prepare/close';
   if (text !== null) for (const [re, group] of LINE_GROUPS) if (re.test(text)) return group;
   if (owner && !frame.url.startsWith('file://') && !frame.functionName.startsWith('(')) return owner;

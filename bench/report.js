@@ -425,14 +425,14 @@ function markdown(s) {
     'npm run bench                                   # full run: builds dist/, then 100k, 1M and 5M rows, PostgreSQL if reachable, profiles',
     'npm run bench -- --sizes 100000,1000000         # without the 5M row of the cost growth table (shorter)',
     'npm run bench -- --quick                        # development run: 100k rows, 2 reps (writes bench/results/quick.json only)',
-    'npm run bench -- --quick --write-docs           # the same, and this page, labelled as a quick run',
+    'npm run bench -- --quick --write-docs           # the same, and this page (and latest.json), labelled as a quick run',
     'npm run bench -- --pg-url postgres://user@host:5432/db --db-prefix my_bench_   # another server, another name prefix',
     'npm run bench -- --no-pg --no-profile           # SQLite only, no profiles',
     'node bench/run.js --report-only bench/results/latest.json   # rebuild this page from the samples',
     '```',
     '',
     `PostgreSQL is taken from \`--pg-url\`, \`CORRAL_BENCH_PG_URL\` or \`CORRAL_TEST_PG_URL\` (default \`postgres://postgres@127.0.0.1:5432/test\`); the benchmark creates a database \`<prefix><random>\` (\`--db-prefix\`, default \`corral_bench_\`) and drops it at the end, also on Ctrl-C. Without a server the PostgreSQL figures are skipped with a note.`,
-    `All raw samples (each repetition's seconds and the RSS of each process) and the profile summaries are in [\`bench/results/${o.quick ? 'quick' : 'latest'}.json\`](../bench/results/${o.quick ? 'quick' : 'latest'}.json).`,
+    "All raw samples (each repetition's seconds and the RSS of each process) and the profile summaries are in [`bench/results/latest.json`](../bench/results/latest.json).",
     '',
   );
   return lines.join('\n');
@@ -457,11 +457,14 @@ function caveats(s) {
   return out;
 }
 
-/** bench/results/latest.json (quick.json for --quick) and, when `docs`, docs/PERFORMANCE.md. */
+/**
+ * With `docs`: docs/PERFORMANCE.md and the samples behind it, bench/results/latest.json.
+ * Without (a --quick run): bench/results/quick.json only, which git ignores.
+ */
 export function writeReports(results, summary, { docs }) {
   const dir = path.join(REPO, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const json = path.join(dir, results.meta.options.quick ? 'quick.json' : 'latest.json');
+  const json = path.join(dir, docs ? 'latest.json' : 'quick.json');
   fs.writeFileSync(json, JSON.stringify({ ...results, verdicts: summary.verdicts.map(({ target, figure, value, threshold, met, text }) => ({ target, figure, value: round(value, 4), threshold, met, text })) }, null, 1) + '\n');
   const written = [path.relative(REPO, json)];
   if (docs) {

@@ -41,7 +41,8 @@ const HELP = `npm run bench -- [options]
   --write-docs       with --quick: write docs/PERFORMANCE.md too, labelled as a quick run
 
 Environment: BENCH_REPS, BENCH_BIG_REPS, BENCH_SIZES, BENCH_PG_ROWS, BENCH_DB_PREFIX mirror the flags.
-A --quick run writes bench/results/quick.json (and docs/PERFORMANCE.md only with --write-docs).`;
+A --quick run writes bench/results/quick.json only; with --write-docs, docs/PERFORMANCE.md and
+bench/results/latest.json, labelled as a quick run.`;
 
 function options() {
   const { values } = parseArgs({
