@@ -79,7 +79,9 @@ export async function timeNode(args, { cwd, env = {}, check = true } = {}) {
     });
     const seconds = (performance.now() - started) / 1000;
     if (check && code !== 0) {
-      throw new Error(`node ${args.join(' ')} (in ${cwd}) exited with ${code}\n--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`);
+      // A PostgreSQL URL among the arguments (the raw programs take one) keeps its password to itself.
+      const shown = args.join(' ').replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
+      throw new Error(`node ${shown} (in ${cwd}) exited with ${code}\n--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`);
     }
     const processes = fs
       .readdirSync(rssDir)
