@@ -79,7 +79,9 @@ export async function timeNode(args, { cwd, env = {}, check = true } = {}) {
     });
     const seconds = (performance.now() - started) / 1000;
     if (check && code !== 0) {
-      throw new Error(`node ${args.join(' ')} (in ${cwd}) exited with ${code}\n--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`);
+      // A PostgreSQL URL among the arguments (the raw programs take one) keeps its password to itself.
+      const shown = args.join(' ').replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
+      throw new Error(`node ${shown} (in ${cwd}) exited with ${code}\n--- stdout ---\n${stdout.slice(-3000)}\n--- stderr ---\n${stderr.slice(-3000)}`);
     }
     const processes = fs
       .readdirSync(rssDir)
@@ -100,13 +102,6 @@ export async function timeNode(args, { cwd, env = {}, check = true } = {}) {
     fs.rmSync(rssDir, { recursive: true, force: true });
     probeDirs.delete(rssDir);
   }
-}
-
-/** Times an in-process async function (the raw loops), in seconds. */
-export async function timeIt(work) {
-  const started = performance.now();
-  const result = await work();
-  return { seconds: (performance.now() - started) / 1000, result };
 }
 
 export function round(value, digits = 3) {
@@ -135,9 +130,4 @@ export function stats(samples) {
     q1: quantile(values, 0.25),
     q3: quantile(values, 0.75),
   };
-}
-
-/** rows / seconds for each sample. */
-export function throughputs(rows, secondsSamples) {
-  return secondsSamples.map((s) => (typeof s === 'number' && s > 0 ? rows / s : null));
 }

@@ -1,15 +1,12 @@
 /**
- * PostgreSQL plumbing for (g): a throw-away database per benchmark run, named
- * corral_bench_*, dropped at the end (or on Ctrl-C); refilling the table before
- * every measurement; the raw client processes; and corral's own run records.
+ * PostgreSQL plumbing: a throw-away database per benchmark run, named
+ * <prefix><random> (--db-prefix, default corral_bench_), dropped at the end (or on
+ * Ctrl-C); emptying or refilling the table before every measurement; and corral's
+ * own run records. The raw loops are in raw-pg.js.
  */
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pointSources } from './data.js';
-import { track } from './measure.js';
 
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -32,9 +29,19 @@ export async function probe(url) {
   }
 }
 
-/** CREATE DATABASE corral_bench_<random> on the server of `adminUrl`. */
-export async function createDatabase(adminUrl) {
-  const name = `corral_bench_${randomBytes(4).toString('hex')}`;
+export const DEFAULT_DB_PREFIX = 'corral_bench_';
+
+/** A prefix that makes a plain lower-case identifier (a shared server may reserve names by prefix). */
+export function checkDbPrefix(prefix) {
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) {
+    throw new Error(`--db-prefix must be lower-case letters, digits and _ (starting with a letter or _), at most 41 characters, not '${prefix}'`);
+  }
+  return prefix;
+}
+
+/** CREATE DATABASE <prefix><random> on the server of `adminUrl`. */
+export async function createDatabase(adminUrl, prefix = DEFAULT_DB_PREFIX) {
+  const name = `${checkDbPrefix(prefix)}${randomBytes(4).toString('hex')}`;
   await withClient(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -72,6 +79,16 @@ export async function refill(url, n) {
   });
 }
 
+/** Empties PointSource (ids from 1 again), for the loader. */
+export function empty(url) {
+  return withClient(url, (c) => c.query('TRUNCATE "PointSource", "corral_failures" RESTART IDENTITY'));
+}
+
+/** Rows of PointSource. */
+export function count(url) {
+  return withClient(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM "PointSource"')).rows[0].n));
+}
+
 /** Rows still without ra (0 after a complete step). */
 export function pending(url) {
   return withClient(url, async (c) => Number((await c.query('SELECT count(*) AS n FROM "PointSource" WHERE "ra" IS NULL')).rows[0].n));
@@ -94,36 +111,4 @@ export function spanOf(records) {
   const start = Math.min(...records.map((r) => ms(r.started_at)));
   const end = Math.max(...records.map((r) => ms(r.ended_at)));
   return { seconds: (end - start) / 1000, rows: records.reduce((n, r) => n + Number(r.rows_done), 0), workers: records.length, statuses: records.map((r) => r.status) };
-}
-
-const WORKER = fileURLToPath(new URL('./pg-worker.js', import.meta.url));
-
-/** The raw loop in `count` client processes at once; seconds from `go` to the last `done`. */
-export async function rawPgProcesses(url, count) {
-  const children = Array.from({ length: count }, (_, index) => track(fork(WORKER, [url, String(index), String(count)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
-  const messages = (type) =>
-    Promise.all(
-      children.map(
-        (child) =>
-          new Promise((resolve, reject) => {
-            const onExit = (code) => reject(new Error(`raw PostgreSQL worker exited with ${code} before '${type}'`));
-            child.once('exit', onExit);
-            child.once('message', (m) => {
-              child.off('exit', onExit);
-              if (m.type === 'failed') reject(new Error(`raw PostgreSQL worker failed: ${m.message}`));
-              else resolve(m);
-            });
-          }),
-      ),
-    );
-  try {
-    await messages('ready');
-    const started = performance.now();
-    const done = messages('done');
-    for (const child of children) child.send({ type: 'go' });
-    const results = await done;
-    return { seconds: (performance.now() - started) / 1000, rows: results.reduce((n, m) => n + m.rows, 0) };
-  } finally {
-    for (const child of children) if (child.exitCode === null) child.kill();
-  }
 }

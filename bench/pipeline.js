@@ -13,8 +13,6 @@ import { timeNode } from './measure.js';
 export const REPO = fileURLToPath(new URL('..', import.meta.url));
 const DATA_URL = pathToFileURL(fileURLToPath(new URL('./data.js', import.meta.url))).href;
 export const NAME = 'pointbench';
-/** Processors of the start-up measurement (b): steps that find no rows. */
-export const NOOP_STEPS = 10;
 
 const files = {
   'models.ts': `import { float, integer, model } from 'corral';
@@ -91,30 +89,27 @@ export default defineSettings({
   benchRows: Number(process.env.BENCH_ROWS ?? 1000),
 });
 `,
-  // (b): ten steps over an empty table, so run-all measures start-up only.
   'noop.ts': `import { Step } from 'corral';
 import { PointSource } from './models.js';
-${Array.from(
-  { length: NOOP_STEPS },
-  (_, i) => `
-export class Noop${i} extends Step<PointSource> {
+
+/** Finds row 1 and leaves it as it is: always work to do, none done. */
+export class Noop0 extends Step<PointSource> {
   static override model = PointSource;
-  // BENCH_NOOP_ROW=1: each step finds row 1 (and leaves it as it is), so that every
-  // step gets a process of its own; otherwise none matches and run-all runs them in-process.
-  static override conditions = [['id', process.env.BENCH_NOOP_ROW ? '=' : '<', process.env.BENCH_NOOP_ROW ? 1 : 0]];
+  static override conditions = [{ id: 1 }];
   process() {}
 }
 `,
-).join('')}`,
-  'noop-settings.ts': `import { defineSettings } from 'corral';
+  // The worker's start-up: one step that always finds row 1 (and leaves it as it is),
+  // so \`run\` forks one worker for it, and \`run --sync\` does the same work without.
+  'one-worker-settings.ts': `import { defineSettings } from 'corral';
 import * as models from './models.js';
-import { ${Array.from({ length: NOOP_STEPS }, (_, i) => `Noop${i}`).join(', ')} } from './noop.js';
+import { Noop0 } from './noop.js';
 
 export default defineSettings({
   name: '${NAME}',
   connection: process.env.BENCH_CONNECTION ?? 'sqlite:${NAME}-dev.db',
   models,
-  steps: [${Array.from({ length: NOOP_STEPS }, (_, i) => `Noop${i}`).join(', ')}],
+  steps: [Noop0],
   chunkSize: 1000,
   logLevel: 'info',
 });
@@ -142,11 +137,11 @@ export async function createFixture(dir) {
     root,
     dir,
     settingsFile: path.join(pkg, 'settings.ts'),
-    noopSettingsFile: path.join(pkg, 'noop-settings.ts'),
+    oneWorkerSettingsFile: path.join(pkg, 'one-worker-settings.ts'),
     templateDb: path.join(dir, 'template.db'),
-    /** `node in_corral.js <args>` in the pipeline folder, timed. */
-    cli(args, env = {}, options = {}) {
-      return timeNode(['in_corral.js', ...args], { cwd: root, env, ...options });
+    /** `node [nodeArgs] in_corral.js <args>` in the pipeline folder, timed. */
+    cli(args, env = {}, { nodeArgs = [], ...options } = {}) {
+      return timeNode([...nodeArgs, 'in_corral.js', ...args], { cwd: root, env, ...options });
     },
   };
   await fixture.cli(['createdb', '--noinput'], { BENCH_CONNECTION: `sqlite:${fixture.templateDb}` });

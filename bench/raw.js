@@ -1,14 +1,31 @@
 /**
- * The raw loops: what a careful hand-written program does, with no framework, on
- * the same rows, in the same chunks of CHUNK rows per transaction, timed in this
- * process (so they include no process start). Each returns the rows it handled.
+ * The raw SQLite loops: what a careful hand-written program does, with no
+ * framework, on the same rows, in the same chunks of CHUNK rows per transaction.
+ * Each returns the rows it handled. `bench/raw-cli.js` runs them in a process of
+ * their own (the whole-process figure); it only imports this file, data.js and
+ * better-sqlite3, as a minimal program would.
+ *
+ * Two variants of every loop that reads: `columns` reads only the columns the
+ * work needs (the issue's minimal loop), `star` reads whole rows (`SELECT *`),
+ * which shows what reading whole rows costs.
  */
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { BRIGHT_MAG, CHUNK, alertLine, pointSources, raDecOf } from './data.js';
 
-/** A connection set up as corral's engine sets up its own (src/db/engine.ts). */
+/** The columns each read takes, per variant. */
+const COLUMNS = {
+  step: { columns: '"id", "x", "y"', star: '*' },
+  alerts: { columns: 'p."id", p."app_mag"', star: 'p.*' },
+};
+
+function columnsOf(work, variant) {
+  const columns = COLUMNS[work][variant];
+  if (!columns) throw new Error(`unknown raw variant '${variant}' (columns or star)`);
+  return columns;
+}
+
+/** A connection set up as corral sets up its own (src/db/engine.ts). */
 function openSqlite(file) {
   const db = new Database(file);
   db.pragma('busy_timeout = 300000');
@@ -19,7 +36,7 @@ function openSqlite(file) {
   return db;
 }
 
-/** (c) One prepared INSERT per row, BEGIN IMMEDIATE … COMMIT every CHUNK rows. */
+/** load: one prepared INSERT per row, BEGIN IMMEDIATE … COMMIT every CHUNK rows. */
 export function sqliteLoad(file, n) {
   const db = openSqlite(file);
   try {
@@ -45,14 +62,14 @@ export function sqliteLoad(file, n) {
 }
 
 /**
- * (d) Keyset pages on id of the rows with ra IS NULL; per row a prepared UPDATE of
- * the same two columns; one BEGIN IMMEDIATE transaction per page, which is read
- * inside it, as corral reads its chunk inside the chunk's transaction.
+ * step: keyset pages on id of the rows with ra IS NULL; per row a prepared UPDATE
+ * of the same two columns; one BEGIN IMMEDIATE transaction per page, read inside
+ * it, as corral reads its chunk inside the chunk's transaction.
  */
-export function sqliteStep(file) {
+export function sqliteStep(file, variant = 'columns') {
   const db = openSqlite(file);
   try {
-    const page = db.prepare('SELECT * FROM "PointSource" WHERE "ra" IS NULL AND "id" > ? ORDER BY "id" LIMIT ?');
+    const page = db.prepare(`SELECT ${columnsOf('step', variant)} FROM "PointSource" WHERE "ra" IS NULL AND "id" > ? ORDER BY "id" LIMIT ?`);
     const update = db.prepare('UPDATE "PointSource" SET "ra" = ?, "dec" = ? WHERE "id" = ?');
     const chunk = db.transaction((after) => {
       const rows = page.all(after, CHUNK);
@@ -81,16 +98,16 @@ function everyPage(chunk) {
 }
 
 /**
- * (e) Keyset pages of the bright rows not alerted yet; per row one line appended
- * to the file and one record in corral_alerted (the table corral's alerts use),
- * one transaction per page.
+ * alerts: keyset pages of the bright rows not alerted yet; per row one line
+ * appended to the file and one record in corral_alerted (the table corral's
+ * alerts use), one transaction per page.
  */
-export function sqliteAlerts(file, logFile) {
+export function sqliteAlerts(file, logFile, variant = 'columns') {
   const db = openSqlite(file);
   const fd = fs.openSync(logFile, 'a');
   try {
     const page = db.prepare(
-      `SELECT p.* FROM "PointSource" p WHERE p."app_mag" < ? AND p."id" > ? AND NOT EXISTS
+      `SELECT ${columnsOf('alerts', variant)} FROM "PointSource" p WHERE p."app_mag" < ? AND p."id" > ? AND NOT EXISTS
          (SELECT 1 FROM "corral_alerted" a WHERE a."alert" = 'RawAlert' AND a."model_table" = 'PointSource' AND a."model_key" = CAST(p."id" AS TEXT))
        ORDER BY p."id" LIMIT ?`,
     );
@@ -108,46 +125,5 @@ export function sqliteAlerts(file, logFile) {
   } finally {
     fs.closeSync(fd);
     db.close();
-  }
-}
-
-/**
- * (g) PostgreSQL: keyset pages of rows with ra IS NULL (only ids ≡ index mod count
- * when several workers share the table, as corral's procs split them), and ONE
- * `UPDATE … FROM unnest(ids, ras, decs)` per page, a transaction per page.
- */
-export async function pgStep(url, index = 0, count = 1) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const share = count > 1 ? `AND "id" % ${count} = ${index}` : '';
-    let after = 0;
-    let done = 0;
-    for (;;) {
-      await client.query('BEGIN');
-      const { rows } = await client.query(`SELECT * FROM "PointSource" WHERE "ra" IS NULL AND "id" > $1 ${share} ORDER BY "id" LIMIT $2`, [after, CHUNK]);
-      const ids = [];
-      const ras = [];
-      const decs = [];
-      for (const row of rows) {
-        const [ra, dec] = raDecOf(row.x, row.y);
-        ids.push(row.id);
-        ras.push(ra);
-        decs.push(dec);
-      }
-      if (rows.length) {
-        await client.query(
-          `UPDATE "PointSource" AS t SET "ra" = u.ra, "dec" = u.dec
-             FROM unnest($1::int[], $2::float8[], $3::float8[]) AS u(id, ra, dec) WHERE t."id" = u.id`,
-          [ids, ras, decs],
-        );
-      }
-      await client.query('COMMIT');
-      done += rows.length;
-      if (rows.length < CHUNK) return done;
-      after = ids[ids.length - 1];
-    }
-  } finally {
-    await client.end();
   }
 }
