@@ -39,8 +39,11 @@ function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number): { 
  * Feeds the stream: saves what `generate()` yields, committing every `chunkSize`
  * objects. An object the database refuses (too long, a taken unique value, a missing
  * foreign key, NOT NULL) is recorded in `corral_failures` in the chunk's transaction
- * and counted as a failed row, and the loader goes on: every other object commits
- * (on PostgreSQL through the replay of `keepInsertJournal`, store/postgres.ts). Any other
+ * and counted as a failed row, and the loader goes on: every other object commits.
+ * On PostgreSQL new rows are held back and written a chunk at a time (`batchInserts`,
+ * store/pg-insert-batch.ts): a refusal is then found at the flush and named by the
+ * row's place in the output; a row written alone and refused is survived through the
+ * replay of `keepInsertJournal` (store/postgres.ts). Any other
  * failure rolls back the chunk in flight only; `teardown` learns of it. A lost
  * connection stops the loader with one line: its generator cannot be run again.
  */
@@ -54,6 +57,8 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   let inChunk = 0;
   let refused = 0;
   let failuresBeforeChunk = 0;
+  /** Objects generated before the chunk in flight (stored or refused): a row held back is named by its place after them. */
+  let producedBeforeChunk = 0;
   let error: unknown;
   let stopped = false;
   // What the loader's `this.db` and `this.save` use, pointed at each transaction opened below.
@@ -63,12 +68,21 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   const begin = async () => {
     tx = own.enter(await engine.begin(context.stop));
     tx.keepInsertJournal();
+    tx.batchInserts({ idsPerTrip: chunkSize, refused: (item, refusal, place) => onRefusedLater(item, refusal, producedBeforeChunk + place + 1) });
+    producedBeforeChunk = stored + refused;
     failuresBeforeChunk = rowFailures.length;
   };
-  const onRefused = async (item: ModelInstance, refusal: unknown) => {
+  const onRefused = (item: ModelInstance, refusal: unknown) => record(item, refusal, stored + refused + 1);
+  // A row held back (PostgreSQL) was counted as stored when it was yielded.
+  const onRefusedLater = (item: ModelInstance, refusal: unknown, ordinal: number) => {
+    stored -= 1;
+    inChunk -= 1;
+    return record(item, refusal, ordinal);
+  };
+  const record = async (item: ModelInstance, refusal: unknown, ordinal: number) => {
     const Model = item.model;
     refused += 1;
-    const { key, shown } = refusedKey(Model, item, stored + refused);
+    const { key, shown } = refusedKey(Model, item, ordinal);
     let log = logs.get(Model);
     if (!log) logs.set(Model, (log = new FailureLog(engine, name, Model, context.settings)));
     const recorded = await log.recordIn(tx!.db, key, refusal);

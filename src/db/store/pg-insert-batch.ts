@@ -1,0 +1,226 @@
+/**
+ * The PostgreSQL loader's batched inserts. A row yielded by a loader is not sent at
+ * once: it gets its key in JavaScript (from ids taken from the table's sequence, a
+ * chunk of them in one round trip), its state as stored, and waits; the rows of a
+ * chunk go out as one `INSERT … SELECT * FROM unnest($1::type[], …)` per table and
+ * column set when the transaction flushes (at commit, or before anything else it
+ * sends). A refused row is found again row by row and handed back, the rest stored.
+ */
+import { blameOf } from '../blame.js';
+import { ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
+import { describeRefusal } from '../refusal.js';
+import { fromDb } from '../values.js';
+import { insertedColumns, layoutOf, quote, signatureColumns } from './layout.js';
+
+/** PostgreSQL array element types for `unnest` batches, per column kind. */
+export const PG_ARRAY_TYPES: Record<string, string> = {
+  integer: 'int4',
+  bigint: 'int8',
+  float: 'float8',
+  string: 'text',
+  text: 'text',
+  boolean: 'bool',
+  datetime: 'timestamptz',
+  json: 'jsonb',
+};
+
+/** One statement on the transaction's connection (`prepared`: named, planned once per session). */
+export type PgQuery = (sql: string, values: unknown[], prepared?: boolean) => Promise<Record<string, unknown>[]>;
+
+/** A row waiting for the flush. `error`: refused before it was sent (corral's length check), reported in its turn. */
+interface PendingRow {
+  readonly instance: ModelInstance;
+  readonly place: number;
+  readonly columns: readonly string[];
+  readonly values: readonly unknown[];
+  /** Whether its key came from the sequence (taken back if the row is refused). */
+  readonly numbered: boolean;
+  readonly error?: unknown;
+}
+
+/**
+ * Ids taken from each table's sequence and not yet handed out, kept by the store
+ * across transactions: nextval is not undone by a rollback, so an id taken is never
+ * another writer's; the ones left when the process ends are a gap, as after any
+ * rolled-back insert.
+ */
+export class IdPools {
+  private readonly sequences = new Map<string, string | null>();
+  private readonly pools = new Map<string, { ids: unknown[]; next: number }>();
+
+  /** The next id of `table`'s sequence, synchronously, or undefined when the pool is empty. */
+  take(table: string): unknown {
+    const pool = this.pools.get(table);
+    if (!pool || pool.next >= pool.ids.length) return undefined;
+    return pool.ids[pool.next++];
+  }
+
+  /** Whether `table`'s key column is numbered by a sequence (serial or identity); asked once per table. */
+  async numbered(query: PgQuery, table: string, column: string): Promise<boolean> {
+    let sequence = this.sequences.get(table);
+    if (sequence === undefined) {
+      const [found] = await query('SELECT pg_get_serial_sequence($1, $2) AS seq', [quote(table), column]);
+      sequence = (found?.seq as string | null | undefined) ?? null;
+      this.sequences.set(table, sequence);
+    }
+    return sequence !== null;
+  }
+
+  /** Takes `count` ids of `table`'s sequence in one round trip. */
+  async refill(query: PgQuery, table: string, count: number): Promise<void> {
+    const sequence = this.sequences.get(table)!;
+    const rows = await query('SELECT nextval($1::regclass) AS id FROM generate_series(1, $2::int)', [sequence, count], true);
+    this.pools.set(table, { ids: rows.map((row) => row.id), next: 0 });
+  }
+}
+
+/** The rows waiting in one transaction, and how they are written. */
+export class InsertBatch {
+  private pending: PendingRow[] = [];
+  private readonly query: PgQuery;
+  private readonly ids: IdPools;
+  private readonly idsPerTrip: number;
+
+  constructor(query: PgQuery, ids: IdPools, idsPerTrip: number) {
+    this.query = query;
+    this.ids = ids;
+    this.idsPerTrip = Math.max(1, idsPerTrip);
+  }
+
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Holds `instance` back for the flush, with its key and every column set as they
+   * will be stored; a promise only when ids had to be taken from the sequence.
+   * Returns false for a row that must be inserted at once (a column the database
+   * fills in other than a numbered key, a column kind with no array type): the
+   * caller inserts it itself.
+   */
+  add(instance: ModelInstance, place: number): boolean | Promise<boolean> {
+    const Model = instance.model;
+    const row = instance as unknown as Record<string, unknown>;
+    const { names, specs, autoKey } = layoutOf(Model);
+    if (!specs.every((spec) => spec.kind in PG_ARRAY_TYPES)) return false;
+    let inserted: ReturnType<typeof insertedColumns>;
+    try {
+      inserted = insertedColumns(Model, row, 'postgres');
+    } catch (error) {
+      if (blameOf(error) !== 'row') throw error;
+      this.pending.push({ instance, place, columns: [], values: [], numbered: false, error });
+      return true;
+    }
+    if (inserted.readBack) return false;
+    const columns = signatureColumns(inserted.signature, names);
+    // Every column given (the key included: a model that gives its own ids).
+    if (columns.length === names.length) return this.hold(instance, place, columns, inserted.values);
+    // Only the integer key is left out: it comes from the table's sequence.
+    const id = this.ids.take(Model.table);
+    if (id !== undefined) return this.hold(instance, place, columns, inserted.values, id);
+    return this.idsThenHold(instance, place, columns, inserted.values, names[autoKey]!);
+  }
+
+  private async idsThenHold(instance: ModelInstance, place: number, columns: string[], values: unknown[], key: string): Promise<boolean> {
+    const table = instance.model.table;
+    if (!(await this.ids.numbered(this.query, table, key))) return false;
+    await this.ids.refill(this.query, table, this.idsPerTrip);
+    return this.hold(instance, place, columns, values, this.ids.take(table));
+  }
+
+  /** Sets the row's key (`id` from the sequence, if given) and state as stored, and keeps it for the flush. */
+  private hold(instance: ModelInstance, place: number, columns: string[], values: unknown[], id?: unknown): true {
+    const Model = instance.model;
+    const row = instance as unknown as Record<string, unknown>;
+    const { names, specs, autoKey } = layoutOf(Model);
+    const numbered = id !== undefined;
+    if (numbered) {
+      const key = names[autoKey]!;
+      // nextval is int8, which pg hands over as text; an integer key is a number in JavaScript, as RETURNING gives it.
+      row[key] = fromDb(specs[autoKey]!, Number(id));
+      columns = [...columns, key];
+      values = [...values, id];
+    }
+    const original: Record<string, unknown> = {};
+    for (const name of names) original[name] = row[name];
+    instance[ROW_STATE] = { persisted: true, original };
+    this.pending.push({ instance, place, columns, values, numbered });
+    return true;
+  }
+
+  /** Drops the waiting rows (the transaction rolls back). */
+  discard(): void {
+    this.pending = [];
+  }
+
+  /**
+   * Writes the waiting rows: one statement per table and column set, in the order
+   * each set first came, under a savepoint. When the database refuses one, the
+   * statements are undone to the savepoint and the rows are inserted again one at a
+   * time in the order they were yielded (each under a savepoint of its own, so that
+   * a row needing another written before it in another set finds it), and the
+   * refused ones are returned with their refusal, the others stored.
+   */
+  async flush(): Promise<{ stored: ModelInstance[]; refused: { row: ModelInstance; refusal: unknown; place: number }[] }> {
+    const rows = this.pending;
+    this.pending = [];
+    const sendable = rows.filter((row) => row.error === undefined);
+    const refused = rows.filter((row) => row.error !== undefined).map((row) => ({ row: row.instance, refusal: row.error, place: row.place }));
+    if (sendable.length > 0) {
+      await this.query('SAVEPOINT corral_batch', []);
+      try {
+        for (const group of groupsOf(sendable)) await this.query(group.sql, group.arrays, true);
+        await this.query('RELEASE SAVEPOINT corral_batch', []);
+      } catch (error) {
+        if (blameOf(error) !== 'row') throw error;
+        await this.query('ROLLBACK TO SAVEPOINT corral_batch', []);
+        refused.push(...(await this.rowByRow(sendable)));
+        refused.sort((a, b) => a.place - b.place);
+      }
+    }
+    const refusedRows = new Set(refused.map((r) => r.row));
+    return { stored: sendable.map((row) => row.instance).filter((row) => !refusedRows.has(row)), refused };
+  }
+
+  private async rowByRow(rows: readonly PendingRow[]): Promise<{ row: ModelInstance; refusal: unknown; place: number }[]> {
+    const refused: { row: ModelInstance; refusal: unknown; place: number }[] = [];
+    for (const pending of rows) {
+      const Model = pending.instance.model;
+      await this.query('SAVEPOINT corral_row', []);
+      try {
+        await this.query(singleInsertSql(Model, pending.columns), [...pending.values], true);
+        await this.query('RELEASE SAVEPOINT corral_row', []);
+      } catch (error) {
+        if (blameOf(error) !== 'row') throw error;
+        await this.query('ROLLBACK TO SAVEPOINT corral_row', []);
+        refused.push({ row: pending.instance, refusal: describeRefusal(Model, error, pending.columns), place: pending.place });
+        // Not stored: the row is new again, and a key from the sequence is taken back.
+        pending.instance[ROW_STATE] = undefined;
+        if (pending.numbered) (pending.instance as unknown as Record<string, unknown>)[layoutOf(Model).names[layoutOf(Model).autoKey]!] = undefined;
+      }
+    }
+    return refused;
+  }
+}
+
+function singleInsertSql(Model: ModelClass, columns: readonly string[]): string {
+  return `INSERT INTO ${quote(Model.table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
+}
+
+/** The rows as one `INSERT … SELECT * FROM unnest(…)` per table and column set, in order of first appearance. */
+function groupsOf(rows: readonly PendingRow[]): { sql: string; arrays: unknown[][] }[] {
+  const groups = new Map<string, { Model: ModelClass; columns: readonly string[]; arrays: unknown[][] }>();
+  for (const row of rows) {
+    const Model = row.instance.model;
+    const signature = `${Model.table}\0${row.columns.join('\0')}`;
+    let group = groups.get(signature);
+    if (!group) groups.set(signature, (group = { Model, columns: row.columns, arrays: row.columns.map(() => []) }));
+    for (let i = 0; i < row.values.length; i++) group.arrays[i]!.push(row.values[i]);
+  }
+  return [...groups.values()].map(({ Model, columns, arrays }) => ({
+    sql:
+      `INSERT INTO ${quote(Model.table)} (${columns.map(quote).join(', ')})` +
+      ` SELECT * FROM unnest(${columns.map((name, i) => `$${i + 1}::${PG_ARRAY_TYPES[Model.columns[name]!.spec.kind]}[]`).join(', ')})`,
+    arrays,
+  }));
+}
