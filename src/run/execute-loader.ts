@@ -3,7 +3,7 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { blameOf } from '../db/blame.js';
 import { describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
-import type { Transaction } from '../db/engine.js';
+import type { InsertBatching, Transaction } from '../db/engine.js';
 import type { LoopOutcome, RunContext } from './execute.js';
 import { CONTEXT } from '../processors/processor-context.js';
 import { FailureLog, type RowFailure } from '../db/bookkeeping/failures.js';
@@ -68,10 +68,11 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   const begin = async () => {
     tx = own.enter(await engine.begin(context.stop));
     tx.keepInsertJournal();
-    tx.batchInserts({ idsPerTrip: chunkSize, refused: (item, refusal, place) => onRefusedLater(item, refusal, producedBeforeChunk + place + 1) });
+    tx.batchInserts(batching);
     producedBeforeChunk = stored + refused;
     failuresBeforeChunk = rowFailures.length;
   };
+  const batching: InsertBatching = { idsPerTrip: chunkSize, refused: (item, refusal, place) => onRefusedLater(item, refusal, producedBeforeChunk + place + 1) };
   const onRefused = (item: ModelInstance, refusal: unknown) => record(item, refusal, stored + refused + 1);
   // A row held back (PostgreSQL) was counted as stored when it was yielded.
   const onRefusedLater = (item: ModelInstance, refusal: unknown, ordinal: number) => {

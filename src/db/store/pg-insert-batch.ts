@@ -9,7 +9,7 @@
 import { blameOf } from '../blame.js';
 import { ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
 import { describeRefusal } from '../refusal.js';
-import { fromDb } from '../values.js';
+import { fromDb, toDb } from '../values.js';
 import { insertedColumns, layoutOf, quote, signatureColumns } from './layout.js';
 
 /** PostgreSQL array element types for `unnest` batches, per column kind. */
@@ -40,9 +40,10 @@ interface PendingRow {
 
 /**
  * Ids taken from each table's sequence and not yet handed out, kept by the store
- * across transactions: nextval is not undone by a rollback, so an id taken is never
- * another writer's; the ones left when the process ends are a gap, as after any
- * rolled-back insert.
+ * for one loader run, across its transactions: nextval is not undone by a rollback,
+ * so an id taken is never another writer's; the ones left at the end of the run are
+ * a gap, as after any rolled-back insert. (Not longer than a run: a sequence reset
+ * between runs, `TRUNCATE … RESTART IDENTITY`, would hand the same ids out again.)
  */
 export class IdPools {
   private readonly sequences = new Map<string, string | null>();
@@ -66,12 +67,49 @@ export class IdPools {
     return sequence !== null;
   }
 
-  /** Takes `count` ids of `table`'s sequence in one round trip. */
+  /**
+   * Takes ids of `table`'s sequence in one round trip: `count` the first time, twice
+   * as many each time after, up to 8 × `count` (a long load takes a round trip per
+   * 8 chunks; a short one leaves few unused).
+   */
   async refill(query: PgQuery, table: string, count: number): Promise<void> {
     const sequence = this.sequences.get(table)!;
-    const rows = await query('SELECT nextval($1::regclass) AS id FROM generate_series(1, $2::int)', [sequence, count], true);
+    const taking = Math.min(8 * count, 2 * (this.pools.get(table)?.ids.length ?? count / 2));
+    const rows = await query('SELECT nextval($1::regclass) AS id FROM generate_series(1, $2::int)', [sequence, taking], true);
     this.pools.set(table, { ids: rows.map((row) => row.id), next: 0 });
   }
+}
+
+/** A row refused when the waiting rows were written. */
+interface Refused {
+  readonly row: ModelInstance;
+  readonly refusal: unknown;
+  readonly place: number;
+}
+
+/**
+ * Inserts rows stored earlier in a transaction again, with every column as stored
+ * (the loader's replay): one statement per table under a savepoint, or, when that
+ * is refused (a row of one table needing one of another written before it), one
+ * row at a time in their order. A row refused alone is thrown.
+ */
+export async function reinsert(query: PgQuery, instances: readonly ModelInstance[]): Promise<void> {
+  if (instances.length === 0) return;
+  const rows: PendingRow[] = instances.map((instance, place) => {
+    const { names, specs } = layoutOf(instance.model);
+    const original = instance[ROW_STATE]!.original!;
+    return { instance, place, columns: names, values: names.map((name, i) => toDb(specs[i]!, original[name], 'postgres')), numbered: false };
+  });
+  await query('SAVEPOINT corral_replay', []);
+  try {
+    for (const group of groupsOf(rows)) await query(group.sql, group.arrays, true);
+    await query('RELEASE SAVEPOINT corral_replay', []);
+    return;
+  } catch (error) {
+    if (blameOf(error) !== 'row') throw error;
+    await query('ROLLBACK TO SAVEPOINT corral_replay', []);
+  }
+  for (const row of rows) await query(singleInsertSql(row.instance.model, row.columns), [...row.values], true);
 }
 
 /** The rows waiting in one transaction, and how they are written. */
@@ -101,8 +139,8 @@ export class InsertBatch {
   add(instance: ModelInstance, place: number): boolean | Promise<boolean> {
     const Model = instance.model;
     const row = instance as unknown as Record<string, unknown>;
-    const { names, specs, autoKey } = layoutOf(Model);
-    if (!specs.every((spec) => spec.kind in PG_ARRAY_TYPES)) return false;
+    const { names, autoKey } = layoutOf(Model);
+    if (!batchable(Model)) return false;
     let inserted: ReturnType<typeof insertedColumns>;
     try {
       inserted = insertedColumns(Model, row, 'postgres');
@@ -112,39 +150,38 @@ export class InsertBatch {
       return true;
     }
     if (inserted.readBack) return false;
-    const columns = signatureColumns(inserted.signature, names);
+    const { signature, values } = inserted;
     // Every column given (the key included: a model that gives its own ids).
-    if (columns.length === names.length) return this.hold(instance, place, columns, inserted.values);
+    if (signature.length === names.length) return this.hold(instance, place, signature, values);
     // Only the integer key is left out: it comes from the table's sequence.
     const id = this.ids.take(Model.table);
-    if (id !== undefined) return this.hold(instance, place, columns, inserted.values, id);
-    return this.idsThenHold(instance, place, columns, inserted.values, names[autoKey]!);
+    if (id !== undefined) return this.hold(instance, place, signature, values, id);
+    return this.idsThenHold(instance, place, signature, values, names[autoKey]!);
   }
 
-  private async idsThenHold(instance: ModelInstance, place: number, columns: string[], values: unknown[], key: string): Promise<boolean> {
+  private async idsThenHold(instance: ModelInstance, place: number, signature: string, values: unknown[], key: string): Promise<boolean> {
     const table = instance.model.table;
     if (!(await this.ids.numbered(this.query, table, key))) return false;
     await this.ids.refill(this.query, table, this.idsPerTrip);
-    return this.hold(instance, place, columns, values, this.ids.take(table));
+    return this.hold(instance, place, signature, values, this.ids.take(table));
   }
 
   /** Sets the row's key (`id` from the sequence, if given) and state as stored, and keeps it for the flush. */
-  private hold(instance: ModelInstance, place: number, columns: string[], values: unknown[], id?: unknown): true {
+  private hold(instance: ModelInstance, place: number, signature: string, values: unknown[], id?: unknown): true {
     const Model = instance.model;
     const row = instance as unknown as Record<string, unknown>;
     const { names, specs, autoKey } = layoutOf(Model);
     const numbered = id !== undefined;
     if (numbered) {
-      const key = names[autoKey]!;
       // nextval is int8, which pg hands over as text; an integer key is a number in JavaScript, as RETURNING gives it.
-      row[key] = fromDb(specs[autoKey]!, Number(id));
-      columns = [...columns, key];
-      values = [...values, id];
+      row[names[autoKey]!] = fromDb(specs[autoKey]!, Number(id));
+      signature += String.fromCharCode(65 + autoKey);
+      values.push(id);
     }
     const original: Record<string, unknown> = {};
     for (const name of names) original[name] = row[name];
     instance[ROW_STATE] = { persisted: true, original };
-    this.pending.push({ instance, place, columns, values, numbered });
+    this.pending.push({ instance, place, columns: columnsOf(Model, signature), values, numbered });
     return true;
   }
 
@@ -155,25 +192,28 @@ export class InsertBatch {
 
   /**
    * Writes the waiting rows: one statement per table and column set, in the order
-   * each set first came, under a savepoint. When the database refuses one, the
-   * statements are undone to the savepoint and the rows are inserted again one at a
-   * time in the order they were yielded (each under a savepoint of its own, so that
-   * a row needing another written before it in another set finds it), and the
-   * refused ones are returned with their refusal, the others stored.
+   * each set first came. When the database refuses one, the statements are undone
+   * and the rows are inserted again one at a time in the order they were yielded
+   * (each under a savepoint of its own, so that a row needing another written before
+   * it in another set finds it), and the refused ones are returned with their
+   * refusal, the others stored. Undone how: `guarded`, the statements go under a
+   * savepoint (two more round trips a flush); else the refusal aborts the
+   * transaction and `recover` makes it usable again (the loader's replay).
    */
-  async flush(): Promise<{ stored: ModelInstance[]; refused: { row: ModelInstance; refusal: unknown; place: number }[] }> {
+  async flush(guarded: boolean, recover: () => Promise<void>): Promise<{ stored: ModelInstance[]; refused: Refused[] }> {
     const rows = this.pending;
     this.pending = [];
     const sendable = rows.filter((row) => row.error === undefined);
-    const refused = rows.filter((row) => row.error !== undefined).map((row) => ({ row: row.instance, refusal: row.error, place: row.place }));
+    const refused: Refused[] = rows.filter((row) => row.error !== undefined).map((row) => ({ row: row.instance, refusal: row.error, place: row.place }));
     if (sendable.length > 0) {
-      await this.query('SAVEPOINT corral_batch', []);
+      if (guarded) await this.query('SAVEPOINT corral_batch', []);
       try {
         for (const group of groupsOf(sendable)) await this.query(group.sql, group.arrays, true);
-        await this.query('RELEASE SAVEPOINT corral_batch', []);
+        if (guarded) await this.query('RELEASE SAVEPOINT corral_batch', []);
       } catch (error) {
         if (blameOf(error) !== 'row') throw error;
-        await this.query('ROLLBACK TO SAVEPOINT corral_batch', []);
+        if (guarded) await this.query('ROLLBACK TO SAVEPOINT corral_batch', []);
+        else await recover();
         refused.push(...(await this.rowByRow(sendable)));
         refused.sort((a, b) => a.place - b.place);
       }
@@ -182,8 +222,8 @@ export class InsertBatch {
     return { stored: sendable.map((row) => row.instance).filter((row) => !refusedRows.has(row)), refused };
   }
 
-  private async rowByRow(rows: readonly PendingRow[]): Promise<{ row: ModelInstance; refusal: unknown; place: number }[]> {
-    const refused: { row: ModelInstance; refusal: unknown; place: number }[] = [];
+  private async rowByRow(rows: readonly PendingRow[]): Promise<Refused[]> {
+    const refused: Refused[] = [];
     for (const pending of rows) {
       const Model = pending.instance.model;
       await this.query('SAVEPOINT corral_row', []);
@@ -203,18 +243,41 @@ export class InsertBatch {
   }
 }
 
+const batchableModels = new WeakMap<ModelClass, boolean>();
+
+/** Whether every column of `Model` has an array type for `unnest`. */
+function batchable(Model: ModelClass): boolean {
+  let answer = batchableModels.get(Model);
+  if (answer === undefined) batchableModels.set(Model, (answer = layoutOf(Model).specs.every((spec) => spec.kind in PG_ARRAY_TYPES)));
+  return answer;
+}
+
+const columnLists = new WeakMap<ModelClass, Map<string, readonly string[]>>();
+
+/**
+ * The columns of an insert signature (`insertedColumns`; the key's character added
+ * last when the key comes from the sequence): one array per model and column set,
+ * which also names the set in `groupsOf`.
+ */
+function columnsOf(Model: ModelClass, signature: string): readonly string[] {
+  let lists = columnLists.get(Model);
+  if (!lists) columnLists.set(Model, (lists = new Map()));
+  let columns = lists.get(signature);
+  if (!columns) lists.set(signature, (columns = signatureColumns(signature, layoutOf(Model).names)));
+  return columns;
+}
+
 function singleInsertSql(Model: ModelClass, columns: readonly string[]): string {
   return `INSERT INTO ${quote(Model.table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`;
 }
 
 /** The rows as one `INSERT … SELECT * FROM unnest(…)` per table and column set, in order of first appearance. */
 function groupsOf(rows: readonly PendingRow[]): { sql: string; arrays: unknown[][] }[] {
-  const groups = new Map<string, { Model: ModelClass; columns: readonly string[]; arrays: unknown[][] }>();
+  // Keyed by the column list itself: `columnsOf` gives one array per model and column set.
+  const groups = new Map<readonly string[], { Model: ModelClass; columns: readonly string[]; arrays: unknown[][] }>();
   for (const row of rows) {
-    const Model = row.instance.model;
-    const signature = `${Model.table}\0${row.columns.join('\0')}`;
-    let group = groups.get(signature);
-    if (!group) groups.set(signature, (group = { Model, columns: row.columns, arrays: row.columns.map(() => []) }));
+    let group = groups.get(row.columns);
+    if (!group) groups.set(row.columns, (group = { Model: row.instance.model, columns: row.columns, arrays: row.columns.map(() => []) }));
     for (let i = 0; i < row.values.length; i++) group.arrays[i]!.push(row.values[i]);
   }
   return [...groups.values()].map(({ Model, columns, arrays }) => ({

@@ -19,7 +19,7 @@ import { describeRefusal } from '../refusal.js';
 import { keepAliveFor, newSessionName, sessionSetupSql } from '../session.js';
 import { fromDb, toDb } from '../values.js';
 import { changedColumns, insertedColumns, layoutOf, quote, signatureColumns } from './layout.js';
-import { IdPools, InsertBatch, PG_ARRAY_TYPES } from './pg-insert-batch.js';
+import { IdPools, InsertBatch, PG_ARRAY_TYPES, reinsert } from './pg-insert-batch.js';
 import type { AlertClaims, ClaimSource, Row, Store, StoreDriver } from './store.js';
 import { Transaction, type InsertBatching } from './transaction.js';
 
@@ -75,8 +75,8 @@ export class PostgresStore implements Store {
   readonly sqlite: undefined = undefined;
   readonly session: SessionSettings;
   private readonly knex: Knex;
-  /** Ids taken from the tables' sequences for the loader's batched inserts, not handed out yet. */
-  private readonly ids = new IdPools();
+  /** Ids taken from the tables' sequences and not handed out yet, per loader run (its `InsertBatching`). */
+  private readonly ids = new WeakMap<InsertBatching, IdPools>();
 
   constructor(knex: Knex, session: SessionSettings) {
     this.knex = knex;
@@ -190,14 +190,14 @@ class PostgresTransaction extends Transaction {
   private replayable = true;
   /** After a replay: each insert under a savepoint of its own, for the rest of the chunk. */
   private guarded = false;
-  private readonly ids: IdPools;
+  private readonly ids: WeakMap<InsertBatching, IdPools>;
   /** The loader: new rows held back until the flush, and whom to tell of a refused one. */
   private batch: { readonly rows: InsertBatch; readonly refused: InsertBatching['refused'] } | undefined;
   /** `saveNow` calls so far: the place of the next row (what a refusal found at the flush is named by). */
   private saves = 0;
   private flushingInserts = false;
 
-  constructor(engine: Engine, db: Knex, ids: IdPools) {
+  constructor(engine: Engine, db: Knex, ids: WeakMap<InsertBatching, IdPools>) {
     super(engine, db);
     this.ids = ids;
   }
@@ -229,7 +229,9 @@ class PostgresTransaction extends Transaction {
    * go in the order they were yielded.
    */
   override batchInserts(batching: InsertBatching): void {
-    this.batch = { rows: new InsertBatch((sql, values, prepared) => this.pgQuery(sql, values, prepared), this.ids, batching.idsPerTrip), refused: batching.refused };
+    let ids = this.ids.get(batching);
+    if (!ids) this.ids.set(batching, (ids = new IdPools()));
+    this.batch = { rows: new InsertBatch((sql, values, prepared) => this.pgQuery(sql, values, prepared), ids, batching.idsPerTrip), refused: batching.refused };
     this.flushBeforeKnexQueries();
   }
 
@@ -254,7 +256,9 @@ class PostgresTransaction extends Transaction {
     this.flushingInserts = true;
     let outcome: Awaited<ReturnType<InsertBatch['flush']>>;
     try {
-      outcome = await this.batch.rows.flush();
+      // No savepoint while a refusal can be undone by the replay: two round trips a chunk fewer.
+      const guarded = this.guarded || !this.replayable || !this.journal;
+      outcome = await this.batch.rows.flush(guarded, () => this.replayJournal());
     } finally {
       this.flushingInserts = false;
     }
@@ -417,18 +421,12 @@ class PostgresTransaction extends Transaction {
     this.watchWrites();
     if (this.batch) this.flushBeforeKnexQueries();
     this.guarded = true;
-    for (const instance of this.journal!) {
-      const Model = instance.model;
-      const { names, specs } = layoutOf(Model);
-      const original = instance[ROW_STATE]!.original!;
-      const sql = `INSERT INTO ${quote(Model.table)} (${names.map(quote).join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`;
-      try {
-        await this.pgQuery(sql, names.map((name, i) => toDb(specs[i]!, original[name], 'postgres')), true);
-      } catch (error) {
-        // Refused now (another writer took its value meanwhile): the chunk's failure, not this row's.
-        if (blameOf(error) !== 'row') throw error;
-        throw new DBError(`An object stored earlier in the chunk could not be stored again after another was refused: ${describeError(error)}`);
-      }
+    try {
+      await reinsert((sql, values, prepared) => this.pgQuery(sql, values, prepared), this.journal!);
+    } catch (error) {
+      // Refused now (another writer took its value meanwhile): the chunk's failure, not this row's.
+      if (blameOf(error) !== 'row') throw error;
+      throw new DBError(`An object stored earlier in the chunk could not be stored again after another was refused: ${describeError(error)}`);
     }
   }
 

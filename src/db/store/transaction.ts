@@ -7,7 +7,7 @@ import { toDb } from '../values.js';
 /** Told of a row refused when its batch was written: the row, the refusal, and its place among the transaction's `saveNow` calls (0 first). */
 export type InsertRefused = (instance: ModelInstance, refusal: unknown, place: number) => Promise<void>;
 
-/** How the loader's inserts may be held back (`batchInserts`). */
+/** How the loader's inserts may be held back (`batchInserts`): one object for a whole loader run, which the store keeps its ids by. */
 export interface InsertBatching {
   /** How many ids to take from a sequence at once (the loader's chunk size). */
   readonly idsPerTrip: number;
