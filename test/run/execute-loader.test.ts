@@ -163,6 +163,26 @@ forEachDatabase((dialect) => {
       expect(recorded).toEqual([{ processor: 'Tags', model_table: 'Tagged', model_key: '#7' }]);
     });
 
+    test('when rows were already written in the chunk (a read made them go) and a later one is refused then the earlier rows are kept too', async () => {
+      const db = await openDb({ models: [Tagged], chunkSize: 50 });
+      const counted: number[] = [];
+      class Reads extends Loader {
+        async *generate() {
+          yield new Tagged({ tag: 'a' });
+          yield new Tagged({ tag: 'b' });
+          counted.push(await this.count(Tagged));
+          yield new Tagged({ tag: 'c' });
+          yield new Tagged({ tag: 'a' });
+          yield new Tagged({ tag: 'd' });
+        }
+      }
+      const stats = await run(db, Reads);
+      expect(counted).toEqual([2]);
+      expect(stats).toMatchObject({ status: 'ok', rows: 4, failedRows: 1 });
+      expect(stats.rowFailures.map((f) => f.key)).toEqual(['Tagged #4']);
+      expect(await selectRows(db, (k) => k('Tagged').select('tag').orderBy('id'))).toEqual(['a', 'b', 'c', 'd'].map((tag) => ({ tag })));
+    });
+
     test('when a chunk also wrote through this.db and a yielded row is then refused then the refusal is recorded, and the write and the other rows are kept', async () => {
       const db = await openDb({ models: [Tagged], chunkSize: 50 });
       class Mixed extends Loader {
