@@ -9,6 +9,7 @@ import { CONTEXT } from '../processors/processor-context.js';
 import { FailureLog, type RowFailure } from '../db/bookkeeping/failures.js';
 import { yieldToEventLoop } from './loop.js';
 import type { Loader } from '../processors/loader.js';
+import { Processor } from '../processors/processor.js';
 import { DatabaseUnreachable, Reconnect, isTransient } from './reconnect.js';
 import { checkKeyKinds, keyText } from '../db/bookkeeping/row-keys.js';
 import { isThenable, storeProduced } from './produced.js';
@@ -33,6 +34,14 @@ function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number): { 
     }
   }
   return { key: `#${ordinal}`, shown: `${Model.name} #${ordinal}` };
+}
+
+/**
+ * Whether the loader has its own `setup` or `teardown`: the base class's does
+ * nothing, and needs no transaction (two round trips each on PostgreSQL).
+ */
+function overrides(loader: Loader, hook: 'setup' | 'teardown'): boolean {
+  return loader[hook] !== Processor.prototype[hook];
 }
 
 /**
@@ -63,7 +72,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   let stopped = false;
   // What the loader's `this.db` and `this.save` use, pointed at each transaction opened below.
   const own = loader[CONTEXT]!;
-  await reconnect.run(() => engine.inTransaction(own.inside(() => loader.setup()), context.stop));
+  if (overrides(loader, 'setup')) await reconnect.run(() => engine.inTransaction(own.inside(() => loader.setup()), context.stop));
   let tx: Transaction | undefined;
   const begin = async () => {
     tx = own.enter(await engine.begin(context.stop));
@@ -97,7 +106,8 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
     logger.warn({ row: shown, attempts: recorded.attempts }, `${shown} was refused by the database and not stored: ${describeError(refusal)}`);
   };
   try {
-    await begin();
+    // Waits out a connection lost before the first chunk as `setup` would have (`setup` may not have run).
+    await reconnect.run(begin);
     let produced: unknown = loader.generate();
     if (isThenable(produced)) produced = await produced;
     const nextChunk = async () => {
@@ -130,7 +140,8 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
       stored -= inChunk;
       // Their records were in the chunk rolled back.
       rowFailures.length = failuresBeforeChunk;
-      if (isTransient(caught)) {
+      // DatabaseUnreachable: the first chunk's `begin` gave up (Reconnect.run), already said in one line.
+      if (isTransient(caught) && !(caught instanceof DatabaseUnreachable)) {
         const what = blameOf(caught) === 'retry' ? `was stopped by a conflict on ${engine.label}` : `lost its connection to ${engine.label}`;
         error = new DatabaseUnreachable(
           `${what} while loading: ${describeError(caught)} (the chunk in flight was rolled back; ${stored} objects were committed before it)`,
@@ -140,7 +151,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
     }
   } finally {
     try {
-      await reconnect.run(() => engine.inTransaction(own.inside(() => loader.teardown(error))));
+      if (overrides(loader, 'teardown')) await reconnect.run(() => engine.inTransaction(own.inside(() => loader.teardown(error))));
     } catch (caught) {
       error ??= caught;
     }

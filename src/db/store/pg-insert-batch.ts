@@ -56,27 +56,29 @@ export class IdPools {
     return pool.ids[pool.next++];
   }
 
-  /** Whether `table`'s key column is numbered by a sequence (serial or identity); asked once per table. */
-  async numbered(query: PgQuery, table: string, column: string): Promise<boolean> {
-    let sequence = this.sequences.get(table);
-    if (sequence === undefined) {
-      const [found] = await query('SELECT pg_get_serial_sequence($1, $2) AS seq', [quote(table), column]);
-      sequence = (found?.seq as string | null | undefined) ?? null;
-      this.sequences.set(table, sequence);
-    }
-    return sequence !== null;
-  }
-
   /**
-   * Takes ids of `table`'s sequence in one round trip: `count` the first time, twice
-   * as many each time after, up to 8 × `count` (a long load takes a round trip per
-   * 8 chunks; a short one leaves few unused).
+   * Takes ids of `table`'s sequence (the one numbering its key `column`: serial or
+   * identity) in one round trip: `count` the first time, twice as many each time
+   * after, up to 8 × `count` (a long load takes a round trip per 8 chunks; a short one
+   * leaves few unused). The first time also finds the sequence, in the same
+   * statement; false when there is none (the key is not numbered by the database).
    */
-  async refill(query: PgQuery, table: string, count: number): Promise<void> {
-    const sequence = this.sequences.get(table)!;
+  async refill(query: PgQuery, table: string, column: string, count: number): Promise<boolean> {
+    const sequence = this.sequences.get(table);
+    if (sequence === null) return false;
     const taking = Math.min(8 * count, 2 * (this.pools.get(table)?.ids.length ?? count / 2));
-    const rows = await query('SELECT nextval($1::regclass) AS id FROM generate_series(1, $2::int)', [sequence, taking], true);
+    const rows =
+      sequence === undefined
+        ? await query(
+            'SELECT s.seq, nextval(s.seq::regclass) AS id FROM (SELECT pg_get_serial_sequence($1, $2) AS seq) AS s, generate_series(1, $3::int)',
+            [quote(table), column, taking],
+            true,
+          )
+        : await query('SELECT nextval($1::regclass) AS id FROM generate_series(1, $2::int)', [sequence, taking], true);
+    if (sequence === undefined) this.sequences.set(table, (rows[0]?.seq as string | null | undefined) ?? null);
+    if (this.sequences.get(table) === null) return false;
     this.pools.set(table, { ids: rows.map((row) => row.id), next: 0 });
+    return true;
   }
 }
 
@@ -161,8 +163,7 @@ export class InsertBatch {
 
   private async idsThenHold(instance: ModelInstance, place: number, signature: string, values: unknown[], key: string): Promise<boolean> {
     const table = instance.model.table;
-    if (!(await this.ids.numbered(this.query, table, key))) return false;
-    await this.ids.refill(this.query, table, this.idsPerTrip);
+    if (!(await this.ids.refill(this.query, table, key, this.idsPerTrip))) return false;
     return this.hold(instance, place, signature, values, this.ids.take(table));
   }
 
