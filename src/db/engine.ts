@@ -10,7 +10,7 @@ import type { Store } from './store/store.js';
 import type { Transaction } from './store/transaction.js';
 import type { Dialect } from './values.js';
 
-export type { Transaction } from './store/transaction.js';
+export type { InsertBatching, Transaction } from './store/transaction.js';
 
 export interface EngineOptions {
   /** A knex configuration (client `better-sqlite3` or `pg`). */

@@ -3,12 +3,13 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { blameOf } from '../db/blame.js';
 import { columnsOf, describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
-import type { Transaction } from '../db/engine.js';
+import type { InsertBatching, Transaction } from '../db/engine.js';
 import type { LoopOutcome, RunContext } from './execute.js';
 import { CONTEXT } from '../processors/processor-context.js';
 import { FailureLog, type RowFailure } from '../db/bookkeeping/failures.js';
 import { yieldToEventLoop } from './loop.js';
 import type { Loader } from '../processors/loader.js';
+import { Processor } from '../processors/processor.js';
 import { DatabaseUnreachable, Reconnect, isTransient } from './reconnect.js';
 import { checkKeyKinds, keyText } from '../db/bookkeeping/row-keys.js';
 import { isThenable, storeProduced } from './produced.js';
@@ -36,11 +37,22 @@ function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number): { 
 }
 
 /**
+ * Whether the loader has its own `setup` or `teardown`: the base class's does
+ * nothing, and needs no transaction (two round trips each on PostgreSQL).
+ */
+function overrides(loader: Loader, hook: 'setup' | 'teardown'): boolean {
+  return loader[hook] !== Processor.prototype[hook];
+}
+
+/**
  * Feeds the stream: saves what `generate()` yields, committing every `chunkSize`
  * objects. An object the database refuses (too long, a taken unique value, a missing
  * foreign key, NOT NULL) is recorded in `corral_failures` in the chunk's transaction
- * and counted as a failed row, and the loader goes on: every other object commits
- * (on PostgreSQL through the replay of `keepInsertJournal`, store/postgres.ts). Any other
+ * and counted as a failed row, and the loader goes on: every other object commits.
+ * On PostgreSQL new rows are held back and written a chunk at a time (`batchInserts`,
+ * store/pg-insert-batch.ts): a refusal is then found at the flush and named by the
+ * row's place in the output; a row written alone and refused is survived through the
+ * replay of `keepInsertJournal` (store/postgres.ts). Any other
  * failure rolls back the chunk in flight only; `teardown` learns of it. A lost
  * connection stops the loader with one line: its generator cannot be run again.
  */
@@ -54,21 +66,33 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
   let inChunk = 0;
   let refused = 0;
   let failuresBeforeChunk = 0;
+  /** Objects generated before the chunk in flight (stored or refused): a row held back is named by its place after them. */
+  let producedBeforeChunk = 0;
   let error: unknown;
   let stopped = false;
   // What the loader's `this.db` and `this.save` use, pointed at each transaction opened below.
   const own = loader[CONTEXT]!;
-  await reconnect.run(() => engine.inTransaction(own.inside(() => loader.setup()), context.stop));
+  if (overrides(loader, 'setup')) await reconnect.run(() => engine.inTransaction(own.inside(() => loader.setup()), context.stop));
   let tx: Transaction | undefined;
   const begin = async () => {
     tx = own.enter(await engine.begin(context.stop));
     tx.keepInsertJournal();
+    tx.batchInserts(batching);
+    producedBeforeChunk = stored + refused;
     failuresBeforeChunk = rowFailures.length;
   };
-  const onRefused = async (item: ModelInstance, refusal: unknown) => {
+  const batching: InsertBatching = { idsPerTrip: chunkSize, refused: (item, refusal, place) => onRefusedLater(item, refusal, producedBeforeChunk + place + 1) };
+  const onRefused = (item: ModelInstance, refusal: unknown) => record(item, refusal, stored + refused + 1);
+  // A row held back (PostgreSQL) was counted as stored when it was yielded.
+  const onRefusedLater = (item: ModelInstance, refusal: unknown, ordinal: number) => {
+    stored -= 1;
+    inChunk -= 1;
+    return record(item, refusal, ordinal);
+  };
+  const record = async (item: ModelInstance, refusal: unknown, ordinal: number) => {
     const Model = item.model;
     refused += 1;
-    const { key, shown } = refusedKey(Model, item, stored + refused);
+    const { key, shown } = refusedKey(Model, item, ordinal);
     let log = logs.get(Model);
     if (!log) logs.set(Model, (log = new FailureLog(engine, name, Model, context.settings)));
     const recorded = await log.recordIn(tx!.db, key, refusal);
@@ -82,7 +106,8 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
     logger.warn({ row: shown, attempts: recorded.attempts }, `${shown} was refused by the database and not stored: ${describeError(refusal)}`);
   };
   try {
-    await begin();
+    // Waits out a connection lost before the first chunk as `setup` would have (`setup` may not have run).
+    await reconnect.run(begin);
     let produced: unknown = loader.generate();
     if (isThenable(produced)) produced = await produced;
     const nextChunk = async () => {
@@ -115,7 +140,8 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
       stored -= inChunk;
       // Their records were in the chunk rolled back.
       rowFailures.length = failuresBeforeChunk;
-      if (isTransient(caught)) {
+      // DatabaseUnreachable: the first chunk's `begin` gave up (Reconnect.run), already said in one line.
+      if (isTransient(caught) && !(caught instanceof DatabaseUnreachable)) {
         const what = blameOf(caught) === 'retry' ? `was stopped by a conflict on ${engine.label}` : `lost its connection to ${engine.label}`;
         error = new DatabaseUnreachable(
           `${what} while loading: ${describeError(caught)} (the chunk in flight was rolled back; ${stored} objects were committed before it)`,
@@ -125,7 +151,7 @@ export async function runLoader(loader: Loader, context: RunContext, chunkSize: 
     }
   } finally {
     try {
-      await reconnect.run(() => engine.inTransaction(own.inside(() => loader.teardown(error))));
+      if (overrides(loader, 'teardown')) await reconnect.run(() => engine.inTransaction(own.inside(() => loader.teardown(error))));
     } catch (caught) {
       error ??= caught;
     }

@@ -3,7 +3,7 @@
  * real PostgreSQL database, and each database's fast paths tested in its own block:
  * SQLite's prepared statements (cached per SQL text and per column set, synchronous),
  * PostgreSQL's held-back `unnest` updates (and the row-by-row search for a refused
- * one) and the loader's insert journal.
+ * one), the loader's held-back inserts and its insert journal.
  */
 import type { Knex } from 'knex';
 import { describe, expect, test } from 'vitest';
@@ -308,6 +308,35 @@ describePg('the PostgreSQL store', () => {
     await tx.saveNow(new Star({ name: 'last' }));
     await tx.commit();
     expect(await selectRows(db, (k) => k('Star').select('name').orderBy('id'))).toEqual([{ name: 'taken' }, { name: 'first' }, { name: 'after' }, { name: 'last' }]);
+  });
+
+  test('when a loader transaction holds its inserts back then each row has its key at once, a read through knex sees the rows, and a refused one is handed back by its place at commit', async () => {
+    const db = await openDb({ models: [Star] });
+    await seed(db, [{ name: 'taken' }]);
+    const refused: [string, number, string][] = [];
+    const tx = await db.engine.begin();
+    tx.keepInsertJournal();
+    tx.batchInserts({
+      idsPerTrip: 10,
+      refused: async (row, refusal, place) => {
+        refused.push([String((row as Star).name), place, (refusal as Error).message]);
+      },
+    });
+    const first = new Star({ name: 'first' });
+    expect(await tx.saveNow(first)).toBe(true);
+    expect(first.id).toBe(2);
+    // Synchronous once the ids are taken: no promise per row.
+    const second = new Star({ name: 'second' });
+    expect(tx.saveNow(second)).toBe(true);
+    expect(second.id).toBe(first.id! + 1);
+    expect((await starsRead(tx)).map((s) => s.name)).toEqual(['taken', 'first', 'second']);
+    const dup = new Star({ name: 'taken' });
+    tx.saveNow(dup);
+    tx.saveNow(new Star({ name: 'last' }));
+    await tx.commit();
+    expect(refused).toEqual([['taken', 2, expect.stringMatching(/^Star\.name: duplicate key/)]]);
+    expect(dup.id).toBeUndefined();
+    expect(await selectRows(db, (k) => k('Star').select('name').orderBy('id'))).toEqual(['taken', 'first', 'second', 'last'].map((name) => ({ name })));
   });
 
   test('when a loader transaction also wrote through knex then a refusal cannot be replayed and fails the chunk', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ProcessorError, ValidationError } from '../../src/core/errors.js';
 import { float, integer, string } from '../../src/db/columns.js';
+import { Failure } from '../../src/db/bookkeeping/models.js';
 import { model } from '../../src/db/model.js';
 import { executeProcessor } from '../../src/run/execute.js';
 import { Loader } from '../../src/processors/loader.js';
@@ -11,6 +12,30 @@ class Reading extends model('Reading', {
   id: integer().primaryKey(),
   sensor: string().notNull(),
   value: float().notNull(),
+}) {}
+
+/** A unique tag, for a refusal in the middle of a chunk. */
+class Tagged extends model('Tagged', {
+  id: integer().primaryKey(),
+  tag: string(20).notNull().unique(),
+}) {}
+
+/** A key the pipeline gives: a string, numbered by no sequence. */
+class Station extends model('Station', {
+  code: string(10).primaryKey(),
+  name: string(40).notNull(),
+}) {}
+
+/** An integer key the pipeline gives itself. */
+class Site extends model('Site', {
+  id: integer().primaryKey(),
+  name: string(40).notNull(),
+}) {}
+
+/** Given keys too, and a reference to a site: rows of two models that must be written in order. */
+class Visit extends model('Visit', {
+  id: integer().primaryKey(),
+  site: integer().notNull().references('Site'),
 }) {}
 
 forEachDatabase((dialect) => {
@@ -92,6 +117,135 @@ forEachDatabase((dialect) => {
       await run(db, AsyncLazy);
       expect(idsAfterYield).toEqual([1, 2, 3]);
       expect(countsAfterYield).toEqual([1, 2, 3]);
+    });
+  });
+
+  describe('rows written a chunk at a time (PostgreSQL holds them back until the chunk ends)', () => {
+    test('when code after a yield reads through this.db or this.find then it sees every row yielded before', async () => {
+      const db = await openDb({ models: [Reading], chunkSize: 100 });
+      const seen: { viaDb: number; viaFind: number[] }[] = [];
+      class Reader extends Loader {
+        async *generate() {
+          for (let i = 1; i <= 3; i++) {
+            const reading = new Reading({ sensor: 'r', value: i });
+            yield reading;
+            const [{ n }] = (await this.db('Reading').count({ n: '*' })) as [{ n: number | string }];
+            const found = await this.find(Reading, [{ sensor: 'r' }]);
+            seen.push({ viaDb: Number(n), viaFind: found.map((r) => r.id!).sort((a, b) => a - b) });
+            expect(found.map((r) => r.id)).toContain(reading.id);
+          }
+        }
+      }
+      expect(await run(db, Reader)).toMatchObject({ status: 'ok', rows: 3 });
+      expect(seen.map((s) => s.viaDb)).toEqual([1, 2, 3]);
+      expect(seen.map((s) => s.viaFind.length)).toEqual([1, 2, 3]);
+    });
+
+    test('when a row in the middle of a chunk is refused then it is recorded by its place, and the rows around it are stored with the ids code after their yield saw', async () => {
+      const db = await openDb({ models: [Tagged], chunkSize: 50 });
+      const seen: Record<string, number | null> = {};
+      class Tags extends Loader {
+        *generate() {
+          for (let i = 1; i <= 10; i++) {
+            const row = new Tagged({ tag: i === 4 || i === 7 ? 'dup' : `t${i}` });
+            yield row;
+            seen[`${i}`] = row.id;
+          }
+        }
+      }
+      const stats = await run(db, Tags);
+      expect(stats).toMatchObject({ status: 'ok', rows: 9, failedRows: 1 });
+      expect(stats.rowFailures.map((f) => f.key)).toEqual(['Tagged #7']);
+      const stored = (await selectRows(db, (k) => k('Tagged').select('id', 'tag').orderBy('id'))) as { id: number; tag: string }[];
+      expect(stored.map((r) => r.tag)).toEqual(['t1', 't2', 't3', 'dup', 't5', 't6', 't8', 't9', 't10']);
+      for (const { id, tag } of stored) expect(seen[tag === 'dup' ? '4' : tag.slice(1)]).toBe(id);
+      const recorded = await selectRows(db, (k) => k(Failure.table).select('processor', 'model_table', 'model_key'));
+      expect(recorded).toEqual([{ processor: 'Tags', model_table: 'Tagged', model_key: '#7' }]);
+    });
+
+    test('when rows were already written in the chunk (a read made them go) and a later one is refused then the earlier rows are kept too', async () => {
+      const db = await openDb({ models: [Tagged], chunkSize: 50 });
+      const counted: number[] = [];
+      class Reads extends Loader {
+        async *generate() {
+          yield new Tagged({ tag: 'a' });
+          yield new Tagged({ tag: 'b' });
+          counted.push(await this.count(Tagged));
+          yield new Tagged({ tag: 'c' });
+          yield new Tagged({ tag: 'a' });
+          yield new Tagged({ tag: 'd' });
+        }
+      }
+      const stats = await run(db, Reads);
+      expect(counted).toEqual([2]);
+      expect(stats).toMatchObject({ status: 'ok', rows: 4, failedRows: 1 });
+      expect(stats.rowFailures.map((f) => f.key)).toEqual(['Tagged #4']);
+      expect(await selectRows(db, (k) => k('Tagged').select('tag').orderBy('id'))).toEqual(['a', 'b', 'c', 'd'].map((tag) => ({ tag })));
+    });
+
+    test('when a chunk also wrote through this.db and a yielded row is then refused then the refusal is recorded, and the write and the other rows are kept', async () => {
+      const db = await openDb({ models: [Tagged], chunkSize: 50 });
+      class Mixed extends Loader {
+        async *generate() {
+          yield new Tagged({ tag: 'a' });
+          await this.db('Tagged').insert({ tag: 'by knex' });
+          yield new Tagged({ tag: 'a' });
+          yield new Tagged({ tag: 'b' });
+        }
+      }
+      const stats = await run(db, Mixed);
+      expect(stats).toMatchObject({ status: 'ok', rows: 2, failedRows: 1 });
+      expect(stats.rowFailures.map((f) => f.key)).toEqual(['Tagged #2']);
+      // By tag: on PostgreSQL the yielded rows' ids were taken from the sequence before the knex insert took its own.
+      expect(await selectRows(db, (k) => k('Tagged').select('tag').orderBy('tag'))).toEqual([{ tag: 'a' }, { tag: 'b' }, { tag: 'by knex' }]);
+    });
+
+    test('when the rows have keys the pipeline gives (a string, integers) and refer to rows yielded before them then all are stored as given', async () => {
+      const db = await openDb({ models: [Station, Site, Visit], chunkSize: 50 });
+      class Visits extends Loader {
+        override async setup() {
+          await this.save(new Site({ id: 1, name: 'one' }));
+        }
+        *generate() {
+          yield new Station({ code: 'A', name: 'Alpha' });
+          yield new Visit({ id: 100, site: 1 });
+          // A site after a visit, then a visit of it: the rows must reach the database in the order they came.
+          yield new Site({ id: 2, name: 'two' });
+          const visit = new Visit({ id: 7, site: 2 });
+          yield visit;
+          expect(visit.id).toBe(7);
+        }
+      }
+      const stats = await run(db, Visits);
+      expect(stats.error?.message).toBeUndefined();
+      expect(stats).toMatchObject({ status: 'ok', rows: 4, failedRows: 0 });
+      expect(await selectRows(db, (k) => k('Station').select('code', 'name'))).toEqual([{ code: 'A', name: 'Alpha' }]);
+      expect(await selectRows(db, (k) => k('Site').select('id', 'name').orderBy('id'))).toEqual([
+        { id: 1, name: 'one' },
+        { id: 2, name: 'two' },
+      ]);
+      expect(await selectRows(db, (k) => k('Visit').select('id', 'site').orderBy('id'))).toEqual([
+        { id: 7, site: 2 },
+        { id: 100, site: 1 },
+      ]);
+    });
+
+    test('when code after a yield changes the row and saves it again then the stored row has the change', async () => {
+      const db = await openDb({ models: [Reading], chunkSize: 50 });
+      class Twice extends Loader {
+        async *generate() {
+          const reading = new Reading({ sensor: 'x', value: 1 });
+          yield reading;
+          reading.value = 2;
+          await this.save(reading);
+          yield new Reading({ sensor: 'y', value: 3 });
+        }
+      }
+      expect(await run(db, Twice)).toMatchObject({ status: 'ok', rows: 2 });
+      expect(await selectRows(db, (k) => k('Reading').select('id', 'sensor', 'value').orderBy('id'))).toEqual([
+        { id: 1, sensor: 'x', value: 2 },
+        { id: 2, sensor: 'y', value: 3 },
+      ]);
     });
   });
 

@@ -3,8 +3,10 @@
  * chunk are locked with FOR UPDATE SKIP LOCKED, so that several workers share a
  * processor. Inserts go to the connection as named prepared statements (the server
  * plans each once per session), updates of processed rows are held back and sent as
- * one `UPDATE … FROM unnest(…)` per chunk and column set, and the loader's
- * transactions keep a journal of their inserts to survive a refused one.
+ * one `UPDATE … FROM unnest(…)` per chunk and column set, the loader's new rows
+ * are held back and sent as one `INSERT … SELECT * FROM unnest(…)` per chunk and
+ * column set (pg-insert-batch.ts), and the loader's transactions keep a journal of
+ * the inserts sent to survive a refused one sent alone.
  */
 import type { Knex } from 'knex';
 import { DBError, describeError } from '../../core/errors.js';
@@ -17,8 +19,9 @@ import { describeRefusal } from '../refusal.js';
 import { keepAliveFor, newSessionName, sessionSetupSql } from '../session.js';
 import { fromDb, toDb } from '../values.js';
 import { changedColumns, insertedColumns, layoutOf, quote, signatureColumns } from './layout.js';
+import { IdPools, InsertBatch, PG_ARRAY_TYPES, reinsert } from './pg-insert-batch.js';
 import type { AlertClaims, ClaimSource, Row, Store, StoreDriver } from './store.js';
-import { Transaction } from './transaction.js';
+import { Transaction, type InsertBatching } from './transaction.js';
 
 export const postgresDriver: StoreDriver = {
   dialect: 'postgres',
@@ -72,6 +75,8 @@ export class PostgresStore implements Store {
   readonly sqlite: undefined = undefined;
   readonly session: SessionSettings;
   private readonly knex: Knex;
+  /** Ids taken from the tables' sequences and not handed out yet, per loader run (its `InsertBatching`). */
+  private readonly ids = new WeakMap<InsertBatching, IdPools>();
 
   constructor(knex: Knex, session: SessionSettings) {
     this.knex = knex;
@@ -79,7 +84,7 @@ export class PostgresStore implements Store {
   }
 
   async begin(engine: Engine): Promise<Transaction> {
-    return new PostgresTransaction(engine, await this.knex.transaction());
+    return new PostgresTransaction(engine, await this.knex.transaction(), this.ids);
   }
 
   autocommit<T>(work: (db: Knex) => Promise<T>): Promise<T> {
@@ -122,18 +127,6 @@ export class PostgresStore implements Store {
 
   close(): void {}
 }
-
-/** PostgreSQL array element types for `unnest` batches, per column kind. */
-const PG_ARRAY_TYPES: Record<string, string> = {
-  integer: 'int4',
-  bigint: 'int8',
-  float: 'float8',
-  string: 'text',
-  text: 'text',
-  boolean: 'bool',
-  datetime: 'timestamptz',
-  json: 'jsonb',
-};
 
 interface PgConnection {
   query(query: { name?: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
@@ -197,6 +190,17 @@ class PostgresTransaction extends Transaction {
   private replayable = true;
   /** After a replay: each insert under a savepoint of its own, for the rest of the chunk. */
   private guarded = false;
+  private readonly ids: WeakMap<InsertBatching, IdPools>;
+  /** The loader: new rows held back until the flush, and whom to tell of a refused one. */
+  private batch: { readonly rows: InsertBatch; readonly refused: InsertBatching['refused'] } | undefined;
+  /** `saveNow` calls so far: the place of the next row (what a refusal found at the flush is named by). */
+  private saves = 0;
+  private flushingInserts = false;
+
+  constructor(engine: Engine, db: Knex, ids: WeakMap<InsertBatching, IdPools>) {
+    super(engine, db);
+    this.ids = ids;
+  }
 
   /**
    * A refused insert aborts a PostgreSQL transaction, and a savepoint per row would
@@ -216,6 +220,52 @@ class PostgresTransaction extends Transaction {
     this.trx.on('query', (query: { method?: string; sql?: string }) => {
       if (!isRead(query)) this.replayable = false;
     });
+  }
+
+  /**
+   * Holds the loader's new rows back (pg-insert-batch.ts) and makes every query
+   * sent through this transaction's knex (`this.db`, `find`, `count`, a `save` of a
+   * stored row, a failure record) write them first, so that it sees them and they
+   * go in the order they were yielded.
+   */
+  override batchInserts(batching: InsertBatching): void {
+    let ids = this.ids.get(batching);
+    if (!ids) this.ids.set(batching, (ids = new IdPools()));
+    this.batch = { rows: new InsertBatch((sql, values, prepared) => this.pgQuery(sql, values, prepared), ids, batching.idsPerTrip), refused: batching.refused };
+    this.flushBeforeKnexQueries();
+  }
+
+  /** Wraps the knex transaction client's `query` (every statement of `this.db`, COMMIT and ROLLBACK included). */
+  private flushBeforeKnexQueries(): void {
+    // knex types a transaction's client as its public Client, without the internal `query` every statement goes through (as sqlite.ts wraps `_query`).
+    const client = (this.trx as unknown as { client: { query(conn: unknown, obj: unknown): Promise<unknown> } }).client;
+    const send = client.query.bind(client);
+    client.query = async (conn, obj) => {
+      if (this.batch && this.batch.rows.waiting > 0 && !this.flushingInserts) await this.flushInserts();
+      return send(conn, obj);
+    };
+  }
+
+  /**
+   * Writes the held-back rows. A row refused is handed to the loader (which records
+   * it through this transaction), the others go to the journal. After a refusal the
+   * rest of the chunk's rows sent alone go under a savepoint each: a replay would
+   * undo the refusals' records.
+   */
+  private async flushInserts(): Promise<void> {
+    if (!this.batch || this.batch.rows.waiting === 0) return;
+    this.flushingInserts = true;
+    let outcome: Awaited<ReturnType<InsertBatch['flush']>>;
+    try {
+      // No savepoint while a refusal can be undone by the replay: two round trips a chunk fewer.
+      const guarded = this.guarded || !this.replayable || !this.journal;
+      outcome = await this.batch.rows.flush(guarded, () => this.replayJournal());
+    } finally {
+      this.flushingInserts = false;
+    }
+    this.journal?.push(...outcome.stored);
+    if (outcome.refused.length > 0) this.guarded = true;
+    for (const { row, refusal, place } of outcome.refused) await this.batch.refused(row, refusal, place);
   }
 
   /**
@@ -244,8 +294,14 @@ class PostgresTransaction extends Transaction {
     for (const name of changed) original[name] = row[name];
   }
 
-  saveNow(instance: ModelInstance): Promise<boolean> {
-    return this.save(instance);
+  saveNow(instance: ModelInstance): boolean | Promise<boolean> {
+    const place = this.saves++;
+    const state = instance[ROW_STATE];
+    if (!this.batch || state?.persisted || state?.deleted) return this.save(instance);
+    const held = this.batch.rows.add(instance, place);
+    if (held === true) return true;
+    if (held === false) return this.save(instance);
+    return held.then((ok) => ok || this.save(instance));
   }
 
   /**
@@ -256,6 +312,7 @@ class PostgresTransaction extends Transaction {
    * which is thrown as RowRefusedAt with its place in the chunk.
    */
   override async flush(): Promise<void> {
+    await this.flushInserts();
     if (this.deferred.size === 0) return;
     const batches = [...this.deferred.values()];
     this.deferred.clear();
@@ -300,6 +357,8 @@ class PostgresTransaction extends Transaction {
   }
 
   protected async insert(Model: ModelClass, instance: ModelInstance): Promise<void> {
+    // The rows held back go first: this one may refer to them.
+    await this.flushInserts();
     const row = columnsOf(instance);
     const { names, specs } = layoutOf(Model);
     const { signature, values } = insertedColumns(Model, row, 'postgres');
@@ -361,19 +420,14 @@ class PostgresTransaction extends Transaction {
     await (this.trx as Knex.Transaction).rollback().catch(() => undefined);
     this.trx = await this.engine.knex.transaction();
     this.watchWrites();
+    if (this.batch) this.flushBeforeKnexQueries();
     this.guarded = true;
-    for (const instance of this.journal!) {
-      const Model = instance.model;
-      const { names, specs } = layoutOf(Model);
-      const original = instance[ROW_STATE]!.original!;
-      const sql = `INSERT INTO ${quote(Model.table)} (${names.map(quote).join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`;
-      try {
-        await this.pgQuery(sql, names.map((name, i) => toDb(specs[i]!, original[name], 'postgres')), true);
-      } catch (error) {
-        // Refused now (another writer took its value meanwhile): the chunk's failure, not this row's.
-        if (blameOf(error) !== 'row') throw error;
-        throw new DBError(`An object stored earlier in the chunk could not be stored again after another was refused: ${describeError(error)}`);
-      }
+    try {
+      await reinsert((sql, values, prepared) => this.pgQuery(sql, values, prepared), this.journal!);
+    } catch (error) {
+      // Refused now (another writer took its value meanwhile): the chunk's failure, not this row's.
+      if (blameOf(error) !== 'row') throw error;
+      throw new DBError(`An object stored earlier in the chunk could not be stored again after another was refused: ${describeError(error)}`);
     }
   }
 
@@ -407,6 +461,7 @@ class PostgresTransaction extends Transaction {
 
   protected override discard(): void {
     this.deferred.clear();
+    this.batch?.rows.discard();
   }
 
   /** knex's commit() resolves even when COMMIT fails (e.g. the lease ended the session); the failure only shows on executionPromise. */

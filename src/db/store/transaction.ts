@@ -4,6 +4,17 @@ import type { Engine } from '../engine.js';
 import { columnsOf, ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
 import { toDb } from '../values.js';
 
+/** Told of a row refused when its batch was written: the row, the refusal, and its place among the transaction's `saveNow` calls (0 first). */
+export type InsertRefused = (instance: ModelInstance, refusal: unknown, place: number) => Promise<void>;
+
+/** How the loader's inserts may be held back (`batchInserts`): one object for a whole loader run, which the store keeps its ids by. */
+export interface InsertBatching {
+  /** How many ids to take from a sequence at once (the loader's chunk size). */
+  readonly idsPerTrip: number;
+  /** Called, in the order the rows were saved, for each row refused when the held-back rows were written. */
+  readonly refused: InsertRefused;
+}
+
 /**
  * One open transaction. Saving a model instance inserts it when it is new and
  * updates only its changed columns when it was read from the database. Each store
@@ -36,6 +47,14 @@ export abstract class Transaction implements DbContext {
    * refused statement leaves the transaction as it was: SQLite).
    */
   keepInsertJournal(): void {}
+
+  /**
+   * The loader's transactions: `saveNow` may hold a new row back and write it with
+   * others at `flush` (PostgreSQL), the row's key and columns set at once as they will
+   * be stored; a row the database then refuses is handed to `batching.refused`, and
+   * the others are stored. A no-op where a row is written at once anyway (SQLite).
+   */
+  batchInserts(_batching: InsertBatching): void {}
 
   /**
    * Like `save` for a row the framework read and handed to `process`. A store may
