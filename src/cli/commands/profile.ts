@@ -6,24 +6,12 @@ import { formatTopFunctions, profilePipeline, serveProfile, summarizeProfile } f
 import { packageDir } from '../../qa/source-files.js';
 import { selectProcessors } from '../../run/registry.js';
 import { defineCommand, envOf } from '../command-spec.js';
+import { untilStopped } from '../until-stopped.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommandError(`--port takes a number from 0 to 65535, got '${value}'`);
   return port;
-}
-
-/** Resolves when the user presses Ctrl-C (SIGINT) or the process is asked to stop (SIGTERM). */
-function untilStopped(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 /** The options of `profile`, as `configure` declares them. */

@@ -5,6 +5,7 @@ import { learnedWrites } from '../../db/bookkeeping/wrote.js';
 import { openReadEngine } from '../../serve/read-engine.js';
 import { startStatusServer } from '../../serve/server.js';
 import { defineCommand, envOf } from '../command-spec.js';
+import { untilStopped } from '../until-stopped.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -13,19 +14,6 @@ function parsePort(value: string): number {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-/** Resolves with the signal that asks the server to stop: Ctrl-C (SIGINT) or SIGTERM. */
-function untilStopped(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
 
 /** The options of `serve`, as `configure` declares them. */
 type ServeOptions = { port: string; host: string; allowActions?: boolean; interval: string };
