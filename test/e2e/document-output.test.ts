@@ -90,14 +90,17 @@ describe('a document written with -o', () => {
     expect(fs.readdirSync(folder)).toEqual(['keep.txt']);
   });
 
-  test('when -o names a folder that does not exist yet then it is made, and the Markdown manual gets its diagram beside it', async () => {
+  test('when -o names a folder that does not exist yet then it is made, and the Markdown manual gets its diagrams beside it', async () => {
     const file = path.join(tempDir(), 'new', 'deeper', 'manual.md');
     const result = await pipe.cli(['create-doc', '-o', file]);
     expectExit(result, 0);
     const diagram = path.join(path.dirname(file), 'models.svg');
-    expect(result.stderr).toBe(`Wrote the documentation to ${file}, and its diagram to ${diagram}\n`);
+    const lineage = path.join(path.dirname(file), 'lineage.svg');
+    expect(result.stderr).toBe(`Wrote the documentation to ${file}, and its diagrams to ${diagram} and ${lineage}\n`);
     expect(fs.readFileSync(file, 'utf8')).toContain('](models.svg)');
+    expect(fs.readFileSync(file, 'utf8')).toContain('](lineage.svg)');
     expect(fs.readFileSync(diagram, 'utf8')).toMatch(/<svg/);
+    expect(fs.readFileSync(lineage, 'utf8')).toMatch(/<svg/);
   });
 });
 
