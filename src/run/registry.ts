@@ -95,6 +95,16 @@ export function allProcessors(registry: Registry): (LoaderClass | StepClass | Al
   return [...(registry.loader ? [registry.loader] : []), ...registry.steps, ...registry.alerts];
 }
 
+/** The names a `-p/--processors` option gave, checked against the registry (one "did you mean" error for a typo). */
+export function knownProcessorNames(registry: Registry, names: readonly string[] | undefined): string[] | undefined {
+  if (names === undefined) return undefined;
+  const known = allProcessors(registry).map((p) => p.name);
+  for (const name of names) {
+    if (!known.includes(name)) throw new CommandError(`Unknown processor '${name}'.${didYouMean(name, known)}`, { hint: `Known: ${known.join(', ')}` });
+  }
+  return [...names];
+}
+
 /** Every group used by `processors`, sorted. */
 export function groupsOf(processors: readonly ProcessorClass[]): string[] {
   return [...new Set(processors.flatMap((p) => p.groups))].sort();

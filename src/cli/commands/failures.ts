@@ -1,8 +1,7 @@
 import { CommandError } from '../../core/errors.js';
 import { renderTable } from '../../core/table.js';
 import { allModels, requireTables } from '../../run/environment.js';
-import { allProcessors } from '../../run/registry.js';
-import { didYouMean } from '../../core/suggest.js';
+import { knownProcessorNames } from '../../run/registry.js';
 import { clearFailures, listFailures, retryFailures } from '../../run/status.js';
 import { defineCommand, envOf } from '../command-spec.js';
 
@@ -25,11 +24,7 @@ export const failures = defineCommand<FailuresOptions>({
     const env = envOf(context);
     const engine = env.engine!;
     await requireTables(engine, allModels(env.settings));
-    const names: string[] | undefined = options.processors;
-    const known = allProcessors(env.registry).map((p) => p.name);
-    for (const name of names ?? []) {
-      if (!known.includes(name)) throw new CommandError(`Unknown processor '${name}'.${didYouMean(name, known)}`, { hint: `Known: ${known.join(', ')}` });
-    }
+    const names = knownProcessorNames(env.registry, options.processors);
     if (options.retry && options.clear) throw new CommandError('Choose --retry or --clear, not both');
     if (options.retry) {
       context.output.out(`${await retryFailures(engine, names)} failed row(s) will be retried on the next run\n`);

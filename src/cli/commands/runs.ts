@@ -1,9 +1,8 @@
 import { CommandError } from '../../core/errors.js';
 import { formatCount, formatDuration, formatTimestamp } from '../../core/format.js';
-import { didYouMean } from '../../core/suggest.js';
 import { renderTable } from '../../core/table.js';
 import { allModels, requireTables } from '../../run/environment.js';
-import { allProcessors } from '../../run/registry.js';
+import { knownProcessorNames } from '../../run/registry.js';
 import { RUN_OUTCOMES, listRuns, outcomeText, parseOutcomes, parseSince } from '../../db/bookkeeping/run-list.js';
 import { defineCommand, envOf } from '../command-spec.js';
 
@@ -25,11 +24,7 @@ export const runs = defineCommand<RunsOptions>({
   async handle(context, options) {
     const env = envOf(context);
     await requireTables(env.engine!, allModels(env.settings));
-    const names: string[] | undefined = options.processors;
-    const known = allProcessors(env.registry).map((p) => p.name);
-    for (const name of names ?? []) {
-      if (!known.includes(name)) throw new CommandError(`Unknown processor '${name}'.${didYouMean(name, known)}`, { hint: `Known: ${known.join(', ')}` });
-    }
+    const names = knownProcessorNames(env.registry, options.processors);
     const limit = Number(options.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new CommandError(`--limit takes a whole number >= 1, got '${String(options.limit)}'`);
     const entries = await listRuns(env.engine!, {
