@@ -1,6 +1,6 @@
 /**
- * The example pipelines ship their generated manual and class diagram
- * (examples/<name>/docs/doc.md and models.svg): regenerated from the code now,
+ * The example pipelines ship their generated manual, class diagram and lineage
+ * (examples/<name>/docs/doc.md, models.svg and lineage.svg): regenerated from the code now,
  * they must equal the committed files.
  */
 import fs from 'node:fs';
@@ -9,9 +9,9 @@ import { expect, test } from 'vitest';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { describeResult, runCli } from '../helpers/run-cli.js';
 
-test('when the examples\' docs are regenerated then they equal the committed doc.md and models.svg (else: npm run docs:examples)', async () => {
+test('when the examples\' docs are regenerated then they equal the committed doc.md, models.svg and lineage.svg (else: npm run docs:examples)', async () => {
   for (const name of ['iris', 'exoplanets']) {
-    for (const file of ['doc.md', 'models.svg']) expect(fs.existsSync(path.join(REPO_ROOT, 'examples', name, 'docs', file)), `${name}/docs/${file}`).toBe(true);
+    for (const file of ['doc.md', 'models.svg', 'lineage.svg']) expect(fs.existsSync(path.join(REPO_ROOT, 'examples', name, 'docs', file)), `${name}/docs/${file}`).toBe(true);
   }
   const doc = fs.readFileSync(path.join(REPO_ROOT, 'examples', 'iris', 'docs', 'doc.md'), 'utf8');
   expect(doc).not.toMatch(/Created at|\d{4}-\d\d-\d\dT\d\d:\d\d/);
