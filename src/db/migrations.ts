@@ -43,9 +43,14 @@ export function callsToCode(receiver: string, calls: readonly BuilderCall[]): st
  * the column mapping differs for dates and JSON, so the file works on SQLite and on
  * PostgreSQL alike (`pg` is set at the top of `up`).
  */
-function columnStatements(Model: ModelClass, name: string, suffix: readonly BuilderCall[] = []): { lines: string[]; dialectSpecific: boolean } {
-  const lite = columnDefinition(Model, name, 'sqlite');
-  const pg = columnDefinition(Model, name, 'postgres');
+function columnStatements(
+  Model: ModelClass,
+  name: string,
+  known: ReadonlyMap<string, ModelClass> | undefined,
+  suffix: readonly BuilderCall[] = [],
+): { lines: string[]; dialectSpecific: boolean } {
+  const lite = columnDefinition(Model, name, 'sqlite', known);
+  const pg = columnDefinition(Model, name, 'postgres', known);
   const code = (def: typeof lite) => [callsToCode('table', [...def.column, ...suffix]) + ';', ...(def.foreign ? [callsToCode('table', def.foreign) + ';'] : [])];
   const [liteCode, pgCode] = [code(lite), code(pg)];
   if (liteCode.join('\n') === pgCode.join('\n')) return { lines: liteCode, dialectSpecific: false };
@@ -96,7 +101,7 @@ export interface MigrationCode {
   readonly summary: string[];
 }
 
-function alterations(change: TableChange, up: string[][], down: string[][], warnings: string[], summary: string[]): boolean {
+function alterations(change: TableChange, known: ReadonlyMap<string, ModelClass> | undefined, up: string[][], down: string[][], warnings: string[], summary: string[]): boolean {
   const { Model } = change;
   const table = Model.table;
   let dialectSpecific = false;
@@ -104,7 +109,7 @@ function alterations(change: TableChange, up: string[][], down: string[][], warn
   const downLines: string[] = [];
   const renameSuspected = change.addedColumns.length > 0 && change.droppedColumns.length > 0;
   for (const name of change.addedColumns) {
-    const statements = columnStatements(Model, name);
+    const statements = columnStatements(Model, name, known);
     dialectSpecific ||= statements.dialectSpecific;
     upLines.push(...statements.lines);
     downLines.unshift(`table.dropColumn(${literal(name)});`);
@@ -143,7 +148,7 @@ function alterations(change: TableChange, up: string[][], down: string[][], warn
     summary.push(`+ unique ${table}(${columns.join(', ')})`);
   }
   for (const changed of change.changedColumns) {
-    const example = columnStatements(Model, changed.name, [{ method: 'alter', args: [] }]);
+    const example = columnStatements(Model, changed.name, known, [{ method: 'alter', args: [] }]);
     const text = `'${table}.${changed.name}' is ${changed.model} in the model but ${changed.database} in the database. corral does not guess how to convert existing values: write the change here.`;
     warnings.push(text);
     summary.push(`! column ${table}.${changed.name}: type or NULL changed (see the WARNING in the file)`);
@@ -161,10 +166,11 @@ export function migrationCode(diff: SchemaDiff): MigrationCode {
   const warnings: string[] = [];
   const summary: string[] = [];
   let dialectSpecific = false;
+  const known = diff.modelsByTable;
   for (const Model of diff.newTables) {
     const lines: string[] = [];
     for (const name of Object.keys(Model.columns)) {
-      const statements = columnStatements(Model, name);
+      const statements = columnStatements(Model, name, known);
       dialectSpecific ||= statements.dialectSpecific;
       lines.push(...statements.lines);
     }
@@ -179,7 +185,7 @@ export function migrationCode(diff: SchemaDiff): MigrationCode {
     warnings.push(text);
     up.unshift(comment([`WARNING: ${text}`]));
   }
-  for (const change of diff.changedTables) dialectSpecific = alterations(change, up, down, warnings, summary) || dialectSpecific;
+  for (const change of diff.changedTables) dialectSpecific = alterations(change, known, up, down, warnings, summary) || dialectSpecific;
   if (dialectSpecific) up.unshift(["// Dates and JSON are declared differently on SQLite and PostgreSQL.", "const pg = knex.client.dialect === 'postgresql';"]);
   // Drops of created tables are one statement each: keep them together.
   const drops = down.filter((b) => b.length === 1);

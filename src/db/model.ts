@@ -195,12 +195,17 @@ export interface ForeignKeyLink {
   targetColumn: string;
 }
 
-export function referencedTable(target: NonNullable<ColumnMap[string]['spec']['references']>): { table: string; primaryKey: readonly string[] | undefined } {
+/** The table a foreign key points at, and that table's primary key when it can be known. */
+export function referencedTable(
+  target: NonNullable<ColumnMap[string]['spec']['references']>,
+  known?: ReadonlyMap<string, ModelClass>,
+): { table: string; primaryKey: readonly string[] | undefined } {
   if (typeof target.table === 'function') {
     const resolved = target.table();
     return { table: resolved.table, primaryKey: resolved.primaryKey };
   }
-  return { table: target.table, primaryKey: undefined };
+  // A reference by table name: its key is known when the model is among `known`.
+  return { table: target.table, primaryKey: known?.get(target.table)?.primaryKey };
 }
 
 /** Every foreign key of a model, resolved to table and column names. */

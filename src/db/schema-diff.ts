@@ -52,6 +52,8 @@ export interface SchemaDiff {
   readonly changedTables: readonly TableChange[];
   /** Tables no model uses: never dropped; named in case a model's table was renamed. */
   readonly unknownTables: readonly string[];
+  /** Every model compared, by table: what a foreign key given by table name alone points at. */
+  readonly modelsByTable?: ReadonlyMap<string, ModelClass>;
 }
 
 /** Bookkeeping tables that are not the pipeline's: corral's migration history, knex's and SQLite's own. */
@@ -214,5 +216,5 @@ export async function diffSchema(engine: Engine, models: readonly ModelClass[], 
     changedTables.push(compareTable(Model, columns, indexes, engine.dialect));
   }
   const unknownTables = tables.filter((name) => !seen.has(name) && !isBookkeepingTable(name, migrationsTable));
-  return { newTables, changedTables, unknownTables };
+  return { newTables, changedTables, unknownTables, modelsByTable: seen };
 }

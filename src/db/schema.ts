@@ -52,9 +52,9 @@ const call = (method: string, ...args: unknown[]): BuilderCall => ({ method, arg
  * from column specs to knex, used by `createdb` (applied) and by `makemigrations`
  * (written out as code).
  */
-export function columnDefinition(Model: ModelClass, name: string, dialect: Dialect): ColumnDefinition {
+export function columnDefinition(Model: ModelClass, name: string, dialect: Dialect, known?: ReadonlyMap<string, ModelClass>): ColumnDefinition {
   const spec = Model.columns[name]!.spec;
-  const autoIncrement = spec.primaryKey && Model.primaryKey.length === 1 && (spec.kind === 'integer' || spec.kind === 'bigint');
+  const autoIncrement = isAutoIncrementKey(Model, name);
   const column: BuilderCall[] = [];
   if (autoIncrement) {
     column.push(spec.kind === 'bigint' ? call('bigIncrements', name, { primaryKey: true }) : call('increments', name, { primaryKey: true }));
@@ -81,17 +81,31 @@ export function columnDefinition(Model: ModelClass, name: string, dialect: Diale
   }
   let foreign: BuilderCall[] | undefined;
   if (spec.references) {
-    const { table: target, primaryKey } = referencedTable(spec.references);
+    // A key referenced by table name alone is that model's primary key when the model is
+    // `known` (a string key, say), else `id`.
+    const { table: target, primaryKey } = referencedTable(spec.references, known);
     foreign = [call('foreign', name), call('references', spec.references.column ?? primaryKey?.[0] ?? 'id'), call('inTable', target)];
     if (spec.references.onDelete) foreign.push(call('onDelete', spec.references.onDelete.toUpperCase()));
   }
   return { name, column, foreign };
 }
 
-/** The table-level declarations of `Model`: a composite primary key, its indexes and uniques. */
+/** Whether `name` is the model's one integer primary key, which the database numbers itself. */
+function isAutoIncrementKey(Model: ModelClass, name: string): boolean {
+  const spec = Model.columns[name]!.spec;
+  return spec.primaryKey && Model.primaryKey.length === 1 && (spec.kind === 'integer' || spec.kind === 'bigint');
+}
+
+/**
+ * The table-level declarations of `Model`: its primary key unless the database numbers it
+ * (a composite key, or a single key that is not an integer: a string key needs its
+ * PRIMARY KEY too, or nothing keeps it unique and no foreign key can reference it),
+ * then its indexes and uniques.
+ */
 export function tableConstraints(Model: ModelClass): BuilderCall[] {
   const calls: BuilderCall[] = [];
-  if (Model.primaryKey.length > 1) calls.push(call('primary', [...Model.primaryKey]));
+  const numbered = Model.primaryKey.length === 1 && isAutoIncrementKey(Model, Model.primaryKey[0]!);
+  if (Model.primaryKey.length > 0 && !numbered) calls.push(call('primary', [...Model.primaryKey]));
   for (const columns of Model.indexes) calls.push(call('index', [...columns]));
   for (const columns of Model.uniques) calls.push(call('unique', [...columns]));
   return calls;
@@ -104,9 +118,9 @@ export function applyCalls(builder: object, calls: readonly BuilderCall[]): unkn
   return target;
 }
 
-function defineTable(table: Knex.CreateTableBuilder, Model: ModelClass, engine: Engine): void {
+function defineTable(table: Knex.CreateTableBuilder, Model: ModelClass, engine: Engine, known: ReadonlyMap<string, ModelClass>): void {
   for (const name of Object.keys(Model.columns)) {
-    const { column, foreign } = columnDefinition(Model, name, engine.dialect);
+    const { column, foreign } = columnDefinition(Model, name, engine.dialect, known);
     applyCalls(table, column);
     if (foreign) applyCalls(table, foreign);
   }
@@ -142,7 +156,7 @@ export async function createMissingTables(
         if ((frameworkModels as readonly ModelClass[]).includes(Model)) added.push(...(await addMissingColumns(trx, Model, engine)));
         continue;
       }
-      await trx.schema.createTable(Model.table, (table) => defineTable(table, Model, engine));
+      await trx.schema.createTable(Model.table, (table) => defineTable(table, Model, engine, seen));
       created.push(Model.table);
     }
   });

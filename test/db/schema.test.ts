@@ -109,6 +109,19 @@ forEachDatabase((dialect) => {
       ]);
     });
 
+    test('when the primary key is a string then it is the PRIMARY KEY: duplicates are refused and a foreign key can reference it', async () => {
+      const Survey = model('Survey', { code: string(12).primaryKey(), title: string() });
+      const Night = model('Night', { id: integer().primaryKey(), survey_code: string(12).notNull().references('Survey') });
+      const db = await openDb({ models: [Survey, Night] });
+      const { engine } = db;
+      expect(await primaryKeyColumns(db, 'Survey')).toEqual(['code']);
+      expect(await foreignKeysOf(db, 'Night')).toEqual([{ table: 'Survey', from: 'survey_code' }]);
+      await engine.knex('Survey').insert({ code: 'TOROS', title: 'first' });
+      await expect(engine.knex('Survey').insert({ code: 'TOROS', title: 'again' })).rejects.toThrow(UNIQUE_VIOLATION);
+      await engine.knex('Night').insert({ survey_code: 'TOROS' });
+      await expect(engine.knex('Night').insert({ survey_code: 'NONE' })).rejects.toThrow(FOREIGN_KEY_VIOLATION);
+    });
+
     test('when columns of every kind are declared then each gets the type of its dialect', async () => {
       const Kinds = model('Kinds', { id: integer().primaryKey(), s: string(20), f: float(), b: boolean(), d: datetime(), j: json() });
       const db = await openDb({ models: [Kinds] });
