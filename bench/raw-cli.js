@@ -8,6 +8,7 @@
  *   node bench/raw-cli.js sqlite-load   <file> <rows>
  *   node bench/raw-cli.js sqlite-step   <file> <columns|star>
  *   node bench/raw-cli.js sqlite-alerts <file> <alert-file> <columns|star>
+ *   node bench/raw-cli.js sqlite-alerts-bounded <file> <alert-file> <columns|star>   (a transaction per row: corral's crash bound)
  *   node bench/raw-cli.js sqlite-all    <file> <rows> <alert-file> <columns|star>   (load, step, alerts)
  *   node bench/raw-cli.js pg-load       <url> <rows>
  *   node bench/raw-cli.js pg-step       <url> <clients> <columns|star>
@@ -25,6 +26,7 @@ const works = {
   'sqlite-load': ([file, n]) => driver.sqliteLoad(file, Number(n)),
   'sqlite-step': ([file, variant]) => driver.sqliteStep(file, variant),
   'sqlite-alerts': ([file, log, variant]) => driver.sqliteAlerts(file, log, variant),
+  'sqlite-alerts-bounded': ([file, log, variant]) => driver.sqliteAlertsBounded(file, log, variant),
   'sqlite-all': ([file, n, log, variant]) => driver.sqliteLoad(file, Number(n)) + driver.sqliteStep(file, variant) + driver.sqliteAlerts(file, log, variant),
   'pg-load': ([url, n]) => driver.pgLoad(url, Number(n)),
   // One client works in this process; several are forked, and timed from `go` (all started).

@@ -127,3 +127,41 @@ export function sqliteAlerts(file, logFile, variant = 'columns') {
     db.close();
   }
 }
+
+/**
+ * alerts with corral's crash bound: the same keyset pages, but each row in a
+ * transaction of its own (BEGIN IMMEDIATE; the row re-read still matching and not
+ * alerted; its record; its line; COMMIT), so a crash re-sends at most one row, as
+ * corral's alert does. Not a headline figure: it shows what the bound itself costs
+ * (docs/architecture.md, "Alerts").
+ */
+export function sqliteAlertsBounded(file, logFile, variant = 'columns') {
+  const db = openSqlite(file);
+  const fd = fs.openSync(logFile, 'a');
+  try {
+    const columns = columnsOf('alerts', variant);
+    const notAlerted = `NOT EXISTS (SELECT 1 FROM "corral_alerted" a WHERE a."alert" = 'RawAlert' AND a."model_table" = 'PointSource' AND a."model_key" = CAST(p."id" AS TEXT))`;
+    const page = db.prepare(`SELECT ${columns} FROM "PointSource" p WHERE p."app_mag" < ? AND p."id" > ? AND ${notAlerted} ORDER BY p."id" LIMIT ?`);
+    const claim = db.prepare(`SELECT ${columns} FROM "PointSource" p WHERE p."app_mag" < ? AND p."id" = ? AND ${notAlerted}`);
+    const record = db.prepare(`INSERT INTO "corral_alerted" ("alert", "model_table", "model_key", "created_at") VALUES ('RawAlert', 'PointSource', ?, ?) ON CONFLICT DO NOTHING`);
+    const one = db.transaction((id) => {
+      const row = claim.get(BRIGHT_MAG, id);
+      if (!row) return 0;
+      const now = new Date();
+      if (record.run(String(row.id), now.getTime()).changes === 0) return 0;
+      fs.writeSync(fd, alertLine(now, row));
+      return 1;
+    });
+    let after = 0;
+    let count = 0;
+    for (;;) {
+      const rows = page.all(BRIGHT_MAG, after, CHUNK);
+      for (const row of rows) count += one.immediate(row.id);
+      if (rows.length < CHUNK) return count;
+      after = rows[rows.length - 1].id;
+    }
+  } finally {
+    fs.closeSync(fd);
+    db.close();
+  }
+}

@@ -62,6 +62,18 @@ export function deliveryFault(error: unknown): 'row' | 'endpoint' {
  * rolled back alone, recorded in corral_failures like a step's failed row, and the
  * alert goes on. An endpoint that is down stops the alert: no row is blamed, the
  * rows delivered before stay recorded, and the rest are sent on the next run.
+ *
+ * The crash bound: after a crashed alert process (SIGKILL, out of memory, a lost
+ * database connection) the next run sends again at most ONE row of that process:
+ * the row whose delivery happened and whose record had not committed. No row is
+ * lost. It holds because a row's record commits before the next row is sent, so at
+ * any moment at most one row is delivered and not recorded; and a row is recorded
+ * only in the transaction that delivers it, so a rollback takes the record away
+ * with the row. Batching records (one commit for several rows) would widen the
+ * window to the batch: each row pays a commit of its own, which is what bounds an
+ * alert's speed (test/e2e/alert-crash.test.ts kills the process mid-send). A power
+ * loss is another matter on SQLite: in WAL mode with synchronous=NORMAL it may also
+ * undo the last commits, and with them their records.
  */
 export async function runAlertRows(
   alert: Alert,
