@@ -89,6 +89,73 @@ export function changedColumns(Model: ModelClass, row: Record<string, unknown>, 
   });
 }
 
+/** The columns of a row that differ from `original`, one bit per column (bit i: column i of the layout). */
+export type ChangedMask = (row: Record<string, unknown>, original: Record<string, unknown>) => number;
+
+/** Bits a mask can hold as a small integer: wider models keep the signature path. */
+export const MASK_COLUMNS = 30;
+
+/** Kinds compared with `===` (NULL and undefined aside): the others need `sameValue` (dates, JSON). */
+const COMPARED_AS_IS = new Set(['integer', 'bigint', 'float', 'string', 'text', 'boolean']);
+
+const detectors = new WeakMap<ModelClass, ChangedMask | null>();
+
+/**
+ * A model's change detection as one function generated from its columns (what
+ * `sameValue` decides, column by column, without a loop or a call per plain value),
+ * or null for a model too wide for a mask. The step saves every row it hands to
+ * `process`, so this runs once per row.
+ */
+export function changeDetector(Model: ModelClass): ChangedMask | null {
+  let detector = detectors.get(Model);
+  if (detector === undefined) detectors.set(Model, (detector = compileChangeDetector(Model)));
+  return detector;
+}
+
+function compileChangeDetector(Model: ModelClass): ChangedMask | null {
+  const { names, specs } = layoutOf(Model);
+  if (names.length > MASK_COLUMNS) return null;
+  const lines = names.map((name, i) => {
+    const key = JSON.stringify(name);
+    // sameValue: equal when ===, or when both are NULL/undefined; a NULL against a value differs.
+    const differs = COMPARED_AS_IS.has(specs[i]!.kind)
+      ? `a !== b && (a === null || a === undefined || b === null || b === undefined ? (a ?? null) !== (b ?? null) : true)`
+      : `!sameValue(specs[${i}], a, b)`;
+    return `a = row[${key}]; b = original[${key}]; if (${differs}) mask |= ${1 << i};`;
+  });
+  const make = new Function('sameValue', 'specs', `return function changed(row, original) {\nlet mask = 0, a, b;\n${lines.join('\n')}\nreturn mask;\n};`) as (
+    same: typeof sameValue,
+    specs: readonly ColumnSpec[],
+  ) => ChangedMask;
+  return make(sameValue, specs);
+}
+
+/** A row's column values as a new object: the `original` a saved row is compared with later. */
+export type Snapshot = (row: Record<string, unknown>) => Record<string, unknown>;
+
+const snapshots = new WeakMap<ModelClass, Snapshot>();
+
+/** A model's `Snapshot`, generated once as one object literal (a loader takes one per row). */
+export function snapshotOf(Model: ModelClass): Snapshot {
+  let snapshot = snapshots.get(Model);
+  if (!snapshot) snapshots.set(Model, (snapshot = compileSnapshot(Model)));
+  return snapshot;
+}
+
+function compileSnapshot(Model: ModelClass): Snapshot {
+  const { names } = layoutOf(Model);
+  // A name an object literal would not take as an own property: the plain loop.
+  if (names.includes('__proto__')) {
+    return (row) => {
+      const original: Record<string, unknown> = {};
+      for (const name of names) original[name] = row[name];
+      return original;
+    };
+  }
+  const fields = names.map((name) => `${JSON.stringify(name)}: row[${JSON.stringify(name)}]`).join(', ');
+  return new Function('row', `return { ${fields} };`) as Snapshot;
+}
+
 /** A default that can be filled in before the INSERT: a value, not SQL and not a shared object. */
 function isConstant(value: unknown): boolean {
   return value === null || ['string', 'number', 'boolean', 'bigint'].includes(typeof value);

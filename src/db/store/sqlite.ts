@@ -17,8 +17,8 @@ import { columnsOf, ROW_STATE, type ModelClass, type ModelInstance } from '../mo
 import { refuseTooLong } from '../refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js';
 import { fromDb, sameValue, toDb } from '../values.js';
-import { insertedColumns, layoutOf, quote, signatureColumns } from './layout.js';
-import type { AlertClaims, AlertedRecord, ClaimSource, Row, Store, StoreDriver } from './store.js';
+import { changeDetector, insertedColumns, layoutOf, quote, signatureColumns, snapshotOf } from './layout.js';
+import type { AlertClaims, AlertedRecord, ClaimSource, Row, RowArrays, Store, StoreDriver } from './store.js';
 import { Transaction } from './transaction.js';
 
 type Statement = BetterSqlite3.Statement;
@@ -86,8 +86,10 @@ export class SqliteStore implements Store {
   /** A write through knex outside a transaction opens one and leaves it open (`shell`). */
   private holdWrites = false;
   private readonly statements = new Map<string, Statement>();
+  private readonly arrayStatements = new Map<string, { statement: Statement; columns: readonly string[] }>();
   private readonly updatesBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
   private readonly insertsBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
+  private readonly updatesByMask = new WeakMap<ModelClass, Map<number, Statement>>();
 
   constructor(knex: Knex, raw: BetterSqlite3.Database, lock: SqliteWriteLock) {
     this.knex = knex;
@@ -131,6 +133,18 @@ export class SqliteStore implements Store {
     return this.statement(sql).all(bindings.map(sqliteBinding)) as Row[];
   }
 
+  /** `readRows` as arrays: a statement of its own per SQL text, since `raw()` changes what a statement returns. */
+  readArrays(query: Knex.QueryBuilder): RowArrays {
+    const { sql, bindings } = query.toSQL().toNative();
+    let entry = this.arrayStatements.get(sql);
+    if (!entry) {
+      const statement = this.raw.prepare(sql).raw(true);
+      entry = { statement, columns: statement.columns().map((column) => column.name) };
+      this.arrayStatements.set(sql, entry);
+    }
+    return { columns: entry.columns, rows: entry.statement.all(bindings.map(sqliteBinding)) as unknown[][] };
+  }
+
   lockingRows(query: Knex.QueryBuilder): Knex.QueryBuilder {
     return query;
   }
@@ -164,6 +178,7 @@ export class SqliteStore implements Store {
 
   close(): void {
     this.statements.clear();
+    this.arrayStatements.clear();
   }
 
   /** The prepared INSERT of the columns a signature names (layout.ts, `signatureColumns`). */
@@ -188,6 +203,19 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** The prepared UPDATE by primary key of the columns a mask names (layout.ts, `changeDetector`): a number, no string per row. */
+  updateByMask(Model: ModelClass, mask: number, names: readonly string[]): Statement {
+    let byModel = this.updatesByMask.get(Model);
+    if (!byModel) this.updatesByMask.set(Model, (byModel = new Map()));
+    let statement = byModel.get(mask);
+    if (!statement) {
+      let signature = '';
+      for (let i = 0; i < names.length; i++) if ((mask & (1 << i)) !== 0) signature += String.fromCharCode(65 + i);
+      byModel.set(mask, (statement = this.updateBySignature(Model, signature, names)));
+    }
+    return statement;
+  }
+
   /** A statement found per model and signature, so that a row builds no SQL text; prepared once per SQL text. */
   private bySignature(cache: WeakMap<ModelClass, Map<string, Statement>>, Model: ModelClass, key: string, sql: () => string): Statement {
     let byModel = cache.get(Model);
@@ -209,7 +237,7 @@ export class SqliteStore implements Store {
 
   /** How many statements are prepared and kept (each SQL text once). */
   get preparedCount(): number {
-    return this.statements.size;
+    return this.statements.size + this.arrayStatements.size;
   }
 
   /**
@@ -302,13 +330,34 @@ class SqliteTransaction extends Transaction {
       const result = statement.run(values);
       if (autoKey >= 0 && row[names[autoKey]!] === undefined) row[names[autoKey]!] = Number(result.lastInsertRowid);
     }
-    const original: Record<string, unknown> = {};
-    for (const name of names) original[name] = row[name];
-    instance[ROW_STATE] = { persisted: true, original };
+    instance[ROW_STATE] = { persisted: true, original: snapshotOf(Model)(row) };
   }
 
   protected update(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): boolean {
     const row = columnsOf(instance);
+    const changed = changeDetector(Model);
+    if (!changed) return this.updateBySignature(Model, row, original);
+    const mask = changed(row, original);
+    if (mask === 0) return false;
+    const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
+    const values: unknown[] = [];
+    for (let i = 0; i < names.length; i++) {
+      if ((mask & (1 << i)) === 0) continue;
+      const value = row[names[i]!];
+      if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, names[i]!, maxLengths[i]!, value);
+      values.push(toDb(specs[i]!, value, 'sqlite'));
+    }
+    for (const k of keyIndexes) {
+      const name = names[k]!;
+      values.push(toDb(specs[k]!, original[name] ?? row[name], 'sqlite'));
+    }
+    this.store.updateByMask(Model, mask, names).run(values);
+    for (let i = 0; i < names.length; i++) if ((mask & (1 << i)) !== 0) original[names[i]!] = row[names[i]!];
+    return true;
+  }
+
+  /** `update` for a model too wide for a mask: the changed columns as a signature (layout.ts). */
+  private updateBySignature(Model: ModelClass, row: Record<string, unknown>, original: Record<string, unknown>): boolean {
     const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
     let signature = '';
     const values: unknown[] = [];
