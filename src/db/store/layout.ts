@@ -130,6 +130,62 @@ function compileChangeDetector(Model: ModelClass): ChangedMask | null {
   return make(sameValue, specs);
 }
 
+/**
+ * `insertedColumns` for SQLite as one function generated from the model's columns:
+ * it fills `values` (emptied first) and returns the columns written as a mask (bit i:
+ * column i), with `READ_BACK` set when the row must be read back. A loader inserts
+ * every row through it, so no signature string or result object is built per row.
+ */
+export type InsertPlan = (row: Record<string, unknown>, values: unknown[]) => number;
+
+/** The bit of an `InsertPlan`'s answer that says the row must be read back (above every column's). */
+export const READ_BACK = 1 << MASK_COLUMNS;
+
+const insertPlans = new WeakMap<ModelClass, InsertPlan | null>();
+
+/** A model's SQLite `InsertPlan`, or null for a model too wide for a mask. */
+export function sqliteInsertPlan(Model: ModelClass): InsertPlan | null {
+  let plan = insertPlans.get(Model);
+  if (plan === undefined) insertPlans.set(Model, (plan = compileInsertPlan(Model)));
+  return plan;
+}
+
+function compileInsertPlan(Model: ModelClass): InsertPlan | null {
+  const { names, specs, autoKey, maxLengths } = layoutOf(Model);
+  if (names.length > MASK_COLUMNS) return null;
+  const lines = names.map((name, i) => {
+    const key = JSON.stringify(name);
+    const spec = specs[i]!;
+    // What an undefined value becomes, as in `insertedColumns`.
+    let missing: string;
+    let leftOut = false;
+    if (spec.hasDefault && isConstant(spec.defaultValue)) missing = `row[${key}] = v = defaults[${i}];`;
+    else if (spec.primaryKey || spec.hasDefault) {
+      leftOut = true;
+      missing = i !== autoKey ? `readBack = ${READ_BACK};` : '';
+    } else missing = `row[${key}] = v = null;`;
+    const check = Number.isFinite(maxLengths[i]!) ? `if (typeof v === 'string' && v.length > ${maxLengths[i]!}) refuseTooLong(Model, ${key}, ${maxLengths[i]!}, v);` : '';
+    const bound = COMPARED_AS_IS.has(spec.kind) && spec.kind !== 'boolean' ? 'v' : `toDb(specs[${i}], v, 'sqlite')`;
+    const write = `${check} mask |= ${1 << i}; values.push(${bound});`;
+    return leftOut ? `v = row[${key}]; if (v === undefined) { ${missing} } else { ${write} }` : `v = row[${key}]; if (v === undefined) { ${missing} } ${write}`;
+  });
+  const make = new Function(
+    'Model',
+    'specs',
+    'defaults',
+    'toDb',
+    'refuseTooLong',
+    `return function plan(row, values) {\nvalues.length = 0;\nlet mask = 0, readBack = 0, v;\n${lines.join('\n')}\nreturn mask | readBack;\n};`,
+  ) as (model: ModelClass, specs: readonly ColumnSpec[], defaults: readonly unknown[], to: typeof toDb, refuse: typeof refuseTooLong) => InsertPlan;
+  return make(
+    Model,
+    specs,
+    specs.map((spec) => spec.defaultValue),
+    toDb,
+    refuseTooLong,
+  );
+}
+
 /** A row's column values as a new object: the `original` a saved row is compared with later. */
 export type Snapshot = (row: Record<string, unknown>) => Record<string, unknown>;
 

@@ -17,7 +17,7 @@ import { columnsOf, ROW_STATE, type ModelClass, type ModelInstance } from '../mo
 import { refuseTooLong } from '../refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js';
 import { fromDb, sameValue, toDb } from '../values.js';
-import { changeDetector, insertedColumns, layoutOf, quote, signatureColumns, snapshotOf } from './layout.js';
+import { changeDetector, insertedColumns, layoutOf, quote, READ_BACK, signatureColumns, snapshotOf, sqliteInsertPlan } from './layout.js';
 import type { AlertClaims, AlertedRecord, ClaimSource, Row, RowArrays, Store, StoreDriver } from './store.js';
 import { Transaction } from './transaction.js';
 
@@ -90,6 +90,7 @@ export class SqliteStore implements Store {
   private readonly updatesBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
   private readonly insertsBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
   private readonly updatesByMask = new WeakMap<ModelClass, Map<number, Statement>>();
+  private readonly insertsByMask = new WeakMap<ModelClass, Map<number, Statement>>();
 
   constructor(knex: Knex, raw: BetterSqlite3.Database, lock: SqliteWriteLock) {
     this.knex = knex;
@@ -216,6 +217,19 @@ export class SqliteStore implements Store {
     return statement;
   }
 
+  /** The prepared INSERT of the columns an `InsertPlan`'s answer names (its mask, and `READ_BACK`). */
+  insertByMask(Model: ModelClass, written: number, names: readonly string[]): Statement {
+    let byModel = this.insertsByMask.get(Model);
+    if (!byModel) this.insertsByMask.set(Model, (byModel = new Map()));
+    let statement = byModel.get(written);
+    if (!statement) {
+      let signature = '';
+      for (let i = 0; i < names.length; i++) if ((written & (1 << i)) !== 0) signature += String.fromCharCode(65 + i);
+      byModel.set(written, (statement = this.insertBySignature(Model, signature, names, (written & READ_BACK) !== 0)));
+    }
+    return statement;
+  }
+
   /** A statement found per model and signature, so that a row builds no SQL text; prepared once per SQL text. */
   private bySignature(cache: WeakMap<ModelClass, Map<string, Statement>>, Model: ModelClass, key: string, sql: () => string): Statement {
     let byModel = cache.get(Model);
@@ -293,6 +307,8 @@ function routeKnexThroughLock(knex: Knex, conn: BetterSqlite3.Database, store: S
 /** A transaction on SQLite: every write at once and synchronously, through a prepared statement cached per column set. */
 class SqliteTransaction extends Transaction {
   private readonly store: SqliteStore;
+  /** The bound values of an insert, refilled per row: the statement binds them at once and keeps nothing. */
+  private readonly insertValues: unknown[] = [];
 
   constructor(engine: Engine, db: Knex, store: SqliteStore) {
     super(engine, db);
@@ -321,8 +337,20 @@ class SqliteTransaction extends Transaction {
   protected insert(Model: ModelClass, instance: ModelInstance): void {
     const row = columnsOf(instance);
     const { names, specs, autoKey } = layoutOf(Model);
-    const { signature, values, readBack } = insertedColumns(Model, row, 'sqlite');
-    const statement = this.store.insertBySignature(Model, signature, names, readBack);
+    const plan = sqliteInsertPlan(Model);
+    let statement: Statement;
+    let values: unknown[];
+    let readBack: boolean;
+    if (plan) {
+      values = this.insertValues;
+      const written = plan(row, values);
+      readBack = (written & READ_BACK) !== 0;
+      statement = this.store.insertByMask(Model, written, names);
+    } else {
+      const inserted = insertedColumns(Model, row, 'sqlite');
+      ({ values, readBack } = inserted);
+      statement = this.store.insertBySignature(Model, inserted.signature, names, readBack);
+    }
     if (readBack) {
       const stored = statement.get(values) as Record<string, unknown>;
       for (let i = 0; i < names.length; i++) if (row[names[i]!] === undefined) row[names[i]!] = fromDb(specs[i]!, stored[names[i]!]);
