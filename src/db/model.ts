@@ -1,4 +1,5 @@
 import { ImproperlyConfigured } from '../core/errors.js';
+import { generatedFunction } from '../core/generated-code.js';
 import type { ColumnMap, RowOf } from './columns.js';
 import { currentContext } from './context.js';
 import { fromDb } from './values.js';
@@ -204,11 +205,11 @@ const STORED_AS_IS = new Set(['integer', 'float', 'string', 'text']);
  */
 function compileHydrator(Model: ModelClass, columns?: readonly string[]): Hydrator {
   const names = Object.keys(Model.columns);
+  const byLoop: Hydrator = columns
+    ? (values) => hydrateByLoop(Model, Object.fromEntries(columns.map((name, i) => [name, (values as unknown as unknown[])[i]])))
+    : (raw) => hydrateByLoop(Model, raw);
   // A name an object literal would not take as an own property: the plain loop.
-  if (names.includes('__proto__')) {
-    if (!columns) return (raw) => hydrateByLoop(Model, raw);
-    return (values) => hydrateByLoop(Model, Object.fromEntries(columns.map((name, i) => [name, (values as unknown as unknown[])[i]])));
-  }
+  if (names.includes('__proto__')) return byLoop;
   const specs = names.map((name) => Model.columns[name]!.spec);
   const read = names.map((name, i) => {
     // Arrays: a later column of the same name wins, as it does in a row object.
@@ -221,11 +222,11 @@ function compileHydrator(Model: ModelClass, columns?: readonly string[]): Hydrat
     ...names.map((name, i) => `this[${JSON.stringify(name)}] = v${i};`),
     `this[ROW_STATE] = { persisted: true, original: { ${names.map((name, i) => `${JSON.stringify(name)}: v${i}`).join(', ')} } };`,
   ].join('\n');
-  const make = new Function('fromDb', 'specs', 'ROW_STATE', `return function Hydrated(raw) {\n${body}\n};`) as (
-    from: typeof fromDb,
-    specs: unknown[],
-    state: symbol,
-  ) => new (raw: Record<string, unknown>) => ModelInstance;
+  const make = generatedFunction<(from: typeof fromDb, specs: unknown[], state: symbol) => new (raw: Record<string, unknown>) => ModelInstance>(
+    ['fromDb', 'specs', 'ROW_STATE'],
+    `return function Hydrated(raw) {\n${body}\n};`,
+  );
+  if (!make) return byLoop;
   const Hydrated = make(fromDb, specs, ROW_STATE);
   Hydrated.prototype = Model.prototype;
   return (raw) => new Hydrated(raw);

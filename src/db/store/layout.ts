@@ -5,6 +5,7 @@
  */
 import type { ColumnSpec } from '../columns.js';
 import type { ModelClass } from '../model.js';
+import { generatedFunction } from '../../core/generated-code.js';
 import { refuseTooLong } from '../refusal.js';
 import { sameValue, toDb, type Dialect } from '../values.js';
 
@@ -123,10 +124,11 @@ function compileChangeDetector(Model: ModelClass): ChangedMask | null {
       : `!sameValue(specs[${i}], a, b)`;
     return `a = row[${key}]; b = original[${key}]; if (${differs}) mask |= ${1 << i};`;
   });
-  const make = new Function('sameValue', 'specs', `return function changed(row, original) {\nlet mask = 0, a, b;\n${lines.join('\n')}\nreturn mask;\n};`) as (
-    same: typeof sameValue,
-    specs: readonly ColumnSpec[],
-  ) => ChangedMask;
+  const make = generatedFunction<(same: typeof sameValue, specs: readonly ColumnSpec[]) => ChangedMask>(
+    ['sameValue', 'specs'],
+    `return function changed(row, original) {\nlet mask = 0, a, b;\n${lines.join('\n')}\nreturn mask;\n};`,
+  );
+  if (!make) return null;
   return make(sameValue, specs);
 }
 
@@ -169,14 +171,11 @@ function compileInsertPlan(Model: ModelClass): InsertPlan | null {
     const write = `${check} mask |= ${1 << i}; values.push(${bound});`;
     return leftOut ? `v = row[${key}]; if (v === undefined) { ${missing} } else { ${write} }` : `v = row[${key}]; if (v === undefined) { ${missing} } ${write}`;
   });
-  const make = new Function(
-    'Model',
-    'specs',
-    'defaults',
-    'toDb',
-    'refuseTooLong',
+  const make = generatedFunction<(model: ModelClass, specs: readonly ColumnSpec[], defaults: readonly unknown[], to: typeof toDb, refuse: typeof refuseTooLong) => InsertPlan>(
+    ['Model', 'specs', 'defaults', 'toDb', 'refuseTooLong'],
     `return function plan(row, values) {\nvalues.length = 0;\nlet mask = 0, readBack = 0, v;\n${lines.join('\n')}\nreturn mask | readBack;\n};`,
-  ) as (model: ModelClass, specs: readonly ColumnSpec[], defaults: readonly unknown[], to: typeof toDb, refuse: typeof refuseTooLong) => InsertPlan;
+  );
+  if (!make) return null;
   return make(
     Model,
     specs,
@@ -200,16 +199,15 @@ export function snapshotOf(Model: ModelClass): Snapshot {
 
 function compileSnapshot(Model: ModelClass): Snapshot {
   const { names } = layoutOf(Model);
+  const byLoop: Snapshot = (row) => {
+    const original: Record<string, unknown> = {};
+    for (const name of names) original[name] = row[name];
+    return original;
+  };
   // A name an object literal would not take as an own property: the plain loop.
-  if (names.includes('__proto__')) {
-    return (row) => {
-      const original: Record<string, unknown> = {};
-      for (const name of names) original[name] = row[name];
-      return original;
-    };
-  }
+  if (names.includes('__proto__')) return byLoop;
   const fields = names.map((name) => `${JSON.stringify(name)}: row[${JSON.stringify(name)}]`).join(', ');
-  return new Function('row', `return { ${fields} };`) as Snapshot;
+  return generatedFunction<Snapshot>(['row'], `return { ${fields} };`) ?? byLoop;
 }
 
 /** A default that can be filled in before the INSERT: a value, not SQL and not a shared object. */
