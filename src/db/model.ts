@@ -1,4 +1,5 @@
 import { ImproperlyConfigured } from '../core/errors.js';
+import { generatedFunction } from '../core/generated-code.js';
 import type { ColumnMap, RowOf } from './columns.js';
 import { currentContext } from './context.js';
 import { fromDb } from './values.js';
@@ -166,6 +167,73 @@ export function isModelInstance(value: unknown): value is ModelInstance {
 
 /** A row read from the database, as an instance of its model (no constructor runs). */
 export function hydrate(Model: ModelClass, raw: Record<string, unknown>): ModelInstance {
+  let hydrator = hydrators.get(Model);
+  if (!hydrator) hydrators.set(Model, (hydrator = compileHydrator(Model)));
+  return hydrator(raw);
+}
+
+/**
+ * A row read as an array of stored values, in the order of `columns` (a prepared
+ * statement's own), as an instance of its model: what `hydrate` makes of the same
+ * row read as an object. A column of the model that `columns` lacks is null.
+ */
+export function hydrateValues(Model: ModelClass, columns: readonly string[], values: readonly unknown[]): ModelInstance {
+  let byColumns = valueHydrators.get(Model);
+  if (!byColumns) valueHydrators.set(Model, (byColumns = new WeakMap()));
+  // The same array (a statement's column list) for every row of a chunk: found at once.
+  let entry = byColumns.get(columns);
+  if (!entry) byColumns.set(columns, (entry = compileHydrator(Model, columns)));
+  return entry(values as never);
+}
+
+type Hydrator = (raw: Record<string, unknown>) => ModelInstance;
+
+const hydrators = new WeakMap<ModelClass, Hydrator>();
+const valueHydrators = new WeakMap<ModelClass, WeakMap<readonly string[], Hydrator>>();
+
+/** Kinds whose stored value is the JavaScript value (NULL aside): no `fromDb` call per value. */
+const STORED_AS_IS = new Set(['integer', 'float', 'string', 'text']);
+
+/**
+ * A model's hydrator, generated once from its columns: a step hydrates every row it
+ * reads, and a loop over the columns with a keyed store per value cost more than
+ * reading the row. The generated constructor assigns the columns in a fixed order
+ * (one hidden class per model, sized for them) and builds `original` as an object
+ * literal. Its prototype is the model's, and no constructor of the model runs: the
+ * instance is what `Object.create(Model.prototype)` with the columns assigned would be.
+ * With `columns`, it reads an array of values in that order instead of an object.
+ */
+function compileHydrator(Model: ModelClass, columns?: readonly string[]): Hydrator {
+  const names = Object.keys(Model.columns);
+  const byLoop: Hydrator = columns
+    ? (values) => hydrateByLoop(Model, Object.fromEntries(columns.map((name, i) => [name, (values as unknown as unknown[])[i]])))
+    : (raw) => hydrateByLoop(Model, raw);
+  // A name an object literal would not take as an own property: the plain loop.
+  if (names.includes('__proto__')) return byLoop;
+  const specs = names.map((name) => Model.columns[name]!.spec);
+  const read = names.map((name, i) => {
+    // Arrays: a later column of the same name wins, as it does in a row object.
+    const place = columns ? columns.lastIndexOf(name) : -1;
+    const source = columns ? (place >= 0 ? `raw[${place}]` : 'undefined') : `raw[${JSON.stringify(name)}]`;
+    return STORED_AS_IS.has(specs[i]!.kind) ? `const v${i} = ${source} ?? null;` : `const v${i} = fromDb(specs[${i}], ${source});`;
+  });
+  const body = [
+    ...read,
+    ...names.map((name, i) => `this[${JSON.stringify(name)}] = v${i};`),
+    `this[ROW_STATE] = { persisted: true, original: { ${names.map((name, i) => `${JSON.stringify(name)}: v${i}`).join(', ')} } };`,
+  ].join('\n');
+  const make = generatedFunction<(from: typeof fromDb, specs: unknown[], state: symbol) => new (raw: Record<string, unknown>) => ModelInstance>(
+    ['fromDb', 'specs', 'ROW_STATE'],
+    `return function Hydrated(raw) {\n${body}\n};`,
+  );
+  if (!make) return byLoop;
+  const Hydrated = make(fromDb, specs, ROW_STATE);
+  Hydrated.prototype = Model.prototype;
+  return (raw) => new Hydrated(raw);
+}
+
+/** The hydrator of a model whose column names a generated one cannot take. */
+function hydrateByLoop(Model: ModelClass, raw: Record<string, unknown>): ModelInstance {
   const instance = Object.create(Model.prototype as object) as ModelInstance & Record<string, unknown>;
   const original: Record<string, unknown> = {};
   const columns = Model.columns;

@@ -10,9 +10,13 @@
  * model; a processor that writes that way declares `static writes = [Model]`.
  */
 const written = new WeakMap<object, Set<string>>();
+/** The last pair noted: a loader notes the same one for every row, and a noted table is never forgotten. */
+let lastNoted: { processor: object; table: string } | undefined;
 
 /** Notes that `processor` (an instance) wrote a row of `table` in this run. */
 export function noteWritten(processor: object, table: string): void {
+  if (lastNoted !== undefined && lastNoted.processor === processor && lastNoted.table === table) return;
+  lastNoted = { processor, table };
   let tables = written.get(processor);
   if (!tables) {
     tables = new Set();

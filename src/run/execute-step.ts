@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logger.js';
 import { blameOf } from '../db/blame.js';
 import type { Transaction } from '../db/engine.js';
-import { describeKey, hydrate, type ModelClass, type ModelInstance } from '../db/model.js';
+import { describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
 import { RowRefusedAt } from '../db/refusal.js';
 import type { LoopOutcome, RunContext } from './execute.js';
 import { CONTEXT } from '../processors/processor-context.js';
@@ -10,7 +10,7 @@ import { Reconnect, isTransient } from './reconnect.js';
 import { checkKeyKinds } from '../db/bookkeeping/row-keys.js';
 import type { Step } from '../processors/step.js';
 import { isThenable, storeProduced } from './produced.js';
-import { WorkSet } from './work-set.js';
+import { type Chunk, WorkSet } from './work-set.js';
 
 type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
 
@@ -89,16 +89,16 @@ export async function runStepRows(
         break;
       }
       let tx: Transaction | undefined;
-      let chunk: Record<string, unknown>[] = [];
+      let chunk: Chunk | undefined;
       let reading = false;
       let current: ModelInstance | undefined;
       let index = 0;
       try {
         tx = own.enter(await context.engine.begin(context.stop));
         reading = true;
-        chunk = await workSet.next(tx.db);
-        for (const raw of chunk) {
-          current = hydrate(Model, raw);
+        chunk = await workSet.nextChunk(tx.db);
+        for (let i = 0; i < chunk.length; i++) {
+          current = chunk.instance(i);
           // The common case (a synchronous process that only changes its row) awaits nothing.
           let produced: unknown = step.process(current);
           if (isThenable(produced)) produced = await produced;
@@ -125,9 +125,9 @@ export async function runStepRows(
         }
         if (blameOf(error) === 'server') throw error;
         // The chunk's batched update was refused: found again row by row, it is that row's failure.
-        if (current === undefined && error instanceof RowRefusedAt && chunk[error.index]) {
+        if (current === undefined && error instanceof RowRefusedAt && chunk && error.index >= 0 && error.index < chunk.length) {
           index = error.index;
-          current = hydrate(Model, chunk[index]!);
+          current = chunk.instance(index);
         }
         if (current === undefined || !failures) {
           failedRow = current ? describeKey(Model, current) : undefined;

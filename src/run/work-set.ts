@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { applyConditions, type Condition, type Restriction } from '../db/conditions.js';
-import type { ModelClass } from '../db/model.js';
-import type { ClaimSource, Row, RowReader } from '../db/store/store.js';
+import { hydrate, hydrateValues, type ModelClass, type ModelInstance } from '../db/model.js';
+import type { ClaimSource, Row, RowArrays, RowReader } from '../db/store/store.js';
 import type { Ordering } from '../processors/step.js';
 
 /** Extra SQL restrictions the framework adds to a processor's conditions (e.g. "not alerted yet"). */
@@ -58,6 +58,32 @@ export async function anyMatching(db: Knex, spec: Omit<WorkSetSpec, 'chunkSize'>
 }
 
 /**
+ * A chunk as read, for the step: its rows, each hydrated on demand into a fresh
+ * instance of the model (again after a failure: the values as read, not as
+ * `process` left them). Rows come as arrays where the store reads them so.
+ */
+export class Chunk {
+  private readonly Model: ModelClass;
+  private readonly records: readonly Row[] | undefined;
+  private readonly arrays: RowArrays | undefined;
+
+  constructor(Model: ModelClass, rows: readonly Row[] | RowArrays) {
+    this.Model = Model;
+    if (Array.isArray(rows)) this.records = rows as readonly Row[];
+    else this.arrays = rows as RowArrays;
+  }
+
+  get length(): number {
+    return this.records ? this.records.length : this.arrays!.rows.length;
+  }
+
+  instance(index: number): ModelInstance {
+    if (this.records) return hydrate(this.Model, this.records[index]!);
+    return hydrateValues(this.Model, this.arrays!.columns, this.arrays!.rows[index]!);
+  }
+}
+
+/**
  * Walks the rows a processor must handle in this run, one chunk at a time, without
  * ever holding more than one chunk in memory.
  *
@@ -98,6 +124,15 @@ export class WorkSet implements ClaimSource {
 
   /** The next chunk of raw rows (re-checked against the conditions); may be empty before `done`. */
   async next(db: Knex): Promise<Record<string, unknown>[]> {
+    return (await this.advance(db, false)) as Row[];
+  }
+
+  /** The next chunk as a `Chunk` (what a step hydrates), read as arrays where the store can. */
+  async nextChunk(db: Knex): Promise<Chunk> {
+    return new Chunk(this.spec.Model, await this.advance(db, true));
+  }
+
+  private async advance(db: Knex, arrays: boolean): Promise<Row[] | RowArrays> {
     if (this.finished) return [];
     if (!this.started) {
       try {
@@ -113,7 +148,7 @@ export class WorkSet implements ClaimSource {
     const limit = this.nextLimit ?? this.spec.chunkSize;
     const shortened = this.nextLimit !== undefined;
     this.nextLimit = undefined;
-    const rows = this.orderedKeys ? await this.nextOrdered(db, limit) : await this.nextByKey(db, limit);
+    const rows = this.orderedKeys ? await this.nextOrdered(db, limit) : await this.nextByKey(db, limit, arrays);
     // A shortened chunk says nothing about what follows it.
     if (shortened && !this.orderedKeys) this.finished = false;
     return rows;
@@ -188,13 +223,24 @@ export class WorkSet implements ClaimSource {
     else this.upTo = keyOf(Model, last);
   }
 
-  private async nextByKey(db: Knex, limit: number): Promise<Record<string, unknown>[]> {
+  private async nextByKey(db: Knex, limit: number, arrays: boolean): Promise<Row[] | RowArrays> {
     const { Model } = this.spec;
     const pk = [...Model.primaryKey];
     const query = matching(db, this.spec).select(`${Model.table}.*`);
     if (this.after) keyAbove(query, pk, this.after, '>');
     keyAbove(query, pk, this.upTo!, '<=');
-    const rows = await this.reader.readRows(this.reader.lockingRows(query.orderBy(pk.map((column) => `${Model.table}.${column}`)).limit(limit)));
+    const chunkQuery = this.reader.lockingRows(query.orderBy(pk.map((column) => `${Model.table}.${column}`)).limit(limit));
+    if (arrays && this.reader.readArrays) {
+      const read = this.reader.readArrays(chunkQuery);
+      const { rows, columns } = read;
+      if (rows.length < limit) this.finished = true;
+      if (rows.length > 0) {
+        const last = rows[rows.length - 1]!;
+        this.after = pk.map((name) => last[columns.lastIndexOf(name)]);
+      }
+      return read;
+    }
+    const rows = await this.reader.readRows(chunkQuery);
     if (rows.length < limit) this.finished = true;
     if (rows.length > 0) this.after = keyOf(Model, rows[rows.length - 1]!);
     return rows;

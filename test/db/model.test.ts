@@ -1,9 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { ImproperlyConfigured } from '../../src/core/errors.js';
 import { boolean, datetime, float, integer, json, string, text } from '../../src/db/columns.js';
 import { ROW_STATE, describeKey, foreignKeys, hydrate, isModelClass, isModelInstance, model } from '../../src/db/model.js';
 import { toDb } from '../../src/db/values.js';
 import { forEachDatabase } from '../helpers/postgres.js';
+import { DIST_DIR } from '../helpers/paths.js';
 import { useUnitDb } from '../helpers/unit-db.js';
 
 class Planet extends model('Planet', {
@@ -153,3 +157,30 @@ forEachDatabase((dialect) => {
   });
 });
 
+
+describe('rows where Node forbids generating code', () => {
+  test('when code generation from strings is disallowed then rows are hydrated, compared and inserted the same way', () => {
+    // The per-model hot paths are generated functions; under this flag each keeps its general loop.
+    const program = [
+      `const { boolean, integer, json } = await import(${JSON.stringify(pathToFileURL(path.join(DIST_DIR, 'db', 'columns.js')).href)});`,
+      `const { model, hydrate, hydrateValues, ROW_STATE } = await import(${JSON.stringify(pathToFileURL(path.join(DIST_DIR, 'db', 'model.js')).href)});`,
+      `const { changeDetector, sqliteInsertPlan, snapshotOf } = await import(${JSON.stringify(pathToFileURL(path.join(DIST_DIR, 'db', 'store', 'layout.js')).href)});`,
+      `class Note extends model('Note', { id: integer().primaryKey(), ok: boolean(), meta: json() }) {}`,
+      `const a = hydrate(Note, { id: 1, ok: 1, meta: '{"k":2}' });`,
+      `const b = hydrateValues(Note, ['meta', 'id', 'ok'], ['[3]', 2, 0]);`,
+      `b.ok = true;`,
+      `console.log(JSON.stringify({ a: a.toJSON(), b: b.toJSON(), aIsNote: a instanceof Note, original: b[ROW_STATE].original, detector: changeDetector(Note), plan: sqliteInsertPlan(Note), snapshot: snapshotOf(Note)(a) }));`,
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '--input-type=module', '-e', program], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({
+      a: { id: 1, ok: true, meta: { k: 2 } },
+      b: { id: 2, ok: true, meta: [3] },
+      aIsNote: true,
+      original: { id: 2, ok: false, meta: [3] },
+      detector: null,
+      plan: null,
+      snapshot: { id: 1, ok: true, meta: { k: 2 } },
+    });
+  });
+});

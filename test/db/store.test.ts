@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { describe, expect, test } from 'vitest';
 import { DBError } from '../../src/core/errors.js';
 import { RowRefused } from '../../src/db/blame.js';
-import { boolean, datetime, integer, string } from '../../src/db/columns.js';
+import { boolean, datetime, integer, json, string, type Column } from '../../src/db/columns.js';
 import type { Condition } from '../../src/db/conditions.js';
 import { Failure } from '../../src/db/bookkeeping/models.js';
 import { hydrate, model, type ModelInstance } from '../../src/db/model.js';
@@ -43,6 +43,16 @@ async function starsRead(tx: Transaction): Promise<Star[]> {
   return raws.map((raw) => hydrate(Star, raw) as Star);
 }
 
+/** Wider than the one-bit-per-column masks of the SQLite store's generated paths (30 columns): the general path. */
+class Wide extends model('Wide', {
+  id: integer().primaryKey(),
+  ...Object.fromEntries(Array.from({ length: 32 }, (_, i): [string, Column] => [`c${i}`, integer()])),
+  label: string(10).notNull().default('new'),
+}) {}
+
+/** Every kind hydrate converts, for the chunk a step reads. */
+class Shot extends model('Shot', { id: integer().primaryKey(), ok: boolean(), at: datetime(), meta: json(), note: string(20) }) {}
+
 function workSetOf(db: UnitDb, conditions: readonly Condition[] = []): WorkSet {
   return new WorkSet({ Model: Star, conditions, ordering: undefined, chunkSize: 10 }, db.engine.store);
 }
@@ -51,6 +61,47 @@ forEachDatabase((dialect) => {
   const openDb = useUnitDb(dialect);
 
   describe('the store contract', () => {
+    test('when a model has more columns than a mask holds then rows are inserted, updated and read back as for any model', async () => {
+      const db = await openDb({ models: [Wide] });
+      const row = new Wide({ c0: 1, c31: 31 } as never) as unknown as ModelInstance & Record<string, unknown>;
+      await db.engine.inTransaction(async (tx) => {
+        expect(await tx.save(row)).toBe(true);
+        row.c31 = 32;
+        row.label = 'changed';
+        expect(await tx.save(row)).toBe(true);
+        expect(await tx.save(row)).toBe(false);
+      });
+      const [stored] = await selectRows(db, (k) => k('Wide').select('id', 'c0', 'c1', 'c31', 'label'));
+      expect(stored).toEqual({ id: row.id, c0: 1, c1: null, c31: 32, label: 'changed' });
+    });
+
+    test('when a step reads a chunk then each row is the instance hydrate makes of it: booleans, dates, JSON and NULL', async () => {
+      const db = await openDb({ models: [Shot] });
+      const at = new Date('2024-05-06T07:08:09.010Z');
+      await db.engine.inTransaction(async (tx) => {
+        await tx.save(new Shot({ ok: true, at, meta: { a: [1, 'x'] }, note: 'n' }));
+        await tx.save(new Shot({ ok: false, at: null, meta: null, note: null }));
+      });
+      const workSet = new WorkSet({ Model: Shot, conditions: [], ordering: undefined, chunkSize: 10 }, db.engine.store);
+      const read = await db.engine.inTransaction(async (tx) => {
+        const chunk = await workSet.nextChunk(tx.db);
+        return Array.from({ length: chunk.length }, (_, i) => chunk.instance(i));
+      });
+      expect(read.map((shot) => shot instanceof Shot)).toEqual([true, true]);
+      expect(read.map((shot) => shot.toJSON())).toEqual([
+        { id: 1, ok: true, at, meta: { a: [1, 'x'] }, note: 'n' },
+        { id: 2, ok: false, at: null, meta: null, note: null },
+      ]);
+      // Saved unchanged, a row read writes nothing; changed, only what changed.
+      await db.engine.inTransaction(async (tx) => {
+        expect(await tx.saveNow(read[0]!)).toBe(false);
+        (read[1] as Shot).meta = { b: 2 };
+        expect(await tx.saveNow(read[1]!)).toBe(true);
+      });
+      const stored = await selectRows(db, (k) => k('Shot').select('id', 'meta').orderBy('id'));
+      expect(stored.map((row) => (typeof row.meta === 'string' ? JSON.parse(row.meta) : row.meta))).toEqual([{ a: [1, 'x'] }, { b: 2 }]);
+    });
+
     test('when a transaction saves, commits and rolls back then only the committed rows are stored', async () => {
       const db = await openDb({ models: [Star] });
       const kept = await db.engine.store.begin(db.engine);

@@ -5,6 +5,7 @@
  */
 import type { ColumnSpec } from '../columns.js';
 import type { ModelClass } from '../model.js';
+import { generatedFunction } from '../../core/generated-code.js';
 import { refuseTooLong } from '../refusal.js';
 import { sameValue, toDb, type Dialect } from '../values.js';
 
@@ -87,6 +88,126 @@ export function changedColumns(Model: ModelClass, row: Record<string, unknown>, 
     if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, name, maxLengths[i]!, value);
     return true;
   });
+}
+
+/** The columns of a row that differ from `original`, one bit per column (bit i: column i of the layout). */
+export type ChangedMask = (row: Record<string, unknown>, original: Record<string, unknown>) => number;
+
+/** Bits a mask can hold as a small integer: wider models keep the signature path. */
+export const MASK_COLUMNS = 30;
+
+/** Kinds compared with `===` (NULL and undefined aside): the others need `sameValue` (dates, JSON). */
+const COMPARED_AS_IS = new Set(['integer', 'bigint', 'float', 'string', 'text', 'boolean']);
+
+const detectors = new WeakMap<ModelClass, ChangedMask | null>();
+
+/**
+ * A model's change detection as one function generated from its columns (what
+ * `sameValue` decides, column by column, without a loop or a call per plain value),
+ * or null for a model too wide for a mask. The step saves every row it hands to
+ * `process`, so this runs once per row.
+ */
+export function changeDetector(Model: ModelClass): ChangedMask | null {
+  let detector = detectors.get(Model);
+  if (detector === undefined) detectors.set(Model, (detector = compileChangeDetector(Model)));
+  return detector;
+}
+
+function compileChangeDetector(Model: ModelClass): ChangedMask | null {
+  const { names, specs } = layoutOf(Model);
+  if (names.length > MASK_COLUMNS) return null;
+  const lines = names.map((name, i) => {
+    const key = JSON.stringify(name);
+    // sameValue: equal when ===, or when both are NULL/undefined; a NULL against a value differs.
+    const differs = COMPARED_AS_IS.has(specs[i]!.kind)
+      ? `a !== b && (a === null || a === undefined || b === null || b === undefined ? (a ?? null) !== (b ?? null) : true)`
+      : `!sameValue(specs[${i}], a, b)`;
+    return `a = row[${key}]; b = original[${key}]; if (${differs}) mask |= ${1 << i};`;
+  });
+  const make = generatedFunction<(same: typeof sameValue, specs: readonly ColumnSpec[]) => ChangedMask>(
+    ['sameValue', 'specs'],
+    `return function changed(row, original) {\nlet mask = 0, a, b;\n${lines.join('\n')}\nreturn mask;\n};`,
+  );
+  if (!make) return null;
+  return make(sameValue, specs);
+}
+
+/**
+ * `insertedColumns` for SQLite as one function generated from the model's columns:
+ * it fills `values` (emptied first) and returns the columns written as a mask (bit i:
+ * column i), with `READ_BACK` set when the row must be read back. A loader inserts
+ * every row through it, so no signature string or result object is built per row.
+ */
+export type InsertPlan = (row: Record<string, unknown>, values: unknown[]) => number;
+
+/** The bit of an `InsertPlan`'s answer that says the row must be read back (above every column's). */
+export const READ_BACK = 1 << MASK_COLUMNS;
+
+const insertPlans = new WeakMap<ModelClass, InsertPlan | null>();
+
+/** A model's SQLite `InsertPlan`, or null for a model too wide for a mask. */
+export function sqliteInsertPlan(Model: ModelClass): InsertPlan | null {
+  let plan = insertPlans.get(Model);
+  if (plan === undefined) insertPlans.set(Model, (plan = compileInsertPlan(Model)));
+  return plan;
+}
+
+function compileInsertPlan(Model: ModelClass): InsertPlan | null {
+  const { names, specs, autoKey, maxLengths } = layoutOf(Model);
+  if (names.length > MASK_COLUMNS) return null;
+  const lines = names.map((name, i) => {
+    const key = JSON.stringify(name);
+    const spec = specs[i]!;
+    // What an undefined value becomes, as in `insertedColumns`.
+    let missing: string;
+    let leftOut = false;
+    if (spec.hasDefault && isConstant(spec.defaultValue)) missing = `row[${key}] = v = defaults[${i}];`;
+    else if (spec.primaryKey || spec.hasDefault) {
+      leftOut = true;
+      missing = i !== autoKey ? `readBack = ${READ_BACK};` : '';
+    } else missing = `row[${key}] = v = null;`;
+    const check = Number.isFinite(maxLengths[i]!) ? `if (typeof v === 'string' && v.length > ${maxLengths[i]!}) refuseTooLong(Model, ${key}, ${maxLengths[i]!}, v);` : '';
+    const bound = COMPARED_AS_IS.has(spec.kind) && spec.kind !== 'boolean' ? 'v' : `toDb(specs[${i}], v, 'sqlite')`;
+    const write = `${check} mask |= ${1 << i}; values.push(${bound});`;
+    return leftOut ? `v = row[${key}]; if (v === undefined) { ${missing} } else { ${write} }` : `v = row[${key}]; if (v === undefined) { ${missing} } ${write}`;
+  });
+  const make = generatedFunction<(model: ModelClass, specs: readonly ColumnSpec[], defaults: readonly unknown[], to: typeof toDb, refuse: typeof refuseTooLong) => InsertPlan>(
+    ['Model', 'specs', 'defaults', 'toDb', 'refuseTooLong'],
+    `return function plan(row, values) {\nvalues.length = 0;\nlet mask = 0, readBack = 0, v;\n${lines.join('\n')}\nreturn mask | readBack;\n};`,
+  );
+  if (!make) return null;
+  return make(
+    Model,
+    specs,
+    specs.map((spec) => spec.defaultValue),
+    toDb,
+    refuseTooLong,
+  );
+}
+
+/** A row's column values as a new object: the `original` a saved row is compared with later. */
+export type Snapshot = (row: Record<string, unknown>) => Record<string, unknown>;
+
+const snapshots = new WeakMap<ModelClass, Snapshot>();
+
+/** A model's `Snapshot`, generated once as one object literal (a loader takes one per row). */
+export function snapshotOf(Model: ModelClass): Snapshot {
+  let snapshot = snapshots.get(Model);
+  if (!snapshot) snapshots.set(Model, (snapshot = compileSnapshot(Model)));
+  return snapshot;
+}
+
+function compileSnapshot(Model: ModelClass): Snapshot {
+  const { names } = layoutOf(Model);
+  const byLoop: Snapshot = (row) => {
+    const original: Record<string, unknown> = {};
+    for (const name of names) original[name] = row[name];
+    return original;
+  };
+  // A name an object literal would not take as an own property: the plain loop.
+  if (names.includes('__proto__')) return byLoop;
+  const fields = names.map((name) => `${JSON.stringify(name)}: row[${JSON.stringify(name)}]`).join(', ');
+  return generatedFunction<Snapshot>(['row'], `return { ${fields} };`) ?? byLoop;
 }
 
 /** A default that can be filled in before the INSERT: a value, not SQL and not a shared object. */

@@ -17,8 +17,8 @@ import { columnsOf, ROW_STATE, type ModelClass, type ModelInstance } from '../mo
 import { refuseTooLong } from '../refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js';
 import { fromDb, sameValue, toDb } from '../values.js';
-import { insertedColumns, layoutOf, quote, signatureColumns } from './layout.js';
-import type { AlertClaims, AlertedRecord, ClaimSource, Row, Store, StoreDriver } from './store.js';
+import { changeDetector, insertedColumns, layoutOf, quote, READ_BACK, signatureColumns, snapshotOf, sqliteInsertPlan } from './layout.js';
+import type { AlertClaims, AlertedRecord, ClaimSource, Row, RowArrays, Store, StoreDriver } from './store.js';
 import { Transaction } from './transaction.js';
 
 type Statement = BetterSqlite3.Statement;
@@ -86,8 +86,11 @@ export class SqliteStore implements Store {
   /** A write through knex outside a transaction opens one and leaves it open (`shell`). */
   private holdWrites = false;
   private readonly statements = new Map<string, Statement>();
+  private readonly arrayStatements = new Map<string, { statement: Statement; columns: readonly string[] }>();
   private readonly updatesBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
   private readonly insertsBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
+  private readonly updatesByMask = new WeakMap<ModelClass, Map<number, Statement>>();
+  private readonly insertsByMask = new WeakMap<ModelClass, Map<number, Statement>>();
 
   constructor(knex: Knex, raw: BetterSqlite3.Database, lock: SqliteWriteLock) {
     this.knex = knex;
@@ -131,6 +134,18 @@ export class SqliteStore implements Store {
     return this.statement(sql).all(bindings.map(sqliteBinding)) as Row[];
   }
 
+  /** `readRows` as arrays: a statement of its own per SQL text, since `raw()` changes what a statement returns. */
+  readArrays(query: Knex.QueryBuilder): RowArrays {
+    const { sql, bindings } = query.toSQL().toNative();
+    let entry = this.arrayStatements.get(sql);
+    if (!entry) {
+      const statement = this.raw.prepare(sql).raw(true);
+      entry = { statement, columns: statement.columns().map((column) => column.name) };
+      this.arrayStatements.set(sql, entry);
+    }
+    return { columns: entry.columns, rows: entry.statement.all(bindings.map(sqliteBinding)) as unknown[][] };
+  }
+
   lockingRows(query: Knex.QueryBuilder): Knex.QueryBuilder {
     return query;
   }
@@ -164,6 +179,7 @@ export class SqliteStore implements Store {
 
   close(): void {
     this.statements.clear();
+    this.arrayStatements.clear();
   }
 
   /** The prepared INSERT of the columns a signature names (layout.ts, `signatureColumns`). */
@@ -188,6 +204,32 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** The prepared UPDATE by primary key of the columns a mask names (layout.ts, `changeDetector`): a number, no string per row. */
+  updateByMask(Model: ModelClass, mask: number, names: readonly string[]): Statement {
+    let byModel = this.updatesByMask.get(Model);
+    if (!byModel) this.updatesByMask.set(Model, (byModel = new Map()));
+    let statement = byModel.get(mask);
+    if (!statement) {
+      let signature = '';
+      for (let i = 0; i < names.length; i++) if ((mask & (1 << i)) !== 0) signature += String.fromCharCode(65 + i);
+      byModel.set(mask, (statement = this.updateBySignature(Model, signature, names)));
+    }
+    return statement;
+  }
+
+  /** The prepared INSERT of the columns an `InsertPlan`'s answer names (its mask, and `READ_BACK`). */
+  insertByMask(Model: ModelClass, written: number, names: readonly string[]): Statement {
+    let byModel = this.insertsByMask.get(Model);
+    if (!byModel) this.insertsByMask.set(Model, (byModel = new Map()));
+    let statement = byModel.get(written);
+    if (!statement) {
+      let signature = '';
+      for (let i = 0; i < names.length; i++) if ((written & (1 << i)) !== 0) signature += String.fromCharCode(65 + i);
+      byModel.set(written, (statement = this.insertBySignature(Model, signature, names, (written & READ_BACK) !== 0)));
+    }
+    return statement;
+  }
+
   /** A statement found per model and signature, so that a row builds no SQL text; prepared once per SQL text. */
   private bySignature(cache: WeakMap<ModelClass, Map<string, Statement>>, Model: ModelClass, key: string, sql: () => string): Statement {
     let byModel = cache.get(Model);
@@ -209,7 +251,7 @@ export class SqliteStore implements Store {
 
   /** How many statements are prepared and kept (each SQL text once). */
   get preparedCount(): number {
-    return this.statements.size;
+    return this.statements.size + this.arrayStatements.size;
   }
 
   /**
@@ -265,6 +307,8 @@ function routeKnexThroughLock(knex: Knex, conn: BetterSqlite3.Database, store: S
 /** A transaction on SQLite: every write at once and synchronously, through a prepared statement cached per column set. */
 class SqliteTransaction extends Transaction {
   private readonly store: SqliteStore;
+  /** The bound values of an insert, refilled per row: the statement binds them at once and keeps nothing. */
+  private readonly insertValues: unknown[] = [];
 
   constructor(engine: Engine, db: Knex, store: SqliteStore) {
     super(engine, db);
@@ -293,8 +337,20 @@ class SqliteTransaction extends Transaction {
   protected insert(Model: ModelClass, instance: ModelInstance): void {
     const row = columnsOf(instance);
     const { names, specs, autoKey } = layoutOf(Model);
-    const { signature, values, readBack } = insertedColumns(Model, row, 'sqlite');
-    const statement = this.store.insertBySignature(Model, signature, names, readBack);
+    const plan = sqliteInsertPlan(Model);
+    let statement: Statement;
+    let values: unknown[];
+    let readBack: boolean;
+    if (plan) {
+      values = this.insertValues;
+      const written = plan(row, values);
+      readBack = (written & READ_BACK) !== 0;
+      statement = this.store.insertByMask(Model, written, names);
+    } else {
+      const inserted = insertedColumns(Model, row, 'sqlite');
+      ({ values, readBack } = inserted);
+      statement = this.store.insertBySignature(Model, inserted.signature, names, readBack);
+    }
     if (readBack) {
       const stored = statement.get(values) as Record<string, unknown>;
       for (let i = 0; i < names.length; i++) if (row[names[i]!] === undefined) row[names[i]!] = fromDb(specs[i]!, stored[names[i]!]);
@@ -302,13 +358,34 @@ class SqliteTransaction extends Transaction {
       const result = statement.run(values);
       if (autoKey >= 0 && row[names[autoKey]!] === undefined) row[names[autoKey]!] = Number(result.lastInsertRowid);
     }
-    const original: Record<string, unknown> = {};
-    for (const name of names) original[name] = row[name];
-    instance[ROW_STATE] = { persisted: true, original };
+    instance[ROW_STATE] = { persisted: true, original: snapshotOf(Model)(row) };
   }
 
   protected update(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): boolean {
     const row = columnsOf(instance);
+    const changed = changeDetector(Model);
+    if (!changed) return this.updateBySignature(Model, row, original);
+    const mask = changed(row, original);
+    if (mask === 0) return false;
+    const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
+    const values: unknown[] = [];
+    for (let i = 0; i < names.length; i++) {
+      if ((mask & (1 << i)) === 0) continue;
+      const value = row[names[i]!];
+      if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, names[i]!, maxLengths[i]!, value);
+      values.push(toDb(specs[i]!, value, 'sqlite'));
+    }
+    for (const k of keyIndexes) {
+      const name = names[k]!;
+      values.push(toDb(specs[k]!, original[name] ?? row[name], 'sqlite'));
+    }
+    this.store.updateByMask(Model, mask, names).run(values);
+    for (let i = 0; i < names.length; i++) if ((mask & (1 << i)) !== 0) original[names[i]!] = row[names[i]!];
+    return true;
+  }
+
+  /** `update` for a model too wide for a mask: the changed columns as a signature (layout.ts). */
+  private updateBySignature(Model: ModelClass, row: Record<string, unknown>, original: Record<string, unknown>): boolean {
     const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
     let signature = '';
     const values: unknown[] = [];

@@ -17,6 +17,12 @@ import type { Transaction } from './transaction.js';
 /** A row as the driver returns it (stored values, not yet hydrated). */
 export type Row = Record<string, unknown>;
 
+/** Rows as arrays of stored values, each in the order of `columns` (`RowReader.readArrays`). */
+export interface RowArrays {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly unknown[])[];
+}
+
 /** How a work set's queries are run (run/work-set.ts compiles them). */
 export interface RowReader {
   /**
@@ -25,6 +31,12 @@ export interface RowReader {
    * PostgreSQL the query itself.
    */
   readRows(query: Knex.QueryBuilder): Row[] | Promise<Row[]>;
+  /**
+   * `readRows` with each row as an array of its values, in the order of `columns`,
+   * where the driver can (SQLite): building an object per row costs about as much
+   * as reading it, and the step builds its own instance from the row anyway.
+   */
+  readArrays?(query: Knex.QueryBuilder): RowArrays;
   /**
    * The query, made to lock the rows it reads for the transaction it runs in and to
    * skip the rows other workers hold (PostgreSQL's FOR UPDATE SKIP LOCKED). SQLite's
