@@ -19,7 +19,7 @@ import { describeRefusal } from '../refusal.js';
 import { keepAliveFor, newSessionName, sessionSetupSql } from '../session.js';
 import { fromDb, toDb } from '../values.js';
 import { changedColumns, insertedColumns, layoutOf, quote, signatureColumns } from './layout.js';
-import { IdPools, InsertBatch, PG_ARRAY_TYPES, reinsert } from './pg-insert-batch.js';
+import { arrayParameter, IdPools, InsertBatch, PG_ARRAY_TYPES, reinsert } from './pg-insert-batch.js';
 import type { AlertClaims, ClaimSource, Row, Store, StoreDriver } from './store.js';
 import { Transaction, type InsertBatching } from './transaction.js';
 
@@ -44,7 +44,9 @@ export const postgresDriver: StoreDriver = {
     return {
       knex,
       async connect(opened) {
-        await opened.raw('select 1');
+        // A connection made (and set up) now, so that a wrong URL fails here; no query of its own needed.
+        const connection: unknown = await opened.client.acquireConnection();
+        await opened.client.releaseConnection(connection);
         return new PostgresStore(opened, session);
       },
     };
@@ -166,10 +168,14 @@ function batchUpdateSql({ Model, columns }: DeferredBatch): string {
   );
 }
 
-/** The batch's values as one array per column, keys last. */
-function batchArrays({ Model, columns, keys, values }: DeferredBatch): unknown[][] {
+/** The batch's values as one array parameter per column, keys last. */
+function batchArrays({ Model, columns, keys, values }: DeferredBatch): unknown[] {
   const width = columns.length + Model.primaryKey.length;
-  return Array.from({ length: width }, (_, i) => (i < columns.length ? values.map((v) => v[i]) : keys.map((k) => k[i - columns.length])));
+  return Array.from({ length: width }, (_, i) =>
+    i < columns.length
+      ? arrayParameter(Model.columns[columns[i]!]!.spec.kind, values.map((v) => v[i]))
+      : arrayParameter(Model.columns[Model.primaryKey[i - columns.length]!]!.spec.kind, keys.map((k) => k[i - columns.length])),
+  );
 }
 
 /** Whether a knex query only reads (the loader's replay need not repeat it). */
