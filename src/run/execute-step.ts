@@ -11,6 +11,7 @@ import { checkKeyKinds } from '../db/bookkeeping/row-keys.js';
 import type { Step } from '../processors/step.js';
 import { isThenable, storeProduced } from './produced.js';
 import { WorkSet } from './work-set.js';
+import { overrides } from './loop.js';
 
 type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
 
@@ -78,7 +79,7 @@ export async function runStepRows(
   let stopped = false;
   let setUp = false;
   try {
-    await reconnect.run(() => context.engine.inTransaction(own.inside(() => step.setup()), context.stop));
+    if (overrides(step, 'setup')) await reconnect.run(() => context.engine.inTransaction(own.inside(() => step.setup()), context.stop));
     setUp = true;
     while (!workSet.done) {
       await beat(rows, rowFailures.length, chunkSize);
@@ -144,7 +145,7 @@ export async function runStepRows(
   } catch (error) {
     failure = error;
   } finally {
-    if (setUp) {
+    if (setUp && overrides(step, 'teardown')) {
       try {
         await reconnect.run(() => context.engine.inTransaction(own.inside(() => step.teardown(failure))));
       } catch (error) {
