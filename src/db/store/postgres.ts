@@ -237,7 +237,7 @@ class PostgresTransaction extends Transaction {
   override batchInserts(batching: InsertBatching): void {
     let ids = this.ids.get(batching);
     if (!ids) this.ids.set(batching, (ids = new IdPools()));
-    this.batch = { rows: new InsertBatch((sql, values, prepared) => this.pgQuery(sql, values, prepared), ids, batching.idsPerTrip), refused: batching.refused };
+    this.batch = { rows: new InsertBatch((sql, values, prepared) => this.pgQuery(sql, values, prepared), ids, batching.idsPerTrip, batching.firstIds), refused: batching.refused };
     this.flushBeforeKnexQueries();
   }
 
@@ -265,7 +265,7 @@ class PostgresTransaction extends Transaction {
     try {
       // No savepoint while a refusal can be undone by the replay: two round trips a chunk fewer.
       const guarded = this.guarded || !this.replayable || !this.journal;
-      outcome = await this.batch.rows.flush(guarded, () => this.replayJournal());
+      outcome = await this.batch.rows.flush(guarded, this.journal ? () => this.replayJournal() : undefined);
     } finally {
       this.flushingInserts = false;
     }
