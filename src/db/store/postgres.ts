@@ -3,7 +3,7 @@
  * chunk are locked with FOR UPDATE SKIP LOCKED, so that several workers share a
  * processor. Inserts go to the connection as named prepared statements (the server
  * plans each once per session), updates of processed rows are held back and sent as
- * one `UPDATE … FROM unnest(…)` per chunk and column set, the loader's new rows
+ * one `UPDATE … FROM unnest(…)` per chunk and column set, the new rows of a loader or step
  * are held back and sent as one `INSERT … SELECT * FROM unnest(…)` per chunk and
  * column set (pg-insert-batch.ts), and the loader's transactions keep a journal of
  * the inserts sent to survive a refused one sent alone.
