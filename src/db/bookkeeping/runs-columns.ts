@@ -34,7 +34,8 @@ async function columnsOf(engine: Engine): Promise<ReadonlySet<string>> {
   if (engine.dialect === 'postgres') {
     const result = (await engine.knex.raw(
       `SELECT a.attname AS name FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-        WHERE c.relname = 'corral_runs' AND c.relnamespace = current_schema()::regnamespace AND a.attnum > 0 AND NOT a.attisdropped`,
+        WHERE c.relname = 'corral_runs' AND a.attnum > 0 AND NOT a.attisdropped
+          AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = current_schema())`,
     )) as { rows: { name: string }[] };
     return new Set(result.rows.map((row) => row.name));
   }
