@@ -128,6 +128,15 @@ export class Engine {
 
   /** Tables among `tables` that do not exist yet. */
   async missingTables(tables: readonly string[]): Promise<string[]> {
+    if (this.dialect === 'postgres') {
+      // One round trip for all of them (knex's hasTable asks the same view, a table at a time).
+      const wanted = [...new Set(tables)];
+      const found = (await this.knex.raw('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name::text = ANY(?::text[])', [
+        wanted,
+      ])) as { rows: { name: string }[] };
+      const present = new Set(found.rows.map((row) => row.name));
+      return wanted.filter((table) => !present.has(table));
+    }
     const missing: string[] = [];
     for (const table of new Set(tables)) {
       if (!(await this.knex.schema.hasTable(table))) missing.push(table);

@@ -7,9 +7,8 @@ import type { InsertBatching, Transaction } from '../db/engine.js';
 import type { LoopOutcome, RunContext } from './execute.js';
 import { CONTEXT } from '../processors/processor-context.js';
 import { FailureLog, type RowFailure } from '../db/bookkeeping/failures.js';
-import { yieldToEventLoop } from './loop.js';
+import { overrides, yieldToEventLoop } from './loop.js';
 import type { Loader } from '../processors/loader.js';
-import { Processor } from '../processors/processor.js';
 import { DatabaseUnreachable, Reconnect, isTransient } from './reconnect.js';
 import { checkKeyKinds, keyText } from '../db/bookkeeping/row-keys.js';
 import { isThenable, storeProduced } from './produced.js';
@@ -34,14 +33,6 @@ function refusedKey(Model: ModelClass, item: ModelInstance, ordinal: number): { 
     }
   }
   return { key: `#${ordinal}`, shown: `${Model.name} #${ordinal}` };
-}
-
-/**
- * Whether the loader has its own `setup` or `teardown`: the base class's does
- * nothing, and needs no transaction (two round trips each on PostgreSQL).
- */
-function overrides(loader: Loader, hook: 'setup' | 'teardown'): boolean {
-  return loader[hook] !== Processor.prototype[hook];
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import { blameOf } from '../db/blame.js';
-import type { Transaction } from '../db/engine.js';
+import type { InsertBatching, Transaction } from '../db/engine.js';
 import { describeKey, type ModelClass, type ModelInstance } from '../db/model.js';
 import { RowRefusedAt } from '../db/refusal.js';
 import type { LoopOutcome, RunContext } from './execute.js';
@@ -11,8 +11,10 @@ import { checkKeyKinds } from '../db/bookkeeping/row-keys.js';
 import type { Step } from '../processors/step.js';
 import { isThenable, storeProduced } from './produced.js';
 import { type Chunk, WorkSet } from './work-set.js';
+import { overrides } from './loop.js';
 
 type Beat = (rows: number, failed: number, inFlight: number) => Promise<void>;
+
 
 /** Failure isolation needs a key corral can remember; other steps fail as a whole on a bad row. */
 function failureLogFor(Class: typeof Step, Model: ModelClass, context: RunContext): FailureLog | undefined {
@@ -77,8 +79,27 @@ export async function runStepRows(
   let failedRow: string | undefined;
   let stopped = false;
   let setUp = false;
+  // PostgreSQL: the rows `process` yields are held back and written a chunk at a time
+  // (one `INSERT … SELECT unnest` per table and column set, as the loader's). One refused
+  // then is the failure of the row that yielded it: `producers` holds, for each row
+  // yielded in the chunk, its producer's place in the chunk, and the refusal stays the
+  // chunk's even when `process` caught it (it shows at a query of its own, which writes
+  // the rows held back first). A no-op on SQLite, which writes each row at once.
+  let producers: number[] = [];
+  let refusedAt: RowRefusedAt | undefined;
+  const batching: InsertBatching = {
+    // A step may yield few rows: ids from a sequence are taken one, then two, four, … at a
+    // time (up to 8 chunks' worth), so that few are left over (a gap) at the end of a run.
+    idsPerTrip: chunkSize,
+    firstIds: 1,
+    refused: async (_row, refusal, place) => {
+      refusedAt ??= new RowRefusedAt(refusal instanceof Error ? refusal.message : String(refusal), producers[place] ?? index, { cause: refusal });
+      throw refusedAt;
+    },
+  };
+  let index = 0;
   try {
-    await reconnect.run(() => context.engine.inTransaction(own.inside(() => step.setup()), context.stop));
+    if (overrides(step, 'setup')) await reconnect.run(() => context.engine.inTransaction(own.inside(() => step.setup()), context.stop));
     setUp = true;
     while (!workSet.done) {
       await beat(rows, rowFailures.length, chunkSize);
@@ -92,9 +113,12 @@ export async function runStepRows(
       let chunk: Chunk | undefined;
       let reading = false;
       let current: ModelInstance | undefined;
-      let index = 0;
+      index = 0;
+      producers = [];
+      refusedAt = undefined;
       try {
         tx = own.enter(await context.engine.begin(context.stop));
+        tx.batchInserts(batching);
         reading = true;
         chunk = await workSet.nextChunk(tx.db);
         for (let i = 0; i < chunk.length; i++) {
@@ -102,13 +126,14 @@ export async function runStepRows(
           // The common case (a synchronous process that only changes its row) awaits nothing.
           let produced: unknown = step.process(current);
           if (isThenable(produced)) produced = await produced;
-          if (produced !== undefined && produced !== null) await storeProduced(step, () => tx!, produced, () => undefined);
+          if (produced !== undefined && produced !== null) await storeProduced(step, () => tx!, produced, () => void producers.push(index));
           const saved = tx.saveProcessed(current);
           if (saved) await saved;
           if (failures?.anyRecorded) await failures.forget(tx.db, current);
           index += 1;
         }
         current = undefined;
+        if (refusedAt) throw refusedAt;
         await tx.commit();
         reconnect.succeeded();
         rows += chunk.length;
@@ -124,19 +149,22 @@ export async function runStepRows(
           continue;
         }
         if (blameOf(error) === 'server') throw error;
-        // The chunk's batched update was refused: found again row by row, it is that row's failure.
-        if (current === undefined && error instanceof RowRefusedAt && chunk && error.index >= 0 && error.index < chunk.length) {
-          index = error.index;
+        // The chunk's batched update or a yielded row was refused: found again row by row, it is that row's failure.
+        const refused = refusedAt ?? (error instanceof RowRefusedAt ? error : undefined);
+        let failed: unknown = error;
+        if (refused && chunk && refused.index >= 0 && refused.index < chunk.length) {
+          failed = refused;
+          index = refused.index;
           current = chunk.instance(index);
         }
         if (current === undefined || !failures) {
           failedRow = current ? describeKey(Model, current) : undefined;
-          throw error;
+          throw failed;
         }
         const failedOne = current;
         const key = describeKey(Model, failedOne);
-        const recorded = await reconnect.run(() => failures.record(failedOne, error));
-        rowFailures.push(setAsideReport(key, error, recorded, context.settings.maxAttempts, logger));
+        const recorded = await reconnect.run(() => failures.record(failedOne, failed));
+        rowFailures.push(setAsideReport(key, failed, recorded, context.settings.maxAttempts, logger));
         // Read the rows before the failed one again; the failed row is now left out.
         workSet.rewind(index);
       }
@@ -144,7 +172,7 @@ export async function runStepRows(
   } catch (error) {
     failure = error;
   } finally {
-    if (setUp) {
+    if (setUp && overrides(step, 'teardown')) {
       try {
         await reconnect.run(() => context.engine.inTransaction(own.inside(() => step.teardown(failure))));
       } catch (error) {

@@ -8,9 +8,15 @@
  * machines does not matter). Every lease: the peer check of lease.ts, which ends
  * other workers whose heartbeat stopped. Nothing here throws into the main thread:
  * it reports through messages, and the main thread logs them.
+ *
+ * The first beat comes half a beat interval after the start (the run's row was just
+ * written with the heartbeat of its start), and pg is loaded and the session opened
+ * only then: a run shorter than that, common on a small table, costs the thread's
+ * start only, not pg's modules and a session. The first beat is then due earlier
+ * than any beat after it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import pg from 'pg';
+import type pg from 'pg';
 import { endStaleWorkersWith, type Sql } from '../db/bookkeeping/lease.js';
 
 export interface HeartbeatData {
@@ -51,8 +57,9 @@ function quoteIdent(name: string): string {
 }
 
 async function connect(): Promise<pg.Client> {
+  const { default: driver } = await import('pg');
   // A connect that hangs (a server or route gone silent) must not stall the beats for good.
-  const fresh = new pg.Client({ connectionTimeoutMillis: Math.max(1000, data.leaseSeconds * 1000), ...data.connection } as pg.ClientConfig);
+  const fresh = new driver.Client({ connectionTimeoutMillis: Math.max(1000, data.leaseSeconds * 1000), ...data.connection } as pg.ClientConfig);
   // A lost connection shows on the next query; the next beat reconnects.
   fresh.on('error', () => undefined);
   await fresh.connect();
@@ -114,4 +121,4 @@ port.on('message', (message: unknown) => {
   client = undefined;
   void (last ? last.end().catch(() => undefined) : Promise.resolve()).then(() => port.close());
 });
-void tick();
+timer = setTimeout(() => void tick(), Math.round(data.beatMs / 2));

@@ -3,6 +3,7 @@
  * (execute-loader.ts, ...) both import this; the loops import only types from
  * execute.ts, so the modules form no cycle (scripts/check-layers.js checks it).
  */
+import { Processor } from '../processors/processor.js';
 
 /**
  * A turn of the event loop (timers, signals, IPC), between chunks. Two immediates:
@@ -12,4 +13,12 @@
  */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/**
+ * Whether the processor has its own `setup` or `teardown`: the base class's does
+ * nothing, and needs no transaction (two round trips each on PostgreSQL).
+ */
+export function overrides(processor: Processor, hook: 'setup' | 'teardown'): boolean {
+  return processor[hook] !== Processor.prototype[hook];
 }

@@ -22,6 +22,12 @@ class Derived extends model('Derived', {
   how: string().notNull(),
 }) {}
 
+class Tagged extends model('Tagged', {
+  id: integer().primaryKey(),
+  item_id: integer().notNull(),
+  tag: string().notNull().unique(),
+}) {}
+
 forEachDatabase((dialect) => {
   const openDb = useUnitDb(dialect);
 
@@ -323,6 +329,41 @@ forEachDatabase((dialect) => {
         { how: 'one', n: 2 },
         { how: 'promise', n: 2 },
       ]);
+    });
+
+    test('when a yielded row is refused by the database then the row that yielded it is set aside alone, also when the refusal shows at a later row\'s own query, and every other row and what it yielded is kept with the ids code after its yield saw', async () => {
+      const db = await openDb({ models: [Item, Tagged], chunkSize: 10 });
+      await db.engine.knex('Item').insert(Array.from({ length: 12 }, (_, i) => ({ value: i + 1 })));
+      await db.engine.knex('Tagged').insert({ item_id: 0, tag: 'taken' });
+      const seenIds = new Map<number, number>();
+      class Tagger extends Step<Item> {
+        static override model = Item;
+        static override conditions = [{ processed: false }];
+        async *process(row: Item) {
+          // Row 4 yields a tag that is taken; row 6 reads through this.db, which writes the rows held back first.
+          const first = new Tagged({ item_id: row.id, tag: row.id === 4 ? 'taken' : `a${row.id}` });
+          yield first;
+          const second = new Tagged({ item_id: row.id, tag: `b${row.id}` });
+          yield second;
+          seenIds.set(row.id, second.id);
+          if (row.id === 6) {
+            try {
+              await this.db('Tagged').count({ n: '*' });
+            } catch {
+              // A step that swallows the error does not hide the refusal.
+            }
+          }
+          row.processed = true;
+        }
+      }
+      const stats = await run(db, Tagger);
+      expect(stats).toMatchObject({ status: 'ok', rows: 11, failedRows: 1 });
+      expect(stats.rowFailures.map((f) => f.key)).toEqual(['id=4']);
+      expect(stats.rowFailures[0]!.message).toMatch(/tag/);
+      const stored = (await selectRows(db, (k) => k('Tagged').select('id', 'item_id', 'tag').where('item_id', '>', 0).orderBy('id'))) as { id: number; item_id: number; tag: string }[];
+      expect(stored.map((r) => r.item_id).sort((a, b) => a - b)).toEqual([1, 1, 2, 2, 3, 3, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12]);
+      for (const r of stored) if (r.tag.startsWith('b')) expect(r.id).toBe(seenIds.get(r.item_id));
+      expect(await idsWhere(db, 'Item', { processed: false })).toEqual([4]);
     });
 
     test('when a step yields a string then each row fails with a message naming the step and the value, and nothing of those rows is kept', async () => {

@@ -7,11 +7,12 @@
  *
  * The SQL runs through a plain query function so that the heartbeat thread, which has
  * its own pg client and none of knex, runs exactly the same code. Only type imports
- * here: the thread loads this module.
+ * here, and runs-columns.ts, which has only type imports itself: the thread loads this module.
  */
 import type { Knex } from 'knex';
 import type { Logger } from '../../core/logger.js';
 import type { Engine } from '../engine.js';
+import { runsHaveColumn } from './runs-columns.js';
 
 /** One statement, `?` placeholders, its rows. */
 export type Sql = (text: string, values: readonly unknown[]) => Promise<Record<string, unknown>[]>;
@@ -99,19 +100,12 @@ export async function endStaleWorkersWith(sql: Sql, leaseSeconds: number, ownSes
   return { ended };
 }
 
-const sessionColumns = new WeakMap<Engine, Promise<boolean>>();
-
 /**
  * Whether `corral_runs` has its `session` column: a database created by an older
- * corral lacks it until `createdb` adds it. Asked once per engine.
+ * corral lacks it until `createdb` adds it. Asked once per engine (runs-columns.ts).
  */
 export function runsHaveSession(engine: Engine): Promise<boolean> {
-  let known = sessionColumns.get(engine);
-  if (!known) {
-    known = engine.knex.schema.hasColumn('corral_runs', 'session');
-    sessionColumns.set(engine, known);
-  }
-  return known;
+  return runsHaveColumn(engine, 'session');
 }
 
 const warned = new Set<string>();

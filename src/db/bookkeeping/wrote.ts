@@ -1,17 +1,11 @@
 /** `corral_runs.wrote`: the tables a run wrote, for the lineage (what is noted: processors/written-tables.ts). */
 import type { Engine } from '../engine.js';
 import { Run } from './models.js';
-
-const wroteColumns = new WeakMap<Engine, Promise<boolean>>();
+import { runsHaveColumn } from './runs-columns.js';
 
 /** Whether `corral_runs` has the `wrote` column (a database created by an older corral has not; `createdb` adds it). Asked once per engine. */
 export function runsHaveWrote(engine: Engine): Promise<boolean> {
-  let known = wroteColumns.get(engine);
-  if (!known) {
-    known = engine.knex.schema.hasColumn(Run.table, 'wrote');
-    wroteColumns.set(engine, known);
-  }
-  return known;
+  return runsHaveColumn(engine, 'wrote');
 }
 
 /** The `wrote` value of a run: a JSON array, or null when it wrote nothing. */

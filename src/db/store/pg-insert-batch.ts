@@ -24,6 +24,28 @@ export const PG_ARRAY_TYPES: Record<string, string> = {
   json: 'jsonb',
 };
 
+const NUMERIC_KINDS = new Set(['integer', 'bigint', 'float']);
+const DIGITS = /^-?\d+$/;
+
+/**
+ * The parameter of one `unnest` array. A numeric column's values are written as the
+ * array's text (`{1.5,NULL,2}`) here: pg would turn each number into a string and
+ * escape it as a quoted element, the largest part of its work on a batch. Any other
+ * column, or a value that is not plainly a number, goes to pg as the array itself.
+ */
+export function arrayParameter(kind: string, values: readonly unknown[]): unknown {
+  if (!NUMERIC_KINDS.has(kind)) return values;
+  let text = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) text += ',';
+    if (value === null || value === undefined) text += 'NULL';
+    else if (typeof value === 'number' || typeof value === 'bigint' || (typeof value === 'string' && DIGITS.test(value))) text += String(value);
+    else return values;
+  }
+  return text + '}';
+}
+
 /** One statement on the transaction's connection (`prepared`: named, planned once per session). */
 export type PgQuery = (sql: string, values: unknown[], prepared?: boolean) => Promise<Record<string, unknown>[]>;
 
@@ -58,15 +80,16 @@ export class IdPools {
 
   /**
    * Takes ids of `table`'s sequence (the one numbering its key `column`: serial or
-   * identity) in one round trip: `count` the first time, twice as many each time
+   * identity) in one round trip: `first` the first time, twice as many each time
    * after, up to 8 × `count` (a long load takes a round trip per 8 chunks; a short one
    * leaves few unused). The first time also finds the sequence, in the same
    * statement; false when there is none (the key is not numbered by the database).
    */
-  async refill(query: PgQuery, table: string, column: string, count: number): Promise<boolean> {
+  async refill(query: PgQuery, table: string, column: string, count: number, first = count): Promise<boolean> {
     const sequence = this.sequences.get(table);
     if (sequence === null) return false;
-    const taking = Math.min(8 * count, 2 * (this.pools.get(table)?.ids.length ?? count / 2));
+    const taken = this.pools.get(table)?.ids.length;
+    const taking = taken === undefined ? first : Math.min(8 * count, 2 * taken);
     const rows =
       sequence === undefined
         ? await query(
@@ -120,11 +143,13 @@ export class InsertBatch {
   private readonly query: PgQuery;
   private readonly ids: IdPools;
   private readonly idsPerTrip: number;
+  private readonly firstIds: number;
 
-  constructor(query: PgQuery, ids: IdPools, idsPerTrip: number) {
+  constructor(query: PgQuery, ids: IdPools, idsPerTrip: number, firstIds = idsPerTrip) {
     this.query = query;
     this.ids = ids;
     this.idsPerTrip = Math.max(1, idsPerTrip);
+    this.firstIds = Math.max(1, firstIds);
   }
 
   get waiting(): number {
@@ -163,7 +188,7 @@ export class InsertBatch {
 
   private async idsThenHold(instance: ModelInstance, place: number, signature: string, values: unknown[], key: string): Promise<boolean> {
     const table = instance.model.table;
-    if (!(await this.ids.refill(this.query, table, key, this.idsPerTrip))) return false;
+    if (!(await this.ids.refill(this.query, table, key, this.idsPerTrip, this.firstIds))) return false;
     return this.hold(instance, place, signature, values, this.ids.take(table));
   }
 
@@ -199,23 +224,34 @@ export class InsertBatch {
    * it in another set finds it), and the refused ones are returned with their
    * refusal, the others stored. Undone how: `guarded`, the statements go under a
    * savepoint (two more round trips a flush); else the refusal aborts the
-   * transaction and `recover` makes it usable again (the loader's replay).
+   * transaction and `recover` makes it usable again (the loader's replay). Without
+   * `recover` (a step, whose chunk is rolled back on any refusal) the statements go
+   * under a savepoint, except a lone row: its refusal is its own, and the transaction
+   * is left for the caller to roll back.
    */
-  async flush(guarded: boolean, recover: () => Promise<void>): Promise<{ stored: ModelInstance[]; refused: Refused[] }> {
+  async flush(guarded: boolean, recover: (() => Promise<void>) | undefined): Promise<{ stored: ModelInstance[]; refused: Refused[] }> {
     const rows = this.pending;
     this.pending = [];
     const sendable = rows.filter((row) => row.error === undefined);
     const refused: Refused[] = rows.filter((row) => row.error !== undefined).map((row) => ({ row: row.instance, refusal: row.error, place: row.place }));
     if (sendable.length > 0) {
-      if (guarded) await this.query('SAVEPOINT corral_batch', []);
+      const lone = recover === undefined && sendable.length === 1;
+      const savepoint = !lone && (guarded || recover === undefined);
+      if (savepoint) await this.query('SAVEPOINT corral_batch', []);
       try {
         for (const group of groupsOf(sendable)) await this.query(group.sql, group.arrays, true);
-        if (guarded) await this.query('RELEASE SAVEPOINT corral_batch', []);
+        if (savepoint) await this.query('RELEASE SAVEPOINT corral_batch', []);
       } catch (error) {
         if (blameOf(error) !== 'row') throw error;
-        if (guarded) await this.query('ROLLBACK TO SAVEPOINT corral_batch', []);
-        else await recover();
-        refused.push(...(await this.rowByRow(sendable)));
+        if (lone) {
+          const only = sendable[0]!;
+          refused.push({ row: only.instance, refusal: describeRefusal(only.instance.model, error, only.columns), place: only.place });
+          unstore(only);
+        } else {
+          if (savepoint) await this.query('ROLLBACK TO SAVEPOINT corral_batch', []);
+          else await recover!();
+          refused.push(...(await this.rowByRow(sendable)));
+        }
         refused.sort((a, b) => a.place - b.place);
       }
     }
@@ -235,13 +271,18 @@ export class InsertBatch {
         if (blameOf(error) !== 'row') throw error;
         await this.query('ROLLBACK TO SAVEPOINT corral_row', []);
         refused.push({ row: pending.instance, refusal: describeRefusal(Model, error, pending.columns), place: pending.place });
-        // Not stored: the row is new again, and a key from the sequence is taken back.
-        pending.instance[ROW_STATE] = undefined;
-        if (pending.numbered) valuesOf(pending.instance)[layoutOf(Model).names[layoutOf(Model).autoKey]!] = undefined;
+        unstore(pending);
       }
     }
     return refused;
   }
+}
+
+/** A row refused is not stored: it is new again, and a key from the sequence is taken back. */
+function unstore(pending: PendingRow): void {
+  pending.instance[ROW_STATE] = undefined;
+  const { names, autoKey } = layoutOf(pending.instance.model);
+  if (pending.numbered) valuesOf(pending.instance)[names[autoKey]!] = undefined;
 }
 
 const batchableModels = new WeakMap<ModelClass, boolean>();
@@ -273,7 +314,7 @@ function singleInsertSql(Model: ModelClass, columns: readonly string[]): string 
 }
 
 /** The rows as one `INSERT … SELECT * FROM unnest(…)` per table and column set, in order of first appearance. */
-function groupsOf(rows: readonly PendingRow[]): { sql: string; arrays: unknown[][] }[] {
+function groupsOf(rows: readonly PendingRow[]): { sql: string; arrays: unknown[] }[] {
   // Keyed by the column list itself: `columnsOf` gives one array per model and column set.
   const groups = new Map<readonly string[], { Model: ModelClass; columns: readonly string[]; arrays: unknown[][] }>();
   for (const row of rows) {
@@ -285,6 +326,6 @@ function groupsOf(rows: readonly PendingRow[]): { sql: string; arrays: unknown[]
     sql:
       `INSERT INTO ${quote(Model.table)} (${columns.map(quote).join(', ')})` +
       ` SELECT * FROM unnest(${columns.map((name, i) => `$${i + 1}::${PG_ARRAY_TYPES[Model.columns[name]!.spec.kind]}[]`).join(', ')})`,
-    arrays,
+    arrays: arrays.map((values, i) => arrayParameter(Model.columns[columns[i]!]!.spec.kind, values)),
   }));
 }

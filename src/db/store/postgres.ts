@@ -3,7 +3,7 @@
  * chunk are locked with FOR UPDATE SKIP LOCKED, so that several workers share a
  * processor. Inserts go to the connection as named prepared statements (the server
  * plans each once per session), updates of processed rows are held back and sent as
- * one `UPDATE … FROM unnest(…)` per chunk and column set, the loader's new rows
+ * one `UPDATE … FROM unnest(…)` per chunk and column set, the new rows of a loader or step
  * are held back and sent as one `INSERT … SELECT * FROM unnest(…)` per chunk and
  * column set (pg-insert-batch.ts), and the loader's transactions keep a journal of
  * the inserts sent to survive a refused one sent alone.
@@ -19,7 +19,7 @@ import { describeRefusal } from '../refusal.js';
 import { keepAliveFor, newSessionName, sessionSetupSql } from '../session.js';
 import { fromDb, toDb } from '../values.js';
 import { changedColumns, insertedColumns, layoutOf, quote, signatureColumns } from './layout.js';
-import { IdPools, InsertBatch, PG_ARRAY_TYPES, reinsert } from './pg-insert-batch.js';
+import { arrayParameter, IdPools, InsertBatch, PG_ARRAY_TYPES, reinsert } from './pg-insert-batch.js';
 import type { AlertClaims, ClaimSource, Row, Store, StoreDriver } from './store.js';
 import { Transaction, type InsertBatching } from './transaction.js';
 
@@ -44,7 +44,9 @@ export const postgresDriver: StoreDriver = {
     return {
       knex,
       async connect(opened) {
-        await opened.raw('select 1');
+        // A connection made (and set up) now, so that a wrong URL fails here; no query of its own needed.
+        const connection: unknown = await opened.client.acquireConnection();
+        await opened.client.releaseConnection(connection);
         return new PostgresStore(opened, session);
       },
     };
@@ -166,10 +168,14 @@ function batchUpdateSql({ Model, columns }: DeferredBatch): string {
   );
 }
 
-/** The batch's values as one array per column, keys last. */
-function batchArrays({ Model, columns, keys, values }: DeferredBatch): unknown[][] {
+/** The batch's values as one array parameter per column, keys last. */
+function batchArrays({ Model, columns, keys, values }: DeferredBatch): unknown[] {
   const width = columns.length + Model.primaryKey.length;
-  return Array.from({ length: width }, (_, i) => (i < columns.length ? values.map((v) => v[i]) : keys.map((k) => k[i - columns.length])));
+  return Array.from({ length: width }, (_, i) =>
+    i < columns.length
+      ? arrayParameter(Model.columns[columns[i]!]!.spec.kind, values.map((v) => v[i]))
+      : arrayParameter(Model.columns[Model.primaryKey[i - columns.length]!]!.spec.kind, keys.map((k) => k[i - columns.length])),
+  );
 }
 
 /** Whether a knex query only reads (the loader's replay need not repeat it). */
@@ -231,7 +237,7 @@ class PostgresTransaction extends Transaction {
   override batchInserts(batching: InsertBatching): void {
     let ids = this.ids.get(batching);
     if (!ids) this.ids.set(batching, (ids = new IdPools()));
-    this.batch = { rows: new InsertBatch((sql, values, prepared) => this.pgQuery(sql, values, prepared), ids, batching.idsPerTrip), refused: batching.refused };
+    this.batch = { rows: new InsertBatch((sql, values, prepared) => this.pgQuery(sql, values, prepared), ids, batching.idsPerTrip, batching.firstIds), refused: batching.refused };
     this.flushBeforeKnexQueries();
   }
 
@@ -259,7 +265,7 @@ class PostgresTransaction extends Transaction {
     try {
       // No savepoint while a refusal can be undone by the replay: two round trips a chunk fewer.
       const guarded = this.guarded || !this.replayable || !this.journal;
-      outcome = await this.batch.rows.flush(guarded, () => this.replayJournal());
+      outcome = await this.batch.rows.flush(guarded, this.journal ? () => this.replayJournal() : undefined);
     } finally {
       this.flushingInserts = false;
     }

@@ -7,10 +7,12 @@ import { toDb } from '../values.js';
 /** Told of a row refused when its batch was written: the row, the refusal, and its place among the transaction's `saveNow` calls (0 first). */
 export type InsertRefused = (instance: ModelInstance, refusal: unknown, place: number) => Promise<void>;
 
-/** How the loader's inserts may be held back (`batchInserts`): one object for a whole loader run, which the store keeps its ids by. */
+/** How the inserts of a loader or a step may be held back (`batchInserts`): one object for a whole run, which the store keeps its ids by. */
 export interface InsertBatching {
-  /** How many ids to take from a sequence at once (the loader's chunk size). */
+  /** How many ids to take from a sequence at once (the loader's chunk size); a trip takes at most 8 times as many. */
   readonly idsPerTrip: number;
+  /** Ids taken on the first trip (default `idsPerTrip`), each trip after twice as many as the one before. */
+  readonly firstIds?: number;
   /** Called, in the order the rows were saved, for each row refused when the held-back rows were written. */
   readonly refused: InsertRefused;
 }
@@ -49,7 +51,7 @@ export abstract class Transaction implements DbContext {
   keepInsertJournal(): void {}
 
   /**
-   * The loader's transactions: `saveNow` may hold a new row back and write it with
+   * The loader's and the step's transactions: `saveNow` may hold a new row back and write it with
    * others at `flush` (PostgreSQL), the row's key and columns set at once as they will
    * be stored; a row the database then refuses is handed to `batching.refused`, and
    * the others are stored. A no-op where a row is written at once anyway (SQLite).
