@@ -4,11 +4,14 @@
  * the same figures in every place (`--json` keeps plain numbers).
  */
 
-const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+// Made on first use: creating an Intl formatter loads ICU data (tens of ms), which a
+// command that prints no count (every forked worker, `lssteps`) should not pay.
+let count: Intl.NumberFormat | undefined;
 
 /** A count of rows: `1,234,567` (grouped by thousands, whatever the locale). */
 export function formatCount(n: number): string {
-  return COUNT.format(n);
+  count ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  return count.format(n);
 }
 
 /** Rows per second: `1,234/s`; under 10 a second, one decimal (`2.5/s`). */
