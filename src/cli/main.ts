@@ -172,7 +172,7 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
   // Only the module of the built-in command being run is imported. Help (no command,
   // `help`) and a word that names no built-in command (a pipeline's, a typo: "Did you
   // mean …?") need them all.
-  const builtins = await loadBuiltinCommands(word !== undefined && word !== 'help' && builtinCommandNames.includes(word) ? [word] : builtinCommandNames);
+  let builtins = await loadBuiltinCommands(word !== undefined && word !== 'help' && builtinCommandNames.includes(word) ? [word] : builtinCommandNames);
   const compiled = !builtins.find((command) => command.name === word)?.importsSources;
   let settings: ResolvedSettings | undefined;
   let settingsError: unknown;
@@ -183,6 +183,10 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
       settingsError = error;
     }
   }
+
+  // Without settings the commands that need a pipeline are not on the line; the others
+  // must be, for commander to call such a word an unknown command (then the settings' error is reported).
+  if (!settings && builtins.length < builtinCommandNames.length) builtins = await loadBuiltinCommands();
 
   const chosen: { value?: Chosen } = {};
   let program: Commander;
