@@ -1,4 +1,5 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, LevelWithSilent, pino as Pino } from 'pino';
 import { colourWanted, paint, type Paint } from './colour.js';
 import { redactSecrets } from './redact.js';
 
@@ -46,6 +47,23 @@ function toStderr(line: string): void {
   else if (!process.stderr.destroyed) process.stderr.write(line);
 }
 
+// pino from its ~30 files costs every process ~50 ms of CPU; dist/vendor/pino.cjs, the
+// same pino bundled into one file by scripts/bundle-vendor.js at build time, about
+// half. It is not there when corral runs from its sources (its own tests): then pino itself.
+const require = createRequire(import.meta.url);
+const BUNDLE = '../vendor/pino.cjs';
+let pino: typeof Pino | undefined;
+
+function loadPino(): typeof Pino {
+  try {
+    return (require(BUNDLE) as { pino: typeof Pino }).pino;
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes('vendor/pino.cjs');
+    if (!missing) throw error;
+    return (require('pino') as { pino: typeof Pino }).pino;
+  }
+}
+
 /**
  * Logs go to stderr: human-readable lines by default, one JSON object per line with
  * `json` (for log shippers). Pretty printing is done here rather than with
@@ -66,5 +84,6 @@ export function createLogger(options: { name: string; level: LogLevel; format: L
             write(formatPretty(JSON.parse(line) as Record<string, unknown>, colours));
           },
         };
+  pino ??= loadPino();
   return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);
 }

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 // knex loads some 360 files (lodash among them, ~60 ms). Commands that never open a
 // database (lssteps, --help, create-doc) should not pay for it, so it is required on
 // first use rather than imported at start-up; and from dist/vendor/knex.cjs, the same
-// knex bundled into one file by scripts/bundle-knex.js at build time, when it is there
+// knex bundled into one file by scripts/bundle-vendor.js at build time, when it is there
 // (it is not when corral runs from its sources, in its own tests).
 const require = createRequire(import.meta.url);
 const BUNDLE = '../vendor/knex.cjs';
