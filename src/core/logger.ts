@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import type { Logger, LevelWithSilent, pino as Pino } from 'pino';
 import { colourWanted, paint, type Paint } from './colour.js';
 import { redactSecrets } from './redact.js';
+import { requireVendor } from './vendor.js';
 
 export type LogFormat = 'pretty' | 'json';
 export type LogLevel = LevelWithSilent;
@@ -49,20 +49,8 @@ function toStderr(line: string): void {
 
 // pino from its ~30 files costs every process ~50 ms of CPU; dist/vendor/pino.cjs, the
 // same pino bundled into one file by scripts/bundle-vendor.js at build time, about
-// half. It is not there when corral runs from its sources (its own tests): then pino itself.
-const require = createRequire(import.meta.url);
-const BUNDLE = '../vendor/pino.cjs';
+// half (core/vendor.ts; pino itself when corral runs from its sources).
 let pino: typeof Pino | undefined;
-
-function loadPino(): typeof Pino {
-  try {
-    return (require(BUNDLE) as { pino: typeof Pino }).pino;
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes('vendor/pino.cjs');
-    if (!missing) throw error;
-    return (require('pino') as { pino: typeof Pino }).pino;
-  }
-}
 
 /**
  * Logs go to stderr: human-readable lines by default, one JSON object per line with
@@ -84,6 +72,6 @@ export function createLogger(options: { name: string; level: LogLevel; format: L
             write(formatPretty(JSON.parse(line) as Record<string, unknown>, colours));
           },
         };
-  pino ??= loadPino();
+  pino ??= requireVendor<{ pino: typeof Pino }>('pino', 'pino').pino;
   return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);
 }
