@@ -123,7 +123,7 @@ fs.mkdirSync(FORKED);
 
 // Built once, here, without coverage: the suite's global setup then skips its own build.
 process.stdout.write('Building dist/ (with source maps)...\n');
-if (node(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']) !== 0 || node(['scripts/bundle-knex.js']) !== 0) {
+if (node(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']) !== 0 || node(['scripts/bundle-vendor.js']) !== 0) {
   process.stderr.write('coverage: building dist/ failed; nothing was measured\n');
   process.exit(2);
 }

@@ -45,9 +45,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (result.status !== 0) {
       throw new Error(`Building dist/ failed (tsc -p tsconfig.build.json, exit ${String(result.status)}):\n${result.stdout}${result.stderr}`);
     }
-    // The rest of `npm run build`: knex bundled into dist/vendor/knex.cjs.
-    const bundled = spawnSync(process.execPath, ['scripts/bundle-knex.js'], { cwd: REPO_ROOT, encoding: 'utf8' });
-    if (bundled.status !== 0) throw new Error(`Bundling knex failed (scripts/bundle-knex.js, exit ${String(bundled.status)}):\n${bundled.stdout}${bundled.stderr}`);
+    // The rest of `npm run build`: knex and pino bundled into dist/vendor/.
+    const bundled = spawnSync(process.execPath, ['scripts/bundle-vendor.js'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    if (bundled.status !== 0) throw new Error(`Bundling knex and pino failed (scripts/bundle-vendor.js, exit ${String(bundled.status)}):\n${bundled.stdout}${bundled.stderr}`);
   }
 
   return async () => {

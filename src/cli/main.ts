@@ -9,7 +9,7 @@ import type { ResolvedSettings } from '../conf/settings.js';
 import { VERSION } from '../version.js';
 import { commandClasses } from '../run/registry.js';
 import { pipelineCommand, type CliCommand, type CommandContext } from './command-spec.js';
-import { builtinCommands } from './commands/index.js';
+import { builtinCommandNames, loadBuiltinCommands } from './commands/index.js';
 import { openEnvironment, type Environment } from '../run/environment.js';
 import { requireToolchain } from '../qa/toolchain.js';
 
@@ -51,12 +51,18 @@ interface Chosen {
 }
 
 /**
- * Every command of the line for these settings, built-in first (those that need a
+ * The commands of the line for these settings, built-in first (those that need a
  * pipeline only when there is one), then the pipeline's own, each adapted once.
+ * `builtins` are the built-in commands imported (all, or only the one being run).
  */
-export function commandsFor(settings: ResolvedSettings | undefined): CliCommand[] {
-  const builtin = builtinCommands.filter((command) => command.mode === 'nopipe' || settings);
+function commandsOf(settings: ResolvedSettings | undefined, builtins: readonly CliCommand[]): CliCommand[] {
+  const builtin = builtins.filter((command) => command.mode === 'nopipe' || settings);
   return settings ? [...builtin, ...commandClasses(settings).map(pipelineCommand)] : builtin;
+}
+
+/** Every command of the line for these settings (see `commandsOf`), for documentation. */
+export async function commandsFor(settings: ResolvedSettings | undefined): Promise<CliCommand[]> {
+  return commandsOf(settings, await loadBuiltinCommands());
 }
 
 type Colours = CommandContext['colours'];
@@ -68,7 +74,7 @@ const NO_COLOURS: Colours = { out: paint(false), err: paint(false) };
  */
 const HELP_STYLE = paint(true);
 
-function buildProgram(output: Output, colours: Colours, settings: ResolvedSettings | undefined, settingsError: unknown, chosen: { value?: Chosen }): Commander {
+function buildProgram(output: Output, colours: Colours, settings: ResolvedSettings | undefined, settingsError: unknown, builtins: readonly CliCommand[], chosen: { value?: Chosen }): Commander {
   const program = new Commander('corral');
   const entry = settings ? 'node in_corral.js' : 'corral';
   program
@@ -91,8 +97,10 @@ function buildProgram(output: Output, colours: Colours, settings: ResolvedSettin
   if (settingsError !== undefined) {
     program.addHelpText('after', `\nThe pipeline settings could not be loaded, so its own commands are not listed:\n  ${describeError(settingsError)}\n`);
   }
-  const names = new Set<string>();
-  for (const command of commandsFor(settings)) {
+  // A built-in command not imported (another one is being run) is never chosen; its
+  // name still makes a pipeline command of that name an error, as when all are imported.
+  const names = new Set<string>(settings ? builtinCommandNames.filter((name) => !builtins.some((command) => command.name === name)) : []);
+  for (const command of commandsOf(settings, builtins)) {
     if (names.has(command.name)) {
       throw new CorralError(`Two commands are named '${command.name}'`, { hint: 'Give the custom command another commandName' });
     }
@@ -113,8 +121,8 @@ function buildProgram(output: Output, colours: Colours, settings: ResolvedSettin
  * built-in and pipeline command and their options; for documentation (`create-doc`):
  * nothing is parsed or run.
  */
-export function commandLineProgram(settings: ResolvedSettings | undefined): Commander {
-  return buildProgram(processOutput, NO_COLOURS, settings, undefined, {});
+export async function commandLineProgram(settings: ResolvedSettings | undefined): Promise<Commander> {
+  return buildProgram(processOutput, NO_COLOURS, settings, undefined, await loadBuiltinCommands(), {});
 }
 
 function reportError(error: unknown, output: Output, traceback: boolean, colours: Paint = paint(false)): number {
@@ -160,7 +168,12 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
   const settingsFile = options.settingsFile ?? process.env.CORRAL_SETTINGS;
   const wantsCreate = args[0] === 'create';
 
-  const compiled = !builtinCommands.find((command) => command.name === commandWord(args))?.importsSources;
+  const word = commandWord(args);
+  // Only the module of the built-in command being run is imported. Help (no command,
+  // `help`) and a word that names no built-in command (a pipeline's, a typo: "Did you
+  // mean …?") need them all.
+  let builtins = await loadBuiltinCommands(word !== undefined && word !== 'help' && builtinCommandNames.includes(word) ? [word] : builtinCommandNames);
+  const compiled = !builtins.find((command) => command.name === word)?.importsSources;
   let settings: ResolvedSettings | undefined;
   let settingsError: unknown;
   if (settingsFile && !wantsCreate) {
@@ -171,10 +184,14 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
     }
   }
 
+  // Without settings the commands that need a pipeline are not on the line; the others
+  // must be, for commander to call such a word an unknown command (then the settings' error is reported).
+  if (!settings && builtins.length < builtinCommandNames.length) builtins = await loadBuiltinCommands();
+
   const chosen: { value?: Chosen } = {};
   let program: Commander;
   try {
-    program = buildProgram(output, colours, settings, settingsError, chosen);
+    program = buildProgram(output, colours, settings, settingsError, builtins, chosen);
   } catch (error) {
     return fail(error);
   }

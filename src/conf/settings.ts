@@ -5,6 +5,7 @@ import { ImproperlyConfigured } from '../core/errors.js';
 import { nearMiss } from '../core/suggest.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import { isModelClass, type ModelClass } from '../db/model.js';
+import { SETTING_KEYS, isClass, plainlyValid } from './settings-shortcut.js';
 import { productionConnection, type ConnectionConfig, type ConnectionSetting, type ConnectionSource } from './connection.js';
 
 /**
@@ -140,9 +141,9 @@ export const DEFAULT_GRADES: Readonly<Record<number, string>> = Object.freeze({
   0: 'F', 60: 'D-', 63: 'D', 67: 'D+', 70: 'C-', 73: 'C', 77: 'C+', 80: 'B-', 83: 'B', 87: 'B+', 90: 'A-', 93: 'A', 95: 'A+',
 });
 
-const isClass = (value: unknown) => typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
 // zod costs ~50 ms to load. Forked children load settings their parent has already
-// checked and skip the check, so zod is required on first use only.
+// checked and skip the check, and plainly valid settings need no schema
+// (settings-shortcut.ts), so zod is required on first use only.
 const require = createRequire(import.meta.url);
 
 function buildSchema(z: typeof Z) {
@@ -194,8 +195,16 @@ function buildSchema(z: typeof Z) {
 
 let schema: ReturnType<typeof buildSchema> | undefined;
 
-function settingsSchema(): ReturnType<typeof buildSchema> {
-  schema ??= buildSchema((require('zod') as { z: typeof Z }).z);
+/** The schema of corral's settings (exported for the shortcut's test). */
+export function settingsSchema(): ReturnType<typeof buildSchema> {
+  if (!schema) {
+    schema = buildSchema((require('zod') as { z: typeof Z }).z);
+    // The shortcut and the near-miss check know the keys without zod: the two lists must not drift apart.
+    const keys = Object.keys(schema.shape);
+    if (keys.length !== SETTING_KEYS.length || keys.some((key) => !SETTING_KEYS.includes(key))) {
+      throw new Error(`settings-shortcut.ts SETTING_KEYS (${SETTING_KEYS.join(', ')}) differ from the schema's keys (${keys.join(', ')})`);
+    }
+  }
   return schema;
 }
 
@@ -219,8 +228,8 @@ const FIXES: Record<string, string> = {
  * silently ignored, the default used instead, and nobody told. That is an error.
  */
 function checkNearMisses(user: Record<string, unknown>, settingsFile: string): void {
-  // corral's own keys are the schema's: a new setting cannot be forgotten here.
-  const own = Object.keys(settingsSchema().shape);
+  // corral's own keys, SETTING_KEYS, are checked against the schema's whenever it is built.
+  const own = SETTING_KEYS;
   for (const key of Object.keys(user)) {
     if (key === 'root' || own.includes(key)) continue;
     const meant = nearMiss(key, own);
@@ -240,7 +249,8 @@ export function resolveSettings(user: unknown, settingsFile: string, options: { 
   if (typeof user !== 'object' || user === null) {
     throw new ImproperlyConfigured(`${settingsFile} must export its settings (export default defineSettings({...}))`);
   }
-  const parsed = options.check === false ? undefined : settingsSchema().safeParse(user);
+  const check = options.check !== false;
+  const parsed = check && !plainlyValid(user) ? settingsSchema().safeParse(user) : undefined;
   if (parsed && !parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace('.[', '[');
@@ -249,7 +259,7 @@ export function resolveSettings(user: unknown, settingsFile: string, options: { 
       hint: FIXES[top] ? `For example: ${FIXES[top]}` : undefined,
     });
   }
-  if (parsed) checkNearMisses(user as Record<string, unknown>, settingsFile);
+  if (check) checkNearMisses(user as Record<string, unknown>, settingsFile);
   const s = user as UserSettings;
   const root = typeof s.root === 'string' ? path.resolve(s.root) : path.dirname(path.dirname(settingsFile));
   const models = (Array.isArray(s.models) ? s.models : Object.values(s.models)).filter(isModelClass);

@@ -1,6 +1,7 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import type { Logger, LevelWithSilent, pino as Pino } from 'pino';
 import { colourWanted, paint, type Paint } from './colour.js';
 import { redactSecrets } from './redact.js';
+import { requireVendor } from './vendor.js';
 
 export type LogFormat = 'pretty' | 'json';
 export type LogLevel = LevelWithSilent;
@@ -46,6 +47,11 @@ function toStderr(line: string): void {
   else if (!process.stderr.destroyed) process.stderr.write(line);
 }
 
+// pino from its ~30 files costs every process ~50 ms of CPU; dist/vendor/pino.cjs, the
+// same pino bundled into one file by scripts/bundle-vendor.js at build time, about
+// half (core/vendor.ts; pino itself when corral runs from its sources).
+let pino: typeof Pino | undefined;
+
 /**
  * Logs go to stderr: human-readable lines by default, one JSON object per line with
  * `json` (for log shippers). Pretty printing is done here rather than with
@@ -66,5 +72,6 @@ export function createLogger(options: { name: string; level: LogLevel; format: L
             write(formatPretty(JSON.parse(line) as Record<string, unknown>, colours));
           },
         };
+  pino ??= requireVendor<{ pino: typeof Pino }>('pino', 'pino').pino;
   return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);
 }

@@ -4,8 +4,6 @@ import { DBError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { createKnex } from './knex-factory.js';
 import type { StopRequest } from './sqlite-lock.js';
-import { postgresDriver } from './store/postgres.js';
-import { sqliteDriver } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import type { Transaction } from './store/transaction.js';
 import type { Dialect } from './values.js';
@@ -84,7 +82,8 @@ export class Engine {
 
   static async open(options: EngineOptions): Promise<Engine> {
     // The one place that tells the databases apart, as knex picks its client.
-    const driver = /sqlite/.test(String(options.knex.client ?? '')) ? sqliteDriver : postgresDriver;
+    // Each store's module is imported only for its database: a SQLite worker does not load PostgreSQL's (and its batching), nor the reverse.
+    const driver = /sqlite/.test(String(options.knex.client ?? '')) ? (await import('./store/sqlite.js')).sqliteDriver : (await import('./store/postgres.js')).postgresDriver;
     const configured = driver.configure(options);
     const knex = createKnex({ log: knexLog(options.logger), ...configured.knex });
     try {

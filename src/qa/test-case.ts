@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import type strictAssert from 'node:assert/strict';
 import path from 'node:path';
 import { ImproperlyConfigured } from '../core/errors.js';
 import { memoryOutput } from '../core/output.js';
@@ -14,6 +14,10 @@ import { executeProcessor } from '../run/execute.js';
 import { Processor, type ProcessorClass } from '../processors/processor.js';
 import { CONTEXT, LIFECYCLE, ProcessorContext, contextOf, type Lifecycle } from '../processors/processor-context.js';
 import { RowApi, streamTable, type StreamTarget } from '../processors/row-api.js';
+
+// node:assert costs a few ms to load, and every process that imports `corral` loads this
+// module; only a test asserts, so it is taken on first use.
+const assert = (): typeof strictAssert => process.getBuiltinModule('node:assert/strict') as typeof strictAssert;
 
 /** What a command subject left behind, for `validate()`. */
 export interface CommandStatus {
@@ -117,47 +121,52 @@ export abstract class TestCase extends RowApi {
   /** Fails unless at least one row of `target` matches `conditions`. */
   async assertStreamHas(target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
     const count = await this.count(target, conditions);
-    if (count === 0) assert.fail(message ?? `${this.describe(target, conditions)}: no row found`);
+    if (count === 0) assert().fail(message ?? `${this.describe(target, conditions)}: no row found`);
   }
 
   /** Fails if any row of `target` matches `conditions`. */
   async assertStreamHasNot(target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
     const count = await this.count(target, conditions);
-    if (count !== 0) assert.fail(message ?? `${this.describe(target, conditions)}: ${count} row(s) found, expected none`);
+    if (count !== 0) assert().fail(message ?? `${this.describe(target, conditions)}: ${count} row(s) found, expected none`);
   }
 
   /** Fails unless exactly `expected` rows of `target` match `conditions`. */
   async assertStreamCount(expected: number, target: StreamTarget, conditions: readonly Condition[] = [], message?: string): Promise<void> {
     const count = await this.count(target, conditions);
-    if (count !== expected) assert.fail(message ?? `${this.describe(target, conditions)}: ${count} row(s) found, expected ${expected}`);
+    if (count !== expected) assert().fail(message ?? `${this.describe(target, conditions)}: ${count} row(s) found, expected ${expected}`);
   }
 
   assertEqual<T>(actual: T, expected: T, message?: string): void {
-    assert.deepStrictEqual(actual, expected, message);
+    const strict: typeof strictAssert = assert();
+    strict.deepStrictEqual(actual, expected, message);
   }
   assertNotEqual<T>(actual: T, expected: T, message?: string): void {
-    assert.notDeepStrictEqual(actual, expected, message);
+    assert().notDeepStrictEqual(actual, expected, message);
   }
   /** Equal to `places` decimal places (default 7), as in the paper's tests. */
   assertAlmostEqual(actual: number, expected: number, places = 7, message?: string): void {
     if (!(Math.round(Math.abs(actual - expected) * 10 ** places) === 0)) {
-      assert.fail(message ?? `${actual} != ${expected} within ${places} places`);
+      assert().fail(message ?? `${actual} != ${expected} within ${places} places`);
     }
   }
   assertTrue(value: unknown, message?: string): void {
-    assert.ok(value, message ?? `${String(value)} is not truthy`);
+    const strict: typeof strictAssert = assert();
+    strict.ok(value, message ?? `${String(value)} is not truthy`);
   }
   assertFalse(value: unknown, message?: string): void {
-    assert.ok(!value, message ?? `${String(value)} is not falsy`);
+    const strict: typeof strictAssert = assert();
+    strict.ok(!value, message ?? `${String(value)} is not falsy`);
   }
   assertLess(a: number, b: number, message?: string): void {
-    assert.ok(a < b, message ?? `${a} is not less than ${b}`);
+    const strict: typeof strictAssert = assert();
+    strict.ok(a < b, message ?? `${a} is not less than ${b}`);
   }
   assertGreater(a: number, b: number, message?: string): void {
-    assert.ok(a > b, message ?? `${a} is not greater than ${b}`);
+    const strict: typeof strictAssert = assert();
+    strict.ok(a > b, message ?? `${a} is not greater than ${b}`);
   }
   async assertRejects(work: () => Promise<unknown>, expected?: RegExp | (new (...args: any[]) => Error)): Promise<void> {
-    await assert.rejects(work, expected as never);
+    await assert().rejects(work, expected as never);
   }
 
   private get env(): Environment {

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/logger.js';
 import type { Engine } from '../db/engine.js';
 import type { HeartbeatData, HeartbeatMessage } from './heartbeat-thread.js';
@@ -49,6 +49,8 @@ export class HeartbeatThread {
     };
     let worker: Worker;
     try {
+      // Taken here, not imported: only PostgreSQL runs have a heartbeat, and node:worker_threads costs every process a few ms.
+      const { Worker } = process.getBuiltinModule('node:worker_threads');
       worker = new Worker(THREAD_FILE, { workerData: data, stdout: false, stderr: false });
     } catch (error) {
       warnOnce(

@@ -26,3 +26,14 @@ test('when a moment is written then it is UTC to the second', () => {
   expect(formatTimestamp('2026-12-06T10:09:15.678Z')).toBe('2026-12-06 10:09:15');
   expect(formatTimestamp(new Date(Date.UTC(2026, 0, 2, 3, 4, 5)))).toBe('2026-01-02 03:04:05');
 });
+
+test('when counts are grouped by hand then the text is what Intl en-US writes, for every kind of number', () => {
+  const intl = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  const values = [0, -0, 0.4, 0.5, 1.5, 2.5, 999, 999.5, 1000, 12_345, 123_456, 1_234_567.49, 1_000_000, 987_654_321, 2 ** 31, 2 ** 53 - 2, 2 ** 53, 1e21, -1, -2.5, -1234, NaN, Infinity, -Infinity];
+  // Whole numbers and halves of every length, and fractions near the halves.
+  for (let digits = 1; digits <= 16; digits++) {
+    const n = 10 ** digits / 7;
+    values.push(Math.floor(n), Math.floor(n) + 0.5, n, n - 0.5 + 1e-9);
+  }
+  for (const n of values) expect(formatCount(n), String(n)).toBe(intl.format(n));
+});

@@ -32,7 +32,7 @@ export const createDoc = defineCommand<CreateDocOptions>({
     // Imported here: the command line imports this module through the list of commands.
     // pipeline-doc.js loads the TypeScript compiler (~1 s): only for this command, not for every command line.
     const [{ commandLineProgram, commandsFor }, { pipelineDocHtml, pipelineDocMarkdown }] = await Promise.all([import('../main.js'), import('../../docs/pipeline-doc.js')]);
-    const commands: CommandEntry[] = commandsFor(env.settings).map((command) => ({ name: command.name, mode: command.mode, custom: command.pipelineClass }));
+    const commands: CommandEntry[] = (await commandsFor(env.settings)).map((command) => ({ name: command.name, mode: command.mode, custom: command.pipelineClass }));
     const folder = output ? path.dirname(path.resolve(output)) : process.cwd();
     // The class diagram: inline in HTML; in Markdown an image beside the manual (none on standard output: no place for it).
     const models = env.settings.models;
@@ -51,7 +51,7 @@ export const createDoc = defineCommand<CreateDocOptions>({
     const input: PipelineDocInput = {
       settings: env.settings,
       registry: env.registry,
-      program: commandLineProgram(env.settings),
+      program: await commandLineProgram(env.settings),
       commands,
       commandReference: commandReferenceLink(folder),
       ...(svg === undefined ? {} : { diagram: format === 'html' ? { svg } : { image: DIAGRAM_FILE } }),
