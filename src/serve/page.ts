@@ -4,6 +4,7 @@
  * redraws itself on each snapshot. Data reaches the DOM as text (`textContent`),
  * never as markup; only the lineage SVG, which the server lays out, is inserted.
  */
+import { RUN_OUTCOMES } from '../db/bookkeeping/run-list.js';
 import { TONE_COLOURS } from '../docs/lineage.js';
 
 export interface StatusPageOptions {
@@ -36,7 +37,8 @@ td[data-field="startedAt"], td[data-field="lastAt"], [data-field="lastWhere"] { 
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.empty td { color: var(--muted); font-style: italic; }
 .status-ok { color: var(--good); } .status-running { color: var(--busy); }
-.status-failed, .status-dead { color: var(--bad); font-weight: 600; } .status-stopped { color: var(--warn); }
+.status-failed, .status-dead { color: var(--bad); font-weight: 600; }
+.status-stopped, .status-rows-failed, .status-stopped-waiting, .status-not-started { color: var(--warn); }
 .bad { color: var(--bad); font-weight: 600; } .warn { color: var(--warn); }
 #lineage { background: white; border: 1px solid var(--line); padding: .5rem; overflow-x: auto; }
 #lineage svg { max-width: 100%; height: auto; }
@@ -261,8 +263,6 @@ events.addEventListener('error', () => {
 });
 `;
 
-const RUN_STATUSES = ['running', 'ok', 'failed', 'stopped', 'dead'];
-
 export function statusPageHtml(options: StatusPageOptions): string {
   const legend = Object.entries({ 'never ran': '#f4f5f7', done: TONE_COLOURS.ok, 'rows waiting': TONE_COLOURS.waiting, running: TONE_COLOURS.running, 'rows retrying': TONE_COLOURS.failing, 'needs a human': TONE_COLOURS.broken })
     .map(([label, colour]) => `<span style="--swatch: ${colour}">${escape(label)}</span>`)
@@ -309,7 +309,7 @@ export function statusPageHtml(options: StatusPageOptions): string {
   <h2>Run history</h2>
   <div class="filters">
     <label>Processor <select id="run-processor"><option value="">all</option></select></label>
-    <label>Status <select id="run-status"><option value="">all</option>${RUN_STATUSES.map((s) => `<option value="${s}">${s}</option>`).join('')}</select></label>
+    <label>Status <select id="run-status"><option value="">all</option>${RUN_OUTCOMES.map((s) => `<option value="${s}">${s}</option>`).join('')}</select></label>
   </div>
   <table id="runs">
     <thead><tr><th class="num">#</th><th>Processor</th><th>Status</th><th class="num">Rows</th><th class="num">Failed</th><th class="num">Duration</th><th>Started (UTC)</th><th>Host</th><th class="num">PID</th><th>Error</th></tr></thead>

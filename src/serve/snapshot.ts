@@ -8,6 +8,7 @@ import { redactSecrets } from '../core/redact.js';
 import type { ResolvedSettings } from '../conf/settings.js';
 import type { Engine } from '../db/engine.js';
 import { Failure, Run } from '../db/bookkeeping/models.js';
+import { outcomeOf } from '../db/bookkeeping/run-list.js';
 import { fromDb, toDb } from '../db/values.js';
 import { kindOf, type ProcessorKind } from '../run/execute.js';
 import type { ProcessorClass } from '../processors/processor.js';
@@ -92,7 +93,8 @@ export function runView(row: Record<string, unknown>): RunView {
     id: Number(row.id),
     processor: String(row.processor),
     kind: String(row.kind),
-    status: String(row.status),
+    // The outcome as `runs` and `status` name it: an `ok` run with rows set aside is `rows-failed`.
+    status: outcomeOf(String(row.status), Number(row.rows_failed)),
     rows: Number(row.rows_done),
     failedRows: Number(row.rows_failed),
     inFlight: Number(row.in_flight),
@@ -234,7 +236,10 @@ export interface RunFilter {
 export async function listRuns(engine: Engine, filter: RunFilter = {}): Promise<RunView[]> {
   const query = engine.knex(Run.table).orderBy('id', 'desc').limit(Math.min(Math.max(1, filter.limit ?? 100), 1000));
   if (filter.processor) query.where({ processor: filter.processor });
-  if (filter.status) query.where({ status: filter.status });
+  // `ok` and `rows-failed` are both stored `ok`, told apart by the rows set aside.
+  if (filter.status === 'ok') query.where({ status: 'ok', rows_failed: 0 });
+  else if (filter.status === 'rows-failed') query.where({ status: 'ok' }).where('rows_failed', '>', 0);
+  else if (filter.status) query.where({ status: filter.status });
   return ((await query) as Record<string, unknown>[]).map(runView);
 }
 

@@ -130,7 +130,8 @@ describeBrowser('serve', () => {
         await eventually(() => field(page, 'MyStep', 'doneLastHour').textContent()).toBe('39');
         await eventually(() => field(page, 'MyStep', 'retrying').textContent()).toBe('1');
         expect(await field(page, 'MyStep', 'running').textContent()).toBe('0');
-        expect(await field(page, 'MyStep', 'lastStatus').textContent()).toBe('ok');
+        // An ok run with a row set aside is named as `runs` and `status` name it.
+        expect(await field(page, 'MyStep', 'lastStatus').textContent()).toBe('rows-failed');
         expect(await field(page, 'MyStep', 'lastRows').textContent()).toBe('39 rows (1 failed)');
         expect(await field(page, 'MyAlert', 'backlog').textContent()).toBe('39');
         await eventually(() => lineageNode(page, 'step_MyStep').textContent()).toContain('1 row retrying');
@@ -150,7 +151,11 @@ describeBrowser('serve', () => {
         // Run history: filters by processor and status.
         await page.selectOption('#run-processor', 'MyStep');
         const runRows = async () => Promise.all((await page.locator('#runs tbody tr').all()).map(async (r) => `${await r.getAttribute('data-processor')} ${await r.getAttribute('data-status')}`));
-        await eventually(runRows).toEqual(['MyStep ok']);
+        await eventually(runRows).toEqual(['MyStep rows-failed']);
+        await page.selectOption('#run-status', 'ok');
+        await eventually(() => page.locator('#runs tbody').textContent()).toBe('No runs match.');
+        await page.selectOption('#run-status', 'rows-failed');
+        await eventually(runRows).toEqual(['MyStep rows-failed']);
         await page.selectOption('#run-status', 'failed');
         await eventually(() => page.locator('#runs tbody').textContent()).toBe('No runs match.');
 
