@@ -1,4 +1,5 @@
 import { CommandError } from '../../core/errors.js';
+import { formatTimestamp } from '../../core/format.js';
 import { renderTable } from '../../core/table.js';
 import { allModels, requireTables } from '../../run/environment.js';
 import { knownProcessorNames } from '../../run/registry.js';
@@ -47,8 +48,8 @@ export const failures = defineCommand<FailuresOptions>({
       r.processor,
       `${r.table} ${r.key.replaceAll('\x1f', ',')}`,
       String(r.attempts),
-      r.quarantined ? 'quarantined' : `retry after ${r.nextAt.replace('T', ' ').slice(0, 19)}`,
-      r.lastAt.replace('T', ' ').slice(0, 19),
+      r.quarantined ? 'quarantined' : `retry after ${formatTimestamp(r.nextAt)}`,
+      formatTimestamp(r.lastAt),
       r.error.length > 80 ? r.error.slice(0, 79) + '…' : r.error,
     ]);
     context.output.out(renderTable(['Processor', 'Row', 'Attempts', 'State', 'Last failure (UTC)', 'Error'], rows, context.colours.out));
