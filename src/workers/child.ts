@@ -7,7 +7,9 @@
  * (Ctrl-C reaches the whole process group and the parent forwards a SIGTERM too);
  * stopping at once is the parent's call, with SIGKILL.
  */
+import fs from 'node:fs';
 import { CorralError, describeError } from '../core/errors.js';
+import { interceptLogLines } from '../core/logger.js';
 import { quietBrokenPipes } from '../core/output.js';
 import { executeProcessor, type StopFlag } from '../run/execute.js';
 import { openEnvironment, type Environment } from '../run/environment.js';
@@ -22,6 +24,9 @@ if (!process.send) {
 // Its stdout and stderr are the runner's: a reader gone (`run | head`) must not end a worker mid-chunk.
 quietBrokenPipes();
 
+/** The runner's stderr, shared as this process's fd 4 (runner.ts `STDERR_FD`). */
+const RUNNER_STDERR_FD = 4;
+
 const stop: StopFlag = { requested: false };
 let released: (() => void) | undefined;
 const onSignal = () => {
@@ -32,6 +37,18 @@ process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 // A parent that is gone cannot collect the report: finish the chunk and stop.
 process.on('disconnect', onSignal);
+// Nor read the pipe of this process's stderr: log lines go from now on to the runner's
+// own stderr, which it shared as fd 4 (runner.ts), so that a runner killed with SIGKILL
+// does not silence its orphaned workers. Without that fd, they are dropped.
+process.on('disconnect', () =>
+  interceptLogLines((line) => {
+    try {
+      fs.writeSync(RUNNER_STDERR_FD, line);
+    } catch {
+      // No such fd, or nobody reading it either: nowhere left to write.
+    }
+  }),
+);
 
 /**
  * Sends to the parent if it is still there. A parent killed with SIGKILL closes the

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -260,7 +261,9 @@ function forkWorker(
   let started = Date.now();
   // Its stderr is read here, line by line, and written above the progress line (progress.ts).
   const child = fork(CHILD_ENTRY, [], {
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    // fd 4 of the child is this process's own stderr: where its log lines go if this
+    // process dies first (killed with SIGKILL), and nobody reads the pipe any more.
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc', STDERR_FD],
     env: { ...process.env, CORRAL_SETTINGS: env.settings.settingsFile },
     execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
   });
@@ -324,6 +327,16 @@ function forkWorker(
     },
   };
 }
+
+/** This process's stderr, shared with each child as its fd 4 (see child.ts), when it is open. */
+const STDERR_FD = (() => {
+  try {
+    fs.fstatSync(2);
+    return 2;
+  } catch {
+    return 'ignore' as const;
+  }
+})();
 
 /** A child's stderr ends with the child, unless a process it started holds it open: not waited for longer than this. */
 const STDERR_END_MS = 2_000;

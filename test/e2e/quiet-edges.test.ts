@@ -2,7 +2,7 @@
  * Issue 11, point 9: the edges of a run end quietly.
  * - A worker whose runner is killed with SIGKILL (its IPC channel closes) finishes
  *   its chunk, records its run `stopped` and exits without a stack (it printed
- *   ERR_IPC_DISCONNECTED). The barrier: the step waits on its 6th row (its second
+ *   ERR_IPC_DISCONNECTED); what it logs after that still reaches the runner's stderr. The barrier: the step waits on its 6th row (its second
  *   chunk, the first one committed) until the runner is gone.
  * - Output into a closed pipe (`| head`) is dropped without an EPIPE stack, and the
  *   command, workers included, does its work and exits with its own code. The pipe
@@ -47,6 +47,7 @@ forEachDatabase((dialect) => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       await new Promise((resolve) => setImmediate(resolve));
+      this.logger.warn('orphaned worker goes on with row 6');
     }
 `,
     );
@@ -73,6 +74,8 @@ forEachDatabase((dialect) => {
     });
     expect(result.stderr, describeResult(result)).not.toContain('ERR_IPC');
     expect(result.stderr, describeResult(result)).not.toMatch(STACK_LINE);
+    // What it logs once orphaned still reaches the stderr the runner had.
+    expect(result.stderr, describeResult(result)).toContain('orphaned worker goes on with row 6');
     expect(await db.count('processed')).toBe(10);
     expect(await db.query(`SELECT pid, status, rows_done FROM corral_runs WHERE processor = 'MyStep'`)).toEqual([{ pid: worker, status: 'stopped', rows_done: 10 }]);
   });
