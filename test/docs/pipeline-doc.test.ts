@@ -322,7 +322,6 @@ describe('create-doc on pipelines built in the test', () => {
     }
     class Thrower extends Step<Item> {
       static override model = Item;
-      // eslint-disable-next-line @typescript-eslint/only-throw-error
       static override conditions = [where(() => { throw 'a plain string'; })];
       process() {}
     }
