@@ -444,3 +444,33 @@ describe('create-doc on pipelines built in the test', () => {
     expect(withImages).toContain('src="m.svg"');
   });
 });
+
+describe('doc comments of unusual declarations', () => {
+  test('when columns have quoted, numeric, computed or spread names and comments of every shape then only line comments next to them count', () => {
+    const text = [
+      'const key = "k";',
+      "export class Odd extends model(TABLE, {",
+      '  ...base,',
+      '  /** */',
+      "  'quoted-name': string(), // the quoted one",
+      '  /* a block comment */',
+      '  1: integer(),',
+      '  // far above',
+      '',
+      '  // first line',
+      '  // second line',
+      '  near: integer(),',
+      '  [key]: integer(), // computed',
+      '  empty: integer(), //',
+      '}) {}',
+    ].join('\n');
+    const [odd] = classDocsOf('/x/models.ts', text);
+    expect(odd).toMatchObject({ name: 'Odd', table: undefined, doc: undefined });
+    expect(Object.fromEntries(odd!.columns)).toEqual({ 'quoted-name': 'the quoted one', near: 'first line second line' });
+  });
+
+  test('when the file is JavaScript or TSX then its classes are found too', () => {
+    expect(classDocsOf('/x/a.js', '/** In JS. */\nclass A {}\nmodule.exports = { A };')).toMatchObject([{ name: 'A', doc: 'In JS.', exported: false }]);
+    expect(classDocsOf('/x/b.tsx', '/** In TSX. */\nexport class B { render() { return <div />; } }')).toMatchObject([{ name: 'B', doc: 'In TSX.', exported: true }]);
+  });
+});
