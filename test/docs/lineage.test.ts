@@ -43,7 +43,7 @@ describe('pipelineLineage', () => {
   test('when processors read, write and deliver then each gives its node and edges, writes marked learned, declared or both', () => {
     class Feed extends Loader {
       static override writes = [Star];
-      process() {}
+      *generate() {}
     }
     class Tidy extends Step {
       static override writes = [Star, Note];

@@ -97,7 +97,9 @@ describe('TestCase used wrongly', () => {
   });
 
   test('when a case reads its environment or a command status it does not have then it says when they exist', async () => {
-    class Early extends TestCase {}
+    class Early extends TestCase {
+      validate() {}
+    }
     expect(() => new Early().outbox).toThrow('The test environment exists only while the test runs');
     expect((await failureOf((t) => void t.commandStatus))?.message).toBe('commandStatus exists once a command subject has run (in validate and teardown)');
   });
