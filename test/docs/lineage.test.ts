@@ -74,6 +74,9 @@ describe('pipelineLineage', () => {
     // A step without a model reads nothing.
     expect(lineage.edges.filter((e) => e.kind === 'reads').map((e) => `${e.from}->${e.to}:${e.label}`)).toEqual(['model_stars->alert_Bright:every row']);
     expect(lineage.nodes.filter((n) => n.kind === 'endpoint').map((n) => n.detail)).toEqual(['a@x.org, b@x.org, …', 'd@x.org', 'hooks.example.org', '(URL from settings)', undefined, '(path from settings)']);
+    // Without a loader: no loader node.
+    const bare = lineageOf({ loader: undefined, steps: [Tidy], alerts: [], commands: [] });
+    expect(bare.nodes.filter((n) => n.kind !== 'model').map((n) => n.id)).toEqual(['step_Tidy']);
   });
 });
 

@@ -416,6 +416,10 @@ describe('create-doc on pipelines built in the test', () => {
     const docs = new DocIndex(classDocsOf(file, "class Thing extends model('two', {}) {}\n/** The second. */\nexport class Thing extends model('two', {}) {}\n"));
     expect(docs.find('Thing', { table: 'one' })?.line).toBe(3);
     expect(docs.find('Thing', { table: 'two' })?.doc).toBe('The second.');
+    // None exported: the one of the table, else the first.
+    const hidden = new DocIndex(classDocsOf(file, "class Thing extends model('one', {}) {}\nclass Thing extends model('two', {}) {}\n"));
+    expect(hidden.find('Thing', { table: 'two' })?.line).toBe(2);
+    expect(hidden.find('Thing')?.line).toBe(1);
     expect(inSourceOrder([Loose, One, Two], docs).map((m) => m.table)).toEqual(['loose', 'one', 'two']);
     expect(inSourceOrder([Two, One], docs).map((m) => m.table)).toEqual(['two', 'one']);
   });
