@@ -111,8 +111,7 @@ function modelDeclaration(source: ts.SourceFile, node: ts.ClassDeclaration): { t
 }
 
 function isExported(node: ts.ClassDeclaration, exportedNames: ReadonlySet<string>): boolean {
-  const modifiers = ts.canHaveModifiers(node) ? ts.getModifiers(node) : undefined;
-  return Boolean(modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) || (node.name !== undefined && exportedNames.has(node.name.text));
+  return Boolean(ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) || (node.name !== undefined && exportedNames.has(node.name.text));
 }
 
 /** The top-level classes of one file's text. */

@@ -37,6 +37,8 @@ export interface CommandEntry {
   readonly custom: CommandClass | undefined;
 }
 
+type CustomCommandEntry = CommandEntry & { readonly custom: CommandClass };
+
 export interface PipelineDocInput {
   readonly settings: ResolvedSettings;
   readonly registry: Registry;
@@ -405,20 +407,17 @@ class DocWriter {
     return `| ${code(shown)} | ${cell(argument.description + (notes.length ? ` (${notes.join('; ')})` : ''))} |`;
   }
 
-  command(program: Commander, entry: CommandEntry): void {
+  /** A pipeline's own command in full (the built-in ones are only a table row). */
+  command(program: Commander, entry: CustomCommandEntry): void {
     const cmd = program.commands.find((c) => c.name() === entry.name);
     if (!cmd) return;
     this.push(`### ${code(entry.name)}`, '');
-    if (entry.custom) {
-      const Class = entry.custom;
-      const { text, doc } = this.describeClass(Class, [Command]);
-      if (cmd.description()) this.push(prose(cmd.description()), '');
-      if (text && oneLine(text) !== oneLine(cmd.description())) this.push(prose(text), '');
-      const source = this.where(doc);
-      this.push(`- **Class:** ${code(Class.name)}${source ? ` (${code(source)})` : ''}`);
-    } else if (cmd.description()) {
-      this.push(prose(cmd.description()), '');
-    }
+    const Class = entry.custom;
+    const { text, doc } = this.describeClass(Class, [Command]);
+    if (cmd.description()) this.push(prose(cmd.description()), '');
+    if (text && oneLine(text) !== oneLine(cmd.description())) this.push(prose(text), '');
+    const source = this.where(doc);
+    this.push(`- **Class:** ${code(Class.name)}${source ? ` (${code(source)})` : ''}`);
     this.push(`- **Usage:** ${code(`${program.name()} ${entry.name} ${cmd.usage()}`.trim())}`);
     this.push(`- **Works on:** ${MODE_TEXT[entry.mode]}`, '');
     const args = cmd.registeredArguments;
@@ -499,7 +498,7 @@ export function pipelineDocMarkdown(input: PipelineDocInput): string {
   try {
     w.push(`# ${settings.name} Documentation`, '');
     w.push(settings.description ? prose(settings.description) : '_No description: set `description` in the settings._', '');
-    const custom = input.commands.filter((c) => c.custom);
+    const custom = input.commands.filter((c): c is CustomCommandEntry => c.custom !== undefined);
     const settingsFile = path.relative(settings.root, settings.settingsFile).split(path.sep).join('/');
     w.push(`- **Settings:** ${code(settingsFile)}`);
     w.push(`- **Models:** ${inSourceOrder(settings.models, docs).map((m) => code(m.name)).join(', ') || 'none'}`);

@@ -5,15 +5,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Argument as CommanderArgument, Option as CommanderOption } from 'commander';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { builtinCommandNames } from '../../src/cli/commands/index.js';
-import { runFromCommandLine } from '../../src/cli/main.js';
+import { commandLineProgram, commandsFor, runFromCommandLine } from '../../src/cli/main.js';
+import { resolveSettings } from '../../src/conf/settings.js';
 import { memoryOutput } from '../../src/core/output.js';
 import { conditionsToSql } from '../../src/db/conditions.js';
 import type { ModelClass } from '../../src/db/model.js';
-import { classDocsOf } from '../../src/docs/doc-comments.js';
-import { splitTopLevelAnd, wrapCondition } from '../../src/docs/pipeline-doc.js';
+import { classDocsOf, DocIndex } from '../../src/docs/doc-comments.js';
+import { inSourceOrder, pipelineDocHtml, pipelineDocMarkdown, splitTopLevelAnd, wrapCondition, type CommandEntry, type PipelineDocInput } from '../../src/docs/pipeline-doc.js';
+import { Alert, Command, datetime, Endpoint, integer, json, model, Step, string, where, type CommanderCommand } from '../../src/index.js';
+import type { CommandClass } from '../../src/processors/command.js';
+import type { Registry } from '../../src/run/registry.js';
 import { Slugger } from '../../src/docs/slug.js';
 import { NodeAlert } from '../fixtures/docs-pipeline/docpipe/alerts.js';
 import * as models from '../fixtures/docs-pipeline/docpipe/models.js';
@@ -254,5 +259,222 @@ describe('doc comments', () => {
     expect(thing).toMatchObject({ name: 'Thing', line: 5, exported: true, doc: 'A thing.', table: 'things' });
     expect(Object.fromEntries(thing!.columns)).toEqual({ id: 'The key.', name: 'Above the line.', size: 'after the comma' });
     expect(hidden).toMatchObject({ name: 'Hidden', exported: true, doc: undefined, table: undefined });
+  });
+});
+
+/** A manual built in this process from classes declared in the test, as `create-doc` builds it. */
+async function manualOf(user: Record<string, unknown>, registry: Partial<Registry> = {}, extra: Partial<PipelineDocInput> = {}): Promise<PipelineDocInput> {
+  const settings = resolveSettings({ name: 'inline', connection: 'sqlite:inline.db', logLevel: 'silent', models: [], ...user }, path.join(tempDir(), 'inline', 'settings.ts'));
+  const commands: CommandEntry[] = (await commandsFor(settings)).map((c) => ({ name: c.name, mode: c.mode, custom: c.pipelineClass }));
+  return {
+    settings,
+    registry: { loader: undefined, steps: [], alerts: [], commands: [], ...registry },
+    program: await commandLineProgram(settings),
+    commands,
+    docs: new DocIndex([]),
+    ...extra,
+  };
+}
+
+class Item extends model('item', {
+  id: integer().primaryKey(),
+  name: string(40),
+  at: datetime(),
+  meta: json(),
+}) {}
+
+describe('create-doc on pipelines built in the test', () => {
+  test('when the pipeline declares nothing then every section says so, and the built-in commands point to the README', async () => {
+    const doc = pipelineDocMarkdown(await manualOf({}));
+    expect(doc).toContain('_No description: set `description` in the settings._');
+    for (const what of ['Models', 'Loader', 'Steps', 'Alerts', 'Pipeline commands']) expect(doc).toContain(`- **${what}:** none`);
+    expect(doc).toContain('## Models\n\nThe pipeline declares no models.\n');
+    expect(doc).toContain('## Loader\n\nThe pipeline has no loader.\n');
+    expect(doc).toContain('## Steps\n\nThe pipeline has no steps.\n');
+    expect(doc).toContain('## Alerts\n\nThe pipeline has no alerts.\n');
+    expect(doc).toContain('## Pipeline commands\n\nThe pipeline defines no commands of its own.\n');
+    expect(doc).toContain("Their options are in corral's README (CLI reference)");
+  });
+
+  test('when the pipeline is on PostgreSQL then the SQL of a step is PostgreSQL, with its orderings and its bindings as literals', async () => {
+    class Pick extends Step<Item> {
+      static override model = Item;
+      static override ordering = ['name', { column: 'id', order: 'desc' as const }];
+      static override conditions = [where((q) => q.whereRaw('?? = ? or ?? < ? or ?? = ?', ['name', null, 'at', new Date('2020-01-02T03:04:05Z'), 'meta', { a: 1 }]))];
+      process() {}
+    }
+    const doc = pipelineDocMarkdown(await manualOf({ connection: 'postgresql://u@localhost/db', models: [Item] }, { steps: [Pick] }));
+    expect(doc).toContain('- **Order:** `name`, `id` descending');
+    expect(doc).toContain('**Selects** the rows matching 1 condition, in PostgreSQL:');
+    expect(doc).toContain('SELECT * FROM "item"\nWHERE ("name" = ? or "at" < ? or "meta" = ?)\nORDER BY "name" asc, "id" desc');
+    expect(doc).toContain("**Bindings** (the `?` in order): `NULL`, `'2020-01-02T03:04:05.000Z'`, `{\"a\":1}`");
+  });
+
+  test('when conditions cannot be compiled then the step says why instead of showing SQL', () => {
+    class Broken extends Step<Item> {
+      static override model = Item;
+      static override conditions = [
+        where(async () => {
+          throw new Error('no such\ncolumn');
+        }),
+      ];
+      process() {}
+    }
+    class Thrower extends Step<Item> {
+      static override model = Item;
+      static override conditions = [where(() => { throw 'a plain string'; })];
+      process() {}
+    }
+    const doc = pipelineDocMarkdown(await manualOf({ models: [Item] }, { steps: [Broken, Thrower] }));
+    expect(doc).toContain('**Conditions:** 1 (they could not be compiled to SQL: no such column)');
+    expect(doc).toContain('**Conditions:** 1 (they could not be compiled to SQL: a plain string)');
+    expect(doc).not.toContain('```sql');
+  });
+
+  test('when a step has no model, an alert no endpoints and a custom endpoint a path, the manual shows what there is', async () => {
+    class Housekeeping extends Step {
+      process() {}
+    }
+    class Silent extends Alert<Item> {
+      static override model = Item;
+      static override alertTo = [];
+    }
+    class Unset extends Alert<Item> {
+      static override model = Item;
+    }
+    class Drop extends Endpoint {
+      readonly path = '`drop`.txt';
+      process() {}
+    }
+    class Plain extends Endpoint {
+      process() {}
+    }
+    class Loud extends Alert<Item> {
+      static override model = Item;
+      static override alertTo = [new Drop(), new Plain()];
+    }
+    const doc = pipelineDocMarkdown(await manualOf({ models: [Item] }, { steps: [Housekeeping], alerts: [Silent, Unset, Loud] }));
+    const housekeeping = doc.slice(doc.indexOf('### Step `Housekeeping`'), doc.indexOf('## Alerts'));
+    expect(housekeeping).not.toContain('**Model:**');
+    expect(housekeeping).not.toContain('**Order:**');
+    expect(housekeeping).not.toContain('**Selects**');
+    expect(housekeeping).not.toContain('**Source:**');
+    expect(doc.slice(doc.indexOf('### Alert `Silent`'), doc.indexOf('### Alert `Unset`'))).toContain('- **Endpoints:** none');
+    expect(doc.slice(doc.indexOf('### Alert `Unset`'), doc.indexOf('### Alert `Loud`'))).toContain('- **Endpoints:** none');
+    expect(doc).toContain('  - `Drop` (path `` `drop`.txt ``)\n  - `Plain`\n');
+  });
+
+  test('when a class has no doc comment nor description then it takes that of its nearest documented pipeline superclass', async () => {
+    class Base extends Step<Item> {
+      static override model = Item;
+      process() {}
+    }
+    class Middle extends Base {}
+    class Leaf extends Middle {}
+    const docs = new DocIndex(classDocsOf(path.join(tempDir(), 'inline', 'steps.ts'), '/** Does the base thing. */\nexport class Base {}\nclass Middle {}\nclass Leaf {}\n'));
+    const doc = pipelineDocMarkdown(await manualOf({ models: [Item] }, { steps: [Leaf] }, { docs }));
+    expect(doc).toContain('### Step `Leaf`\n\nDoes the base thing.\n\n- **Source:** `inline/steps.ts:4`');
+  });
+
+  test('when a pipeline command has required options, choices, and optional, variadic and defaulted arguments then its tables say so', async () => {
+    class Tidy extends Command {
+      static override mode = 'out' as const;
+      static override configure(cmd: CommanderCommand): void {
+        cmd
+          .addArgument(new CommanderArgument('[kind]', 'what to tidy').choices(['a', 'b']).default('`a`'))
+          .argument('[rest...]', 'the others')
+          .requiredOption('--level <n>', 'how much')
+          .addOption(new CommanderOption('--style <s>', 'which style').choices(['x', 'y']));
+      }
+      handle() {}
+    }
+    /** Same words. */
+    class Echo extends Command {
+      static override description = 'Same words.';
+      static override mode = 'out' as const;
+      handle() {}
+    }
+    const docs = new DocIndex(classDocsOf(path.join(tempDir(), 'inline', 'commands.ts'), '/** Same words. */\nexport class Echo {}\n'));
+    const doc = pipelineDocMarkdown(await manualOf({ commands: [Tidy, Echo] }, {}, { docs }));
+    const tidy = doc.slice(doc.indexOf('### `tidy`'), doc.indexOf('### `echo`'));
+    expect(tidy).toContain('- **Class:** `Tidy`\n');
+    expect(tidy).toContain('| `[kind]` | what to tidy (one of `a`, `b`; default `` `a` ``) |');
+    expect(tidy).toContain('| `[rest...]` | the others |');
+    expect(tidy).toContain('| `--level <n>` | how much (required) |');
+    expect(tidy).toContain('| `--style <s>` | which style (one of `x`, `y`) |');
+    const echo = doc.slice(doc.indexOf('### `echo`'), doc.indexOf('## Built-in commands'));
+    // The doc comment says what the description says: once.
+    expect(echo.match(/Same words\./g)).toHaveLength(1);
+    expect(echo).toContain('- **Class:** `Echo` (`inline/commands.ts:2`)');
+  });
+
+  test('when two models have the same class name then the one of the documented table comes first and the other keeps its place', () => {
+    const One = class Thing extends model('one', { id: integer().primaryKey() }) {};
+    const Two = class Thing extends model('two', { id: integer().primaryKey() }) {};
+    const Loose = class Loose extends model('loose', { id: integer().primaryKey() }) {};
+    const file = path.join(tempDir(), 'inline', 'models.ts');
+    const docs = new DocIndex(classDocsOf(file, "class Thing extends model('two', {}) {}\n/** The second. */\nexport class Thing extends model('two', {}) {}\n"));
+    expect(docs.find('Thing', { table: 'one' })?.line).toBe(3);
+    expect(docs.find('Thing', { table: 'two' })?.doc).toBe('The second.');
+    // None exported: the one of the table, else the first.
+    const hidden = new DocIndex(classDocsOf(file, "class Thing extends model('one', {}) {}\nclass Thing extends model('two', {}) {}\n"));
+    expect(hidden.find('Thing', { table: 'two' })?.line).toBe(2);
+    expect(hidden.find('Thing')?.line).toBe(1);
+    expect(inSourceOrder([Loose, One, Two], docs).map((m) => m.table)).toEqual(['loose', 'one', 'two']);
+    expect(inSourceOrder([Two, One], docs).map((m) => m.table)).toEqual(['two', 'one']);
+  });
+
+  test('when a description holds a fenced block then the headings inside it are not in the contents', async () => {
+    const description = 'Example:\n\n````md\n```ts\n## Not a section\n```\n````\n\nThe end.';
+    const doc = pipelineDocMarkdown(await manualOf({ description }));
+    expect(doc).toContain('## Not a section');
+    expect(doc.slice(doc.indexOf('## Contents'), doc.indexOf('## Models'))).not.toContain('Not a section');
+    expect(doc.indexOf('## Contents')).toBeGreaterThan(doc.indexOf('The end.'));
+  });
+
+  test('when a listed command is not on the command line then it is left out of the manual', async () => {
+    const input = await manualOf({});
+    const doc = pipelineDocMarkdown({ ...input, commands: [...input.commands, { name: 'ghost', mode: 'out', custom: undefined }, { name: 'spook', mode: 'out', custom: Command as unknown as CommandClass }] });
+    expect(doc).not.toContain('ghost');
+    expect(doc).not.toContain('### `spook`');
+  });
+
+  test('when the HTML page gets only the lineage as SVG then it is inline and there is no class diagram', async () => {
+    const html = await pipelineDocHtml(await manualOf({ models: [Item] }, {}, { lineage: { svg: '<?xml version="1.0"?><svg id="the-lineage"></svg>' } }));
+    expect(html).toContain('<div id="lineage-diagram" class="diagram"><svg id="the-lineage"></svg></div>');
+    expect(html).not.toContain('<div id="models-diagram"');
+    const withImages = await pipelineDocHtml(await manualOf({ models: [Item] }, {}, { lineage: { image: 'l.svg' }, diagram: { image: 'm.svg' } }));
+    expect(withImages).toContain('src="l.svg"');
+    expect(withImages).toContain('src="m.svg"');
+  });
+});
+
+describe('doc comments of unusual declarations', () => {
+  test('when columns have quoted, numeric, computed or spread names and comments of every shape then only line comments next to them count', () => {
+    const text = [
+      'const key = "k";',
+      "export class Odd extends model(TABLE, {",
+      '  ...base,',
+      '  /** */',
+      "  'quoted-name': string(), // the quoted one",
+      '  /* a block comment */',
+      '  1: integer(),',
+      '  // far above',
+      '',
+      '  // first line',
+      '  // second line',
+      '  near: integer(),',
+      '  [key]: integer(), // computed',
+      '  empty: integer(), //',
+      '}) {}',
+    ].join('\n');
+    const [odd] = classDocsOf('/x/models.ts', text);
+    expect(odd).toMatchObject({ name: 'Odd', table: undefined, doc: undefined });
+    expect(Object.fromEntries(odd!.columns)).toEqual({ 'quoted-name': 'the quoted one', near: 'first line second line' });
+  });
+
+  test('when the file is JavaScript or TSX then its classes are found too', () => {
+    expect(classDocsOf('/x/a.js', '/** In JS. */\nclass A {}\nmodule.exports = { A };')).toMatchObject([{ name: 'A', doc: 'In JS.', exported: false }]);
+    expect(classDocsOf('/x/b.tsx', '/** In TSX. */\nexport class B { render() { return <div />; } }')).toMatchObject([{ name: 'B', doc: 'In TSX.', exported: true }]);
   });
 });
