@@ -108,6 +108,13 @@ describe('the summary for people', () => {
     expect(output.stderr).not.toContain('--traceback');
   });
 
+  test('when a row failed and --traceback is not given then the lines end by saying how to see the stack, and show none', () => {
+    const output = memoryOutput();
+    reportRun(failedRun, human, output, false);
+    expect(output.stderr).not.toContain('    at clean');
+    expect(output.stderr.endsWith('(run again with --traceback for the stack)\n')).toBe(true);
+  });
+
   test('when a run is interrupted without failures then it says what was kept and nothing about --traceback', () => {
     const output = memoryOutput();
     reportRun({ stats: [stats('Clean', { status: 'stopped' })], failures: [], interrupted: true }, human, output, false);

@@ -75,6 +75,21 @@ describePg('describeRefusal of PostgreSQL refusals', () => {
     expect((described as Error).message).toMatch(/^Tag: INSERT .* - new row for relation "Tag" violates check constraint "heavy_enough" \(PostgreSQL 23514: /);
   });
 
+  test('when a value is missing or a duplicate then PostgreSQL names the column itself, or in its detail', async () => {
+    const missing = await refusalOf(`ALTER TABLE "Tag" ALTER COLUMN label SET NOT NULL; INSERT INTO "Tag" (weight) VALUES (1)`);
+    expect((describeRefusal(Tag, missing, ['weight']) as Error).message).toMatch(/^Tag\.label: .*null value in column "label".* \(PostgreSQL 23502: Failing row contains/);
+    const { engine } = await openDb({ models: [Tag] });
+    await engine.knex.raw('CREATE UNIQUE INDEX "Tag_pair" ON "Tag" (label, weight)');
+    await engine.knex.raw(`INSERT INTO "Tag" (label, weight) VALUES ('a', 1)`);
+    const duplicate = await engine.knex.raw(`INSERT INTO "Tag" (label, weight) VALUES ('a', 1)`).then(
+      () => expect.fail('PostgreSQL accepted a duplicate'),
+      (error: unknown) => error,
+    );
+    expect((describeRefusal(Tag, duplicate, ['label', 'weight']) as Error).message).toMatch(
+      /^Tag\.label, weight: .*duplicate key value violates unique constraint "Tag_pair" \(PostgreSQL 23505: Key \(label, weight\)=\(a, 1\) already exists\.\)$/,
+    );
+  });
+
   test('when a value is too long for its column then the only written column is named, and no detail is added', async () => {
     const error = await refusalOf(`INSERT INTO "Tag" (label) VALUES ('abcd')`);
     expect((describeRefusal(Tag, error, ['label']) as Error).message).toMatch(/^Tag\.label: INSERT .* - value too long for type character varying\(3\) \(PostgreSQL 22001\)$/);
