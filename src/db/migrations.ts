@@ -131,8 +131,9 @@ function alterations(change: TableChange, known: ReadonlyMap<string, ModelClass>
     }
   }
   if (renameSuspected) {
-    const [from, to] = [change.droppedColumns, change.addedColumns].map((list) => list.length === 1 ? list[0] : undefined);
-    const rename = from && to ? `table.renameColumn(${literal(typeof from === 'string' ? from : from.name)}, ${literal(to)})` : "table.renameColumn('old', 'new')";
+    // Only a one-for-one exchange can be named; otherwise the general form.
+    const oneForOne = change.droppedColumns.length === 1 && change.addedColumns.length === 1;
+    const rename = oneForOne ? `table.renameColumn(${literal(change.droppedColumns[0]!.name)}, ${literal(change.addedColumns[0]!)})` : "table.renameColumn('old', 'new')";
     const text = `in '${table}', ${change.droppedColumns.map((c) => `'${c.name}'`).join(', ')} left the model and ${change.addedColumns.map((c) => `'${c}'`).join(', ')} arrived. If a column was renamed, replace its add and its drop with ${rename}; otherwise uncomment the drop (dropping loses the column's data).`;
     warnings.push(text);
     upLines.unshift(...comment([`WARNING: ${text}`]));

@@ -1,10 +1,13 @@
-import { describe, expect, test, vi } from 'vitest';
+import path from 'node:path';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
+import { createLogger, type Logger } from '../../src/core/logger.js';
 import { DBError } from '../../src/core/errors.js';
 import { boolean, datetime, float, integer, json, string } from '../../src/db/columns.js';
 import { currentContext } from '../../src/db/context.js';
 import { Engine } from '../../src/db/engine.js';
 import { ROW_STATE, model, type ModelInstance } from '../../src/db/model.js';
 import { describePg, forEachDatabase, pgDatabaseForFile } from '../helpers/postgres.js';
+import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 import { selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 
 class Star extends model('Star', {
@@ -229,5 +232,52 @@ describePg('the sessions of an engine on PostgreSQL', () => {
       await tx.rollback();
       await engine.destroy();
     }
+  });
+});
+
+describe("knex's own messages", () => {
+  /** The knex Logger of an engine on a temporary SQLite file: where knex says what it has to say. */
+  async function openWith(logger: Logger | undefined): Promise<{ engine: Engine; knexLogger: Record<'warn' | 'error' | 'debug', (message: unknown) => void> }> {
+    const dir = makeTempDir('corral-engine-log-');
+    const engine = await Engine.open({ knex: { client: 'better-sqlite3', connection: { filename: path.join(dir, 'log.db') }, useNullAsDefault: true }, label: 'log.db', logger });
+    onTestFinished(async () => {
+      await engine.destroy();
+      removeDir(dir);
+    });
+    return { engine, knexLogger: (engine.knex.client as unknown as { logger: Record<'warn' | 'error' | 'debug', (message: unknown) => void> }).logger };
+  }
+
+  test("when knex warns, errs or debugs then corral's logger gets it at the level it deserves, as one line", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ name: 'test', level: 'debug', format: 'json', write: (line) => void lines.push(line) });
+    const { knexLogger } = await openWith(logger);
+    knexLogger.warn('Connection Error: Error: Connection terminated unexpectedly');
+    knexLogger.warn('Acquire connection error: timeout');
+    knexLogger.warn('A transaction was rolled back without a reason');
+    knexLogger.error(new Error('pool is destroyed'));
+    knexLogger.debug({ sql: 'select 1', bindings: [] });
+    knexLogger.debug('plain text');
+    logger.flush();
+    const records = lines.map((line) => JSON.parse(line) as { level: number; source: string; msg: string });
+    expect(records.map((r) => [r.level, r.source, r.msg])).toEqual([
+      [30, 'knex', 'Connection Error: Error: Connection terminated unexpectedly'],
+      [20, 'knex', 'Acquire connection error: timeout'],
+      [40, 'knex', 'A transaction was rolled back without a reason'],
+      [50, 'knex', 'pool is destroyed'],
+      [20, 'knex', '{"sql":"select 1","bindings":[]}'],
+      [20, 'knex', 'plain text'],
+    ]);
+  });
+
+  test('when there is no logger then warnings and errors go to stderr, and debug and info lines nowhere', async () => {
+    const warned: string[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation((text: unknown) => void warned.push(String(text)));
+    onTestFinished(() => spy.mockRestore());
+    const { knexLogger } = await openWith(undefined);
+    knexLogger.warn('Connection Error: gone');
+    knexLogger.warn('something odd');
+    knexLogger.error('broken');
+    knexLogger.debug('chatter');
+    expect(warned).toEqual(['something odd', 'broken']);
   });
 });

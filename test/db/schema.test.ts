@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { ImproperlyConfigured } from '../../src/core/errors.js';
-import { boolean, datetime, float, integer, json, string } from '../../src/db/columns.js';
-import { model } from '../../src/db/model.js';
-import { createMissingTables, orderByDependencies } from '../../src/db/schema.js';
+import { frameworkModels } from '../../src/db/bookkeeping/models.js';
+import { bigint, boolean, datetime, float, integer, json, string } from '../../src/db/columns.js';
+import { model, type ModelClass } from '../../src/db/model.js';
+import { columnDefinition, createMissingTables, orderByDependencies } from '../../src/db/schema.js';
 import { columnNames, columnTypes, foreignKeysOf, indexesOf, primaryKeyColumns, tableNames } from '../helpers/introspect.js';
 import { forEachDatabase } from '../helpers/postgres.js';
 import { selectRows, useUnitDb } from '../helpers/unit-db.js';
@@ -25,6 +26,31 @@ describe('orderByDependencies', () => {
     const A = model('A', { id: integer().primaryKey() });
     const B = model('B', { id: integer().primaryKey() });
     expect(orderByDependencies([B, A]).map((m) => m.table)).toEqual(['B', 'A']);
+  });
+
+  test('when two models reference each other then each comes once, in the order given', () => {
+    const Egg: ModelClass = model('Egg', { id: integer().primaryKey(), hen_id: integer().references(() => Hen) });
+    const Hen: ModelClass = model('Hen', { id: integer().primaryKey(), egg_id: integer().references(() => Egg) });
+    expect(orderByDependencies([Egg, Hen]).map((m) => m.table)).toEqual(['Hen', 'Egg']);
+    expect(orderByDependencies([Hen, Egg]).map((m) => m.table)).toEqual(['Egg', 'Hen']);
+  });
+});
+
+describe('columnDefinition', () => {
+  test('when a key names a table of no known model then it references that table\'s id', () => {
+    const Ref = model('Ref', { id: integer().primaryKey(), other_id: integer().references('Elsewhere') });
+    expect(columnDefinition(Ref, 'other_id', 'sqlite').foreign).toEqual([
+      { method: 'foreign', args: ['other_id'] },
+      { method: 'references', args: ['id'] },
+      { method: 'inTable', args: ['Elsewhere'] },
+    ]);
+  });
+
+  test('when a primary key is declared nullable then it is not declared NULL, and a bigint key is numbered by the database', () => {
+    const Keyed = model('Keyed', { code: string(8).primaryKey().nullable() });
+    expect(columnDefinition(Keyed, 'code', 'postgres').column).toEqual([{ method: 'string', args: ['code', 8] }]);
+    const Big = model('Big', { id: bigint().primaryKey() });
+    expect(columnDefinition(Big, 'id', 'postgres').column).toEqual([{ method: 'bigIncrements', args: ['id', { primaryKey: true }] }, { method: 'notNullable', args: [] }]);
   });
 });
 
@@ -84,6 +110,18 @@ forEachDatabase((dialect) => {
       expect(result).toEqual({ created: ['Newcomer'], existing: ['Galaxy'], added: [] });
       expect(await columnNames(db, 'Galaxy')).toEqual(['id', 'name']);
       expect(await selectRows(db, (k) => k('Galaxy').select('name'))).toEqual([{ name: 'kept' }]);
+    });
+
+    test("when corral's own table lacks a column a newer corral added then it is added, and its rows survive", async () => {
+      const db = await openDb({ models: [Galaxy] });
+      const { engine } = db;
+      await engine.knex.schema.alterTable('corral_runs', (table) => table.dropColumn('wrote'));
+      await engine.knex('corral_runs').insert({ processor: 'P', kind: 'step', host: 'h', pid: 1, started_at: engine.dialect === 'sqlite' ? 1 : new Date(1), heartbeat_at: engine.dialect === 'sqlite' ? 1 : new Date(1), rows_done: 0, rows_failed: 0, status: 'ok' });
+      const result = await createMissingTables(engine, [Galaxy, ...frameworkModels]);
+      expect(result.added).toEqual(['corral_runs.wrote']);
+      expect(result.created).toEqual([]);
+      expect(await columnNames(db, 'corral_runs')).toContain('wrote');
+      expect(await selectRows(db, (k) => k('corral_runs').select('processor', 'wrote'))).toEqual([{ processor: 'P', wrote: null }]);
     });
 
     test('when two models share a table name then an ImproperlyConfigured names both', async () => {

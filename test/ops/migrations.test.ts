@@ -202,6 +202,23 @@ forEachDatabase((dialect) => {
     expect(await columnNames(db, 'Star')).toEqual(['id', 'name', 'since']);
     expect(await migrationState(db.engine, dir)).toMatchObject({ applied: [], pending: [name, broken] });
   });
+
+  test('when the file of an applied migration is gone then migrate refuses, names no file of its own, and applies nothing', async () => {
+    const db = await openDb({ models: V1 });
+    const first = await makeMigration(db, [Star, PlanetV2, Observation], 'add radius');
+    expect((await runMigrations(db.engine, first.dir, 'latest')).files).toEqual([first.name]);
+    const second = await makeMigration(db, [Star, PlanetV2, Observation, Moon], 'add moons');
+    fs.rmSync(path.join(first.dir, first.name));
+    const error = await runMigrations(db.engine, first.dir, 'latest').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DBError);
+    expect((error as DBError).message).toMatch(new RegExp(`^Migrating failed: .*${first.name}`));
+    expect((error as DBError).hint).toBeUndefined();
+    expect(await tableNames(db)).not.toContain('Moon');
+    expect(await migrationState(db.engine, first.dir)).toMatchObject({ pending: [second.name], missing: [first.name] });
+  });
 });
 
 describe('migration file names', () => {

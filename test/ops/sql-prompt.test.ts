@@ -5,6 +5,7 @@ import { splitStatements, sqlPrompt } from '../../src/cli/sql-prompt.js';
 import { integer, string } from '../../src/db/columns.js';
 import { model } from '../../src/db/model.js';
 import { forEachDatabase } from '../helpers/postgres.js';
+import { tableNames as tablesOf } from '../helpers/introspect.js';
 import { useUnitDb, type UnitDb } from '../helpers/unit-db.js';
 
 class Star extends model('Star', { id: integer().primaryKey(), name: string(50).notNull() }) {}
@@ -83,6 +84,33 @@ forEachDatabase((dialect) => {
     expect(out).toContain(
       ['+------------+----+', '| name       | id |', '+============+====+', '| 日本語の星 | 1  |', '| 🌟 nova    | 2  |', '| Vega       | 3  |', '+------------+----+'].join('\n'),
     );
+  });
+
+  test('when a table has no primary key, a nullable column with a default and an index then .schema shows them, and .help the commands', async () => {
+    const db = await openDb({ models: [Star] });
+    // SQLite lets a column have no type at all: its type cell is empty.
+    await db.engine.knex.raw(`CREATE TABLE "Loose" (note varchar(20) DEFAULT 'none', size integer${dialect === 'sqlite' ? ', anything' : ''})`);
+    await db.engine.knex.raw('CREATE INDEX "Loose_size" ON "Loose" (size)');
+    const out = await prompt(db, ['.help', '.schema "Loose";'].join('\n') + '\n');
+    expect(out).toContain('.tables or \\dt          list the tables\n');
+    const described = out.split('Table Loose\n')[1]!;
+    expect(described).toMatch(/^\| note +\| [^|]*var[^|]*\(20\) +\| yes +\| 'none'[^|]* \|$/m);
+    expect(described).toMatch(/^\| size +\| integer +\| yes +\| +\|$/im);
+    if (dialect === 'sqlite') expect(described).toMatch(/^\| anything +\| +\| yes +\| +\|$/m);
+    expect(described).toContain('Primary key: (none)\nIndexes:\n  CREATE INDEX "Loose_size" ON ');
+  });
+
+  test('when the database has one table, then none, then .tables, .schema and \\d TABLE say so', async () => {
+    const db = await openDb({ models: [Star] });
+    for (const table of await tablesOf(db)) if (table !== 'Star') await db.engine.knex.schema.dropTable(table);
+    const one = await prompt(db, ['.tables', '.schema'].join('\n') + '\n');
+    expect(one).toContain('(1 table)\n');
+    expect(one.split('Table Star\n').length).toBe(2);
+    await db.engine.knex.schema.dropTable('Star');
+    const none = await prompt(db, ['.tables', '.schema', '\\d Star'].join('\n') + '\n');
+    expect(none).toContain('(0 tables)\n');
+    expect(none).toContain('(no tables)\n');
+    expect(none).toContain("Error: no table 'Star'; the tables are: (none)\n");
   });
 
   test('when input ends in the middle of a statement then it is not run, and the prompt says so', async () => {
