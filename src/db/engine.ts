@@ -56,7 +56,8 @@ function knexLog(logger: Logger | undefined): Knex.Config['log'] {
       say(text.startsWith('Acquire connection error') ? 'debug' : text.startsWith('Connection Error') ? 'info' : 'warn', message);
     },
     error: (message: unknown) => say('error', message),
-    deprecate: (method: unknown, alternative: unknown) => say('warn', `knex: ${String(method)} is deprecated, use ${String(alternative)}`),
+    // knex's Logger writes the sentence itself ("x is deprecated, please use y") and passes it alone.
+    deprecate: (message: unknown) => say('warn', String(message)),
     debug: (message: unknown) => say('debug', typeof message === 'string' ? message : JSON.stringify(message)),
   };
 }

@@ -280,4 +280,14 @@ describe("knex's own messages", () => {
     knexLogger.debug('chatter');
     expect(warned).toEqual(['something odd', 'broken']);
   });
+
+  test('when knex says an API is deprecated then the warning reads as knex wrote it, once', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ name: 'test', level: 'debug', format: 'json', write: (line) => void lines.push(line) });
+    const { knexLogger } = await openWith(logger);
+    (knexLogger as unknown as { deprecate: (method: string, alternative: string) => void }).deprecate('json(true)', 'jsonb()');
+    logger.flush();
+    const records = lines.map((line) => JSON.parse(line) as { level: number; source: string; msg: string });
+    expect(records.map((r) => [r.level, r.source, r.msg])).toEqual([[40, 'knex', 'json(true) is deprecated, please use jsonb()']]);
+  });
 });

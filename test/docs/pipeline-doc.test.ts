@@ -310,11 +310,11 @@ describe('create-doc on pipelines built in the test', () => {
     expect(doc).toContain("**Bindings** (the `?` in order): `NULL`, `'2020-01-02T03:04:05.000Z'`, `{\"a\":1}`");
   });
 
-  test('when conditions cannot be compiled then the step says why instead of showing SQL', () => {
+  test('when conditions cannot be compiled then the step says why instead of showing SQL', async () => {
     class Broken extends Step<Item> {
       static override model = Item;
       static override conditions = [
-        where(async () => {
+        where(() => {
           throw new Error('no such\ncolumn');
         }),
       ];
