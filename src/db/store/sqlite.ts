@@ -137,6 +137,10 @@ export class SqliteStore implements Store {
   /** `readRows` as arrays: a statement of its own per SQL text, since `raw()` changes what a statement returns. */
   readArrays(query: Knex.QueryBuilder): RowArrays {
     const { sql, bindings } = query.toSQL().toNative();
+    return this.readArraysOf(sql, bindings);
+  }
+
+  readArraysOf(sql: string, bindings: readonly unknown[]): RowArrays {
     let entry = this.arrayStatements.get(sql);
     if (!entry) {
       const statement = this.raw.prepare(sql).raw(true);
