@@ -2,8 +2,23 @@ import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import type { ModelClass } from './model.js';
 
-/** A clause a run adds to its work set's query (failures backing off, rows already alerted). */
-export type Restriction = (query: Knex.QueryBuilder) => void;
+/**
+ * A clause a run adds to its work set's query (failures backing off, rows already
+ * alerted). `addsNothing`, when given, says that it adds no clause right now: a work
+ * set may then reuse a chunk query compiled without it (run/work-set.ts).
+ */
+export type Restriction = ((query: Knex.QueryBuilder) => void) & { readonly addsNothing?: () => boolean };
+
+/**
+ * Whether the SQL and bindings that `conditions` add are the same at every call: data
+ * only (objects, lists, knex.raw), no function, which could build another clause or
+ * bind another value (a time) each time it is called.
+ */
+export function fixedConditions(conditions: readonly Condition[]): boolean {
+  const values = (condition: Condition): readonly unknown[] =>
+    Array.isArray(condition) ? condition : typeof condition === 'object' && condition !== null && !('toSQL' in condition) ? Object.values(condition) : [];
+  return conditions.every((condition) => typeof condition !== 'function' && values(condition).every((value) => typeof value !== 'function'));
+}
 
 /**
  * How a processor selects its slice of the stream. A list of these is ANDed; every

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { describe, expect, test } from 'vitest';
 import { ProcessorError } from '../../src/core/errors.js';
 import { boolean, datetime, float, integer, string } from '../../src/db/columns.js';
@@ -60,6 +61,24 @@ forEachDatabase((dialect) => {
       await run(db, Looker);
       expect(seen).toHaveLength(25);
       expect(new Set(seen).size).toBe(25);
+    });
+
+    test('when a condition is a function then it is asked again for every chunk', async () => {
+      const db = await withItems(30, 10);
+      let ceiling = 100;
+      const seen: number[] = [];
+      class Narrowing extends Step<Item> {
+        static override model = Item;
+        // Chunks after the first are read with a compiled query when the conditions are data; a function may bind another value each time.
+        static override conditions = [{ processed: false }, (query: Knex.QueryBuilder) => query.where('value', '<=', ceiling)];
+        process(row: Item) {
+          seen.push(row.id);
+          // In the second chunk: the third is read with the new bound.
+          if (row.id === 12) ceiling = 15;
+        }
+      }
+      expect((await run(db, Narrowing)).rows).toBe(20);
+      expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     });
 
     test('when process changes the row then the change is stored and the row no longer matches', async () => {

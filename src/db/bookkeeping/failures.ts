@@ -63,7 +63,7 @@ export class FailureLog {
 
   /** Leaves out rows that are backing off or quarantined; costs nothing while there are none. */
   restriction(): Restriction {
-    return (query) => {
+    const restrict = (query: Knex.QueryBuilder) => {
       if (!this.any) return;
       const { Model, processor, engine } = this;
       const { store } = engine;
@@ -83,6 +83,7 @@ export class FailureLog {
         );
       });
     };
+    return Object.assign(restrict, { addsNothing: () => !this.any });
   }
 
   /** Records a failure in a transaction of its own (the row's work was rolled back). */

@@ -137,6 +137,10 @@ export class SqliteStore implements Store {
   /** `readRows` as arrays: a statement of its own per SQL text, since `raw()` changes what a statement returns. */
   readArrays(query: Knex.QueryBuilder): RowArrays {
     const { sql, bindings } = query.toSQL().toNative();
+    return this.readArraysOf(sql, bindings);
+  }
+
+  readArraysOf(sql: string, bindings: readonly unknown[]): RowArrays {
     let entry = this.arrayStatements.get(sql);
     if (!entry) {
       const statement = this.raw.prepare(sql).raw(true);
@@ -309,6 +313,8 @@ class SqliteTransaction extends Transaction {
   private readonly store: SqliteStore;
   /** The bound values of an insert, refilled per row: the statement binds them at once and keeps nothing. */
   private readonly insertValues: unknown[] = [];
+  /** The same for an update: a step updates every row it reads. */
+  private readonly updateValues: unknown[] = [];
 
   constructor(engine: Engine, db: Knex, store: SqliteStore) {
     super(engine, db);
@@ -368,7 +374,8 @@ class SqliteTransaction extends Transaction {
     const mask = changed(row, original);
     if (mask === 0) return false;
     const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
-    const values: unknown[] = [];
+    const values = this.updateValues;
+    values.length = 0;
     for (let i = 0; i < names.length; i++) {
       if ((mask & (1 << i)) === 0) continue;
       const value = row[names[i]!];

@@ -37,6 +37,8 @@ export interface RowReader {
    * as reading it, and the step builds its own instance from the row anyway.
    */
   readArrays?(query: Knex.QueryBuilder): RowArrays;
+  /** `readArrays` of a query compiled already (its SQL text and bindings), run again and again with other bindings. */
+  readArraysOf?(sql: string, bindings: readonly unknown[]): RowArrays;
   /**
    * The query, made to lock the rows it reads for the transaction it runs in and to
    * skip the rows other workers hold (PostgreSQL's FOR UPDATE SKIP LOCKED). SQLite's
