@@ -120,6 +120,26 @@ forEachDatabase((dialect) => {
       expect(await selectRows(db, (k) => k('corral_alerted').select('id', 'model_key').orderBy('id'))).toEqual([{ id: 1, model_key: '1' }, { id: 2, model_key: '2' }]);
     });
 
+    test('when sending a row changes a later row of the same chunk then that row is judged as it is now', async () => {
+      const db = await withEvents([['a', true], ['b', true], ['c', true]]);
+      const sent: number[] = [];
+      // Sending row 1 makes row 2 uninteresting, through the alert's own transaction.
+      class Spoiler extends Endpoint {
+        async process(row: ModelInstance): Promise<void> {
+          const id = (row as unknown as { id: number }).id;
+          sent.push(id);
+          if (id === 1) await this.alert.db('Event').where({ id: 2 }).update({ interesting: false });
+        }
+      }
+      class Notify extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [{ interesting: true }];
+        static override alertTo = [new Spoiler()];
+      }
+      expect((await run(db, Notify)).rows).toBe(2);
+      expect(sent).toEqual([1, 3]);
+    });
+
     test('when the model has a composite key then the alert remembers the whole key', async () => {
       const db = await openDb({ models: [Pair] });
       await db.engine.knex('Pair').insert([{ a: 1, b: 'x', hot: true }, { a: 1, b: 'y', hot: true }]);
