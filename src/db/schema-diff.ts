@@ -3,6 +3,7 @@ import { ImproperlyConfigured } from '../core/errors.js';
 import type { ColumnSpec } from './columns.js';
 import type { Engine } from './engine.js';
 import type { ModelClass } from './model.js';
+import { frameworkModels } from './bookkeeping/models.js';
 import { orderByDependencies } from './schema.js';
 import type { Dialect } from './values.js';
 
@@ -177,7 +178,10 @@ function compareTable(Model: ModelClass, columns: DbColumn[], indexes: DbIndex[]
       if (changed) changedColumns.push(changed);
     }
   }
-  const droppedColumns = columns.filter((c) => !(c.name in Model.columns));
+  // corral's own tables may keep columns an older corral declared (corral_alerted's `id`):
+  // unused, and never the pipeline's to migrate.
+  const own = (frameworkModels as readonly ModelClass[]).includes(Model);
+  const droppedColumns = own ? [] : columns.filter((c) => !(c.name in Model.columns));
   const isAdded = (group: readonly string[]) => group.length === 1 && addedColumns.includes(group[0]!);
   // A single-column index or unique of a new column is declared with the column itself.
   const wantedIndexes = [

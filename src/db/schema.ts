@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ImproperlyConfigured } from '../core/errors.js';
 import type { Engine } from './engine.js';
-import { frameworkModels } from './bookkeeping/models.js';
+import { Alerted, frameworkModels } from './bookkeeping/models.js';
 import { referencedTable, type ModelClass } from './model.js';
 import { toDb, type Dialect } from './values.js';
 
@@ -156,11 +156,32 @@ export async function createMissingTables(
         if ((frameworkModels as readonly ModelClass[]).includes(Model)) added.push(...(await addMissingColumns(trx, Model, engine)));
         continue;
       }
-      await trx.schema.createTable(Model.table, (table) => defineTable(table, Model, engine, seen));
+      await createTable(trx, Model, engine, seen);
       created.push(Model.table);
     }
   });
   return { created, existing, added };
+}
+
+/**
+ * corral's tables that SQLite keeps WITHOUT ROWID: a table keyed by text that is
+ * written a row per commit, where the rowid would add a B-tree (and a page per
+ * commit) for a key nothing reads (see `Alerted`).
+ */
+const WITHOUT_ROWID: ReadonlySet<ModelClass> = new Set([Alerted]);
+
+async function createTable(trx: Knex.Transaction, Model: ModelClass, engine: Engine, known: ReadonlyMap<string, ModelClass>): Promise<void> {
+  const builder = trx.schema.createTable(Model.table, (table) => defineTable(table, Model, engine, known));
+  if (engine.dialect !== 'sqlite' || !WITHOUT_ROWID.has(Model)) {
+    await builder;
+    return;
+  }
+  // knex cannot say WITHOUT ROWID: its CREATE TABLE comes first, the indexes after.
+  const statements = builder.toSQL() as unknown as { sql: string; bindings: readonly Knex.Value[] }[];
+  for (const [i, { sql, bindings }] of statements.entries()) {
+    if (i === 0 && !/^create table /i.test(sql)) throw new Error(`Expected a CREATE TABLE first, not: ${sql}`);
+    await trx.raw(i === 0 ? `${sql} WITHOUT ROWID` : sql, bindings);
+  }
 }
 
 /** Adds the nullable columns of `Model` its table lacks; returns them as `table.column`. */

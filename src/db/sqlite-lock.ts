@@ -75,6 +75,7 @@ export class SqliteWriteLock {
   private readonly queue: string | undefined;
   private readonly label: string;
   private readonly boundMs: number;
+  private beginImmediate: BetterSqlite3.Statement | undefined;
   private lastLook = 0;
   /** When this process last got the lock after waiting or letting others in. */
   private turnStarted = 0;
@@ -136,7 +137,8 @@ export class SqliteWriteLock {
 
   private tryBegin(): boolean {
     try {
-      this.raw.exec('BEGIN IMMEDIATE');
+      // Prepared once: an alert begins a transaction per row (its crash bound).
+      (this.beginImmediate ??= this.raw.prepare('BEGIN IMMEDIATE')).run();
       return true;
     } catch (error) {
       if (isBusy(error)) return false;

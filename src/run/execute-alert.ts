@@ -133,6 +133,7 @@ export async function runAlertRows(
         stopped = true;
         break;
       }
+      claims.beforeChunk?.();
       const candidates = await workSet.next(context.engine.knex);
       for (const candidate of candidates) {
         const tx = own.enter(await context.engine.begin(context.stop));

@@ -81,7 +81,17 @@ forEachDatabase((dialect) => {
       expect(await columnNames(db, 'corral_runs')).toEqual([
         'id', 'processor', 'kind', 'host', 'pid', 'partition', 'started_at', 'heartbeat_at', 'ended_at', 'rows_done', 'rows_failed', 'in_flight', 'status', 'error', 'session', 'wrote',
       ]);
-      expect(await indexesOf(db, 'corral_alerted')).toEqual([{ columns: 'alert,model_table,model_key', unique: true }]);
+      // Keyed by what an alert remembers: no numbered id, no index beside the key.
+      expect(await columnNames(db, 'corral_alerted')).toEqual(['alert', 'model_table', 'model_key', 'created_at']);
+      expect(await primaryKeyColumns(db, 'corral_alerted')).toEqual(['alert', 'model_table', 'model_key']);
+      expect(await indexesOf(db, 'corral_alerted')).toEqual([]);
+      if (dialect === 'sqlite') {
+        const [table] = (await db.engine.knex.raw("SELECT sql FROM sqlite_master WHERE name = 'corral_alerted'")) as { sql: string }[];
+        expect(table!.sql).toMatch(/WITHOUT ROWID$/);
+      }
+      const alerted = { alert: 'A', model_table: 'Galaxy', model_key: '1', created_at: new Date() };
+      await db.engine.knex('corral_alerted').insert(alerted);
+      await expect(db.engine.knex('corral_alerted').insert(alerted)).rejects.toThrow(UNIQUE_VIOLATION);
       expect(await indexesOf(db, 'corral_failures')).toEqual([{ columns: 'processor,model_table,model_key', unique: true }]);
       expect(await indexesOf(db, 'corral_runs')).toEqual([{ columns: 'processor,started_at', unique: false }]);
       const when = new Date();

@@ -117,7 +117,7 @@ forEachDatabase((dialect) => {
   const posted = (alert: string, status: number) =>
     hook.requests.filter((r) => (r.body as Posted).alert === alert && r.status === status).map((r) => (r.body as Posted).row.id);
   const alerted = async (alert: string) =>
-    (await on.db.query<{ model_key: string }>('SELECT model_key FROM corral_alerted WHERE alert = ? ORDER BY id', [alert])).map((r) => Number(r.model_key));
+    (await on.db.query<{ model_key: string }>('SELECT model_key FROM corral_alerted WHERE alert = ? ORDER BY length(model_key), model_key', [alert])).map((r) => Number(r.model_key));
   const failuresOf = async (alert: string) =>
     on.db.query<{ model_key: string; attempts: number | string; quarantined: unknown }>('SELECT model_key, attempts, quarantined FROM corral_failures WHERE processor = ?', [alert]);
   const renderLog = () => path.join(on.pipe.root, 'render.log');

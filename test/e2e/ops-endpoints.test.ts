@@ -50,7 +50,7 @@ forEachDatabase((dialect) => {
     await hook?.close();
   });
 
-  const alerted = async () => (await on.db.query<{ model_key: string }>('SELECT model_key FROM corral_alerted ORDER BY id')).map((r) => r.model_key);
+  const alerted = async () => (await on.db.query<{ model_key: string }>('SELECT model_key FROM corral_alerted ORDER BY length(model_key), model_key')).map((r) => r.model_key);
 
   test('when the webhook fails on the second row then check-alerts fails with one line naming it, and the next run sends only the rest', async () => {
     hook.script([{ status: 200 }], { status: 500, body: 'busy' });

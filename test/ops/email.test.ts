@@ -51,7 +51,7 @@ function alertOf(endpoint: Email) {
 }
 
 async function alertedKeys(db: UnitDb): Promise<string[]> {
-  return (await db.engine.knex('corral_alerted').orderBy('id').pluck('model_key')) as string[];
+  return (await db.engine.knex('corral_alerted').orderByRaw('length(model_key), model_key').pluck('model_key')) as string[];
 }
 
 describe('Email', () => {

@@ -75,6 +75,20 @@ forEachDatabase((dialect) => {
     expect(isEmptyDiff(found)).toBe(true);
   });
 
+  test("when an older corral made corral_alerted (a numbered id, a unique index) then the models and the database do not differ", async () => {
+    const db = await openDb({ models: V1 });
+    await db.engine.knex.schema.dropTable('corral_alerted');
+    await db.engine.knex.schema.createTable('corral_alerted', (table) => {
+      table.increments('id', { primaryKey: true });
+      table.string('alert', 200).notNullable();
+      table.string('model_table', 200).notNullable();
+      table.text('model_key').notNullable();
+      table.specificType('created_at', dialect === 'postgres' ? 'timestamptz' : 'datetime').notNullable();
+      table.unique(['alert', 'model_table', 'model_key']);
+    });
+    expect(isEmptyDiff(await diff(db, V1))).toBe(true);
+  });
+
   test('when models gain columns, indexes, a unique and a table then the migration adds them and the rows survive', async () => {
     const db = await openDb({ models: V1 });
     await db.engine.knex('Star').insert({ name: 'Sun' });

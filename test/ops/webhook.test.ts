@@ -103,7 +103,7 @@ describe('Webhook', () => {
     );
     // The secret part of the URL is never shown.
     expect(failed.error!.message).not.toContain('secret-token');
-    expect(await db.engine.knex('corral_alerted').orderBy('id').pluck('model_key')).toEqual(['1']);
+    expect(await db.engine.knex('corral_alerted').orderByRaw('length(model_key), model_key').pluck('model_key')).toEqual(['1']);
     // The server's failure, not the row's.
     expect(await db.engine.knex('corral_failures').count({ n: '*' })).toEqual([{ n: 0 }]);
 
@@ -137,7 +137,7 @@ describe('Webhook', () => {
     });
     expect(labelsPosted(server)).toEqual(['a', 'c']);
     expect(labelsPosted(server, 400)).toEqual(['bad']);
-    expect(await db.engine.knex('corral_alerted').orderBy('id').pluck('model_key')).toEqual(['1', '3']);
+    expect(await db.engine.knex('corral_alerted').orderByRaw('length(model_key), model_key').pluck('model_key')).toEqual(['1', '3']);
     expect(await db.engine.knex('corral_failures').pluck('model_key')).toEqual(['2']);
   });
 

@@ -83,18 +83,61 @@ forEachDatabase((dialect) => {
       await run(db, First);
       await run(db, Second);
       await run(db, First);
-      expect(await selectRows(db, (k) => k('corral_alerted').select('alert', 'model_table', 'model_key').orderBy('id'))).toEqual([
+      expect(await selectRows(db, (k) => k('corral_alerted').select('alert', 'model_table', 'model_key').orderBy(['alert', 'model_key']))).toEqual([
         { alert: 'First', model_table: 'Event', model_key: '1' },
         { alert: 'First', model_table: 'Event', model_key: '2' },
         { alert: 'Second', model_table: 'Event', model_key: '2' },
       ]);
       // Stored as the dialect stores datetimes: milliseconds on SQLite, a timestamptz on PostgreSQL.
-      const [first] = (await db.engine.knex('corral_alerted').select('created_at').orderBy('id').limit(1)) as { created_at: unknown }[];
+      const [first] = (await db.engine.knex('corral_alerted').select('created_at').orderBy(['alert', 'model_key']).limit(1)) as { created_at: unknown }[];
       const createdAt = first!.created_at;
       const millis = dialect === 'sqlite' ? (createdAt as number) : (createdAt as Date).getTime();
       if (dialect === 'sqlite') expect(typeof createdAt).toBe('number');
       else expect(createdAt).toBeInstanceOf(Date);
       expect(Math.abs(Date.now() - millis)).toBeLessThan(10 * 60_000);
+    });
+
+    test('when an older corral made corral_alerted (a numbered id, a unique index) then the alert records into it and sends each row once', async () => {
+      const db = await withEvents([['a', true], ['b', true]], 1);
+      await db.engine.knex.schema.dropTable('corral_alerted');
+      await db.engine.knex.schema.createTable('corral_alerted', (table) => {
+        table.increments('id', { primaryKey: true });
+        table.string('alert', 200).notNullable();
+        table.string('model_table', 200).notNullable();
+        table.text('model_key').notNullable();
+        table.specificType('created_at', dialect === 'postgres' ? 'timestamptz' : 'datetime').notNullable();
+        table.unique(['alert', 'model_table', 'model_key']);
+      });
+      const endpoint = new Collect();
+      class Old extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [];
+        static override alertTo = [endpoint];
+      }
+      expect((await run(db, Old)).rows).toBe(2);
+      expect((await run(db, Old)).rows).toBe(0);
+      expect(endpoint.sent).toHaveLength(2);
+      expect(await selectRows(db, (k) => k('corral_alerted').select('id', 'model_key').orderBy('id'))).toEqual([{ id: 1, model_key: '1' }, { id: 2, model_key: '2' }]);
+    });
+
+    test('when sending a row changes a later row of the same chunk then that row is judged as it is now', async () => {
+      const db = await withEvents([['a', true], ['b', true], ['c', true]]);
+      const sent: number[] = [];
+      // Sending row 1 makes row 2 uninteresting, through the alert's own transaction.
+      class Spoiler extends Endpoint {
+        async process(row: ModelInstance): Promise<void> {
+          const id = (row as unknown as { id: number }).id;
+          sent.push(id);
+          if (id === 1) await this.alert.db('Event').where({ id: 2 }).update({ interesting: false });
+        }
+      }
+      class Notify extends Alert<Event> {
+        static override model = Event;
+        static override conditions = [{ interesting: true }];
+        static override alertTo = [new Spoiler()];
+      }
+      expect((await run(db, Notify)).rows).toBe(2);
+      expect(sent).toEqual([1, 3]);
     });
 
     test('when the model has a composite key then the alert remembers the whole key', async () => {
@@ -108,7 +151,7 @@ forEachDatabase((dialect) => {
       }
       expect((await run(db, PairAlert)).rows).toBe(2);
       expect((await run(db, PairAlert)).rows).toBe(0);
-      expect(await selectRows(db, (k) => k('corral_alerted').select('model_key').orderBy('id'))).toEqual([{ model_key: '1\x1fx' }, { model_key: '1\x1fy' }]);
+      expect(await selectRows(db, (k) => k('corral_alerted').select('model_key').orderBy(['alert', 'model_key']))).toEqual([{ model_key: '1\x1fx' }, { model_key: '1\x1fy' }]);
     });
 
     test('when an endpoint is unavailable on a row then the alert stops, no row is blamed, and the next run sends the rest', async () => {
@@ -157,7 +200,7 @@ forEachDatabase((dialect) => {
       expect(stats).toMatchObject({ status: 'ok', rows: 2, failedRows: 1 });
       expect(stats.rowFailures).toMatchObject([{ key: 'id=2', message: 'cannot plot row 2', attempts: 1, quarantined: false }]);
       expect(sent).toEqual([1, 3]);
-      expect(await selectRows(db, (k) => k('corral_alerted').select('model_key').orderBy('id'))).toEqual([{ model_key: '1' }, { model_key: '3' }]);
+      expect(await selectRows(db, (k) => k('corral_alerted').select('model_key').orderBy(['alert', 'model_key']))).toEqual([{ model_key: '1' }, { model_key: '3' }]);
       expect(await selectRows(db, (k) => k('corral_failures').select('processor', 'model_key'))).toEqual([{ processor: 'Plot', model_key: '2' }]);
       // Backing off (retryDelaySeconds): the next run leaves it out.
       expect(await run(db, Plot)).toMatchObject({ status: 'ok', rows: 0, failedRows: 0 });

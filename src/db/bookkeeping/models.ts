@@ -5,17 +5,23 @@ import { model } from '../model.js';
  * Which row each alert has already announced. One row per (alert, table, key), so
  * an alert finds its new rows with an anti-join instead of loading every id it
  * ever sent (the original kept a growing pickled list).
+ *
+ * Keyed by (alert, table, key) itself, with no numbered id: each alerted row commits
+ * its record alone (the crash bound, run/execute-alert.ts), and on SQLite a table
+ * WITHOUT ROWID (db/schema.ts) makes that commit write one page instead of three
+ * (the table, its unique index, and AUTOINCREMENT's sqlite_sequence). Tables an
+ * older corral created keep their `id` column and unique index: nothing reads `id`,
+ * and the database numbers it.
  */
 export class Alerted extends model(
   'corral_alerted',
   {
-    id: integer().primaryKey(),
-    alert: string(200).notNull(),
-    model_table: string(200).notNull(),
-    model_key: text().notNull(),
+    alert: string(200).primaryKey(),
+    model_table: string(200).primaryKey(),
+    model_key: text().primaryKey(),
     created_at: datetime().notNull(),
   },
-  { uniques: [['alert', 'model_table', 'model_key']], description: 'Rows already announced by each alert.' },
+  { description: 'Rows already announced by each alert.' },
 ) {}
 
 /**

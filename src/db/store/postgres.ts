@@ -109,7 +109,7 @@ export class PostgresStore implements Store {
       claim: async (tx, candidate) => (await this.lockingRows(source.claimQuery(tx.db, candidate)).first()) as Row | undefined,
       record: async (tx, record) => {
         const stored = { ...record, created_at: toDb(Alerted.columns.created_at.spec, record.created_at, 'postgres') };
-        const inserted = (await tx.db(Alerted.table).insert(stored).onConflict(['alert', 'model_table', 'model_key']).ignore().returning('id')) as unknown[];
+        const inserted = (await tx.db(Alerted.table).insert(stored).onConflict(['alert', 'model_table', 'model_key']).ignore().returning('alert')) as unknown[];
         return inserted.length > 0;
       },
     };

@@ -102,6 +102,13 @@ export class SqliteStore implements Store {
     return this.raw;
   }
 
+  private readonly ends: Partial<Record<'COMMIT' | 'ROLLBACK', Statement>> = {};
+
+  /** COMMIT or ROLLBACK, prepared once: an alert ends a transaction per row (its crash bound). */
+  endTransaction(sql: 'COMMIT' | 'ROLLBACK'): void {
+    (this.ends[sql] ??= this.raw.prepare(sql)).run();
+  }
+
   async begin(engine: Engine, stop?: StopRequest): Promise<Transaction> {
     await this.lock.begin(stop);
     return new SqliteTransaction(engine, this.knex, this);
@@ -163,9 +170,32 @@ export class SqliteStore implements Store {
     const record = this.statement(
       `INSERT INTO "${Alerted.table}" ("alert", "model_table", "model_key", "created_at") VALUES (?, ?, ?, ?) ON CONFLICT ("alert", "model_table", "model_key") DO NOTHING`,
     );
+    // The claim's re-read is skipped while nothing can have changed since the chunk was
+    // read: no other connection committed (`PRAGMA data_version`, read inside the claim's
+    // transaction, after the write lock), and this connection changed nothing but its own
+    // records (`total_changes()`: an alert or endpoint writing, a failure recorded, a
+    // heartbeat, and the claims re-read until the next chunk).
+    const dataVersion = this.raw.prepare('PRAGMA data_version').pluck();
+    const totalChanges = this.raw.prepare('SELECT total_changes()').pluck();
+    let version: unknown;
+    let changes = -1;
     return {
-      claim: (_tx, candidate) => claim.get(fixed.map((value, i) => (keys[i] === undefined ? value : candidate[keys[i]]))) as Row | undefined,
-      record: (_tx, r: AlertedRecord) => record.run([r.alert, r.model_table, r.model_key, toDb(Alerted.columns.created_at.spec, r.created_at, 'sqlite')]).changes > 0,
+      beforeChunk: () => {
+        version = dataVersion.get();
+        changes = totalChanges.get() as number;
+      },
+      claim: (_tx, candidate) => {
+        if (changes >= 0) {
+          if (dataVersion.get() === version && totalChanges.get() === changes) return candidate;
+          changes = -1;
+        }
+        return claim.get(fixed.map((value, i) => (keys[i] === undefined ? value : candidate[keys[i]]))) as Row | undefined;
+      },
+      record: (_tx, r: AlertedRecord) => {
+        const inserted = record.run([r.alert, r.model_table, r.model_key, toDb(Alerted.columns.created_at.spec, r.created_at, 'sqlite')]).changes;
+        if (changes >= 0) changes += inserted;
+        return inserted > 0;
+      },
     };
   }
 
@@ -419,10 +449,10 @@ class SqliteTransaction extends Transaction {
   }
 
   protected commitWork(): void {
-    this.store.sqlite.exec('COMMIT');
+    this.store.endTransaction('COMMIT');
   }
 
   protected rollbackWork(): void {
-    if (this.store.sqlite.inTransaction) this.store.sqlite.exec('ROLLBACK');
+    if (this.store.sqlite.inTransaction) this.store.endTransaction('ROLLBACK');
   }
 }

@@ -72,6 +72,11 @@ export interface AlertClaims {
   claim(tx: Transaction, candidate: Row): Row | undefined | Promise<Row | undefined>;
   /** Inserts the record unless it is there (ON CONFLICT DO NOTHING); whether this insert made it. */
   record(tx: Transaction, record: AlertedRecord): boolean | Promise<boolean>;
+  /**
+   * Called just before a chunk's candidates are read. SQLite notes what the database
+   * looks like then, and a claim finding it unchanged takes the candidate as read.
+   */
+  beforeChunk?(): void;
 }
 
 export interface Store extends RowReader {

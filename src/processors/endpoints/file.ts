@@ -47,8 +47,14 @@ export class File extends Endpoint {
     this.fd = fs.openSync(target, this.mode);
   }
 
-  async process(row: ModelInstance): Promise<void> {
-    const text = await this.render(row);
+  /** One write per row, at once: no promise unless the alert renders asynchronously (a row waits for nothing else). */
+  process(row: ModelInstance): void | Promise<void> {
+    const text = this.render(row);
+    if (typeof text !== 'string') return text.then((rendered) => this.write(rendered));
+    this.write(text);
+  }
+
+  private write(text: string): void {
     try {
       fs.writeSync(this.fd!, text.endsWith('\n') ? text : text + '\n', null, this.encoding);
     } catch (error) {
