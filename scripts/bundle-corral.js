@@ -74,7 +74,9 @@ const metaUrl = {
   },
 };
 
-const entry = ENTRIES.map(([key, file]) => `export const ${key} = () => import(${JSON.stringify(`./${file}`)});`).join('\n');
+// `require`, not `import()`: each entry module is evaluated on first use, synchronously, so the
+// stubs need no top-level await and `require('corral')` (Node's require of an ES module) still works.
+const entry = ENTRIES.map(([key, file]) => `export const ${key} = () => require(${JSON.stringify(`./${file}`)});`).join('\n');
 
 await build({
   stdin: { contents: entry, resolveDir: DIST, sourcefile: 'corral-entry.js', loader: 'js' },
@@ -105,7 +107,8 @@ for (const [key, file] of ENTRIES) {
   const stub = [
     STUB_MARK + ': tsc wrote ' + path.basename(unbundledOf(full)) + ', which CORRAL_UNBUNDLED=1 imports instead.',
     `import { createRequire } from 'node:module';`,
-    `const entry = process.env.CORRAL_UNBUNDLED === '1' ? await import(${JSON.stringify(own)}) : await createRequire(import.meta.url)(${JSON.stringify(up.startsWith('.') ? up : `./${up}`)}).${key}();`,
+    `const require = createRequire(import.meta.url);`,
+    `const entry = process.env.CORRAL_UNBUNDLED === '1' ? require(${JSON.stringify(own)}) : require(${JSON.stringify(up.startsWith('.') ? up : `./${up}`)}).${key}();`,
     ...(names.length > 0 ? [`export const { ${names.join(', ')} } = entry;`] : []),
     '',
   ].join('\n');
