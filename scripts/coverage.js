@@ -122,6 +122,8 @@ fs.mkdirSync(OUT);
 fs.mkdirSync(FORKED);
 
 // Built once, here, without coverage: the suite's global setup then skips its own build.
+// Without scripts/bundle-corral.js: the processes then run tsc's modules of dist/, each with
+// its own source map to src/ (dist/corral.cjs would be one script for all of them).
 process.stdout.write('Building dist/ (with source maps)...\n');
 if (node(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']) !== 0 || node(['scripts/bundle-vendor.js']) !== 0) {
   process.stderr.write('coverage: building dist/ failed; nothing was measured\n');

@@ -48,6 +48,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // The rest of `npm run build`: knex and pino bundled into dist/vendor/.
     const bundled = spawnSync(process.execPath, ['scripts/bundle-vendor.js'], { cwd: REPO_ROOT, encoding: 'utf8' });
     if (bundled.status !== 0) throw new Error(`Bundling knex and pino failed (scripts/bundle-vendor.js, exit ${String(bundled.status)}):\n${bundled.stdout}${bundled.stderr}`);
+    // And corral's own modules into dist/corral.cjs, as the package ships them.
+    const own = spawnSync(process.execPath, ['scripts/bundle-corral.js'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    if (own.status !== 0) throw new Error(`Bundling corral's modules failed (scripts/bundle-corral.js, exit ${String(own.status)}):\n${own.stdout}${own.stderr}`);
   }
 
   return async () => {

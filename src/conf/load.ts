@@ -26,11 +26,25 @@ export interface LoadOptions {
    * (test, shell, exec, ...) must not, or they would see two copies of each class.
    */
   readonly compiled?: boolean;
+  /**
+   * With `compiled`: the compiled settings module the parent process imported
+   * (`compiledSettingsModule`), imported as it is. A forked child so skips the cache's
+   * fingerprint (a listing and a stat of every source file), and runs the very build
+   * its parent checked. When that build is gone, the cache is asked as usual.
+   */
+  readonly compiledModule?: string | undefined;
   /** The settings were checked by the parent process, with the same environment: skip the schema. */
   readonly checked?: boolean;
 }
 
 let lastFallback: string | undefined;
+/** Settings file → the compiled module this process imported for it. */
+const compiledModules = new Map<string, string>();
+
+/** The compiled module this process imported for `settingsFile` (undefined: loaded through tsx, or not loaded). */
+export function compiledSettingsModule(settingsFile: string): string | undefined {
+  return compiledModules.get(settingsFile);
+}
 
 /** Why the last `loadSettings` with `compiled` loaded the sources through tsx instead (for a debug line). */
 export function compileFallbackReason(): string | undefined {
@@ -46,11 +60,13 @@ export async function loadSettings(file: string, options: LoadOptions = {}): Pro
   }
   let moduleFile = file;
   if (/\.[cm]?tsx?$/.test(file)) {
-    const outcome = options.compiled && compileCacheEnabled() ? await compileSettings(file) : undefined;
+    const given = options.compiled && options.compiledModule !== undefined && fs.existsSync(options.compiledModule) ? options.compiledModule : undefined;
+    const outcome = given !== undefined ? { file: given } : options.compiled && compileCacheEnabled() ? await compileSettings(file) : undefined;
     lastFallback = outcome?.reason;
     const compiled = outcome?.file;
     if (compiled) {
       moduleFile = compiled;
+      compiledModules.set(file, compiled);
       // Stacks (--traceback) still point at the .ts lines, through the inline source maps.
       process.setSourceMapsEnabled(true);
     } else {

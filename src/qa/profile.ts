@@ -215,8 +215,8 @@ type SourceMapLike = { findEntry(line: number, column: number): object };
 
 /**
  * Rewrites call frames to the original sources: the pipeline's TypeScript (with
- * the source maps its processes saved) and corral's own `dist/*.js` (with the
- * `.js.map` beside each file, pointing at `src/*.ts`).
+ * the source maps its processes saved) and corral's own `dist/*.js` and
+ * `dist/corral.cjs` (with the `.map` beside each file, pointing at `src/*.ts`).
  */
 export function mapSources(profile: CpuProfile, pipelineMaps: Readonly<Record<string, module.SourceMapPayload>>): void {
   const cache = new Map<string, SourceMapLike | null>();
@@ -226,7 +226,7 @@ export function mapSources(profile: CpuProfile, pipelineMaps: Readonly<Record<st
     try {
       const payload = pipelineMaps[url];
       if (payload) found = new module.SourceMap(payload);
-      else if (url.startsWith('file:') && url.endsWith('.js') && url.startsWith(pathToFileURL(path.join(CORRAL_ROOT, 'dist')).href)) {
+      else if (url.startsWith('file:') && /\.c?js$/.test(url) && url.startsWith(pathToFileURL(path.join(CORRAL_ROOT, 'dist')).href)) {
         const mapFile = fileURLToPath(url) + '.map';
         if (fs.existsSync(mapFile)) {
           const raw = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as module.SourceMapPayload;

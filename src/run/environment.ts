@@ -35,6 +35,8 @@ export interface EnvironmentOptions {
   readonly createDatabase?: boolean | undefined;
   /** Import the pipeline from its compile cache rather than through tsx (see `LoadOptions`). */
   readonly compiled?: boolean | undefined;
+  /** With `compiled`: the compiled settings module to import (see `LoadOptions.compiledModule`). */
+  readonly compiledModule?: string | undefined;
   /** The settings were already checked by the parent process (forked children). */
   readonly settingsChecked?: boolean | undefined;
   /** The settings, when the caller has loaded them already (the command line has, to build its help). */
@@ -68,7 +70,7 @@ export function allModels(settings: ResolvedSettings): ModelClass[] {
 
 export async function openEnvironment(options: EnvironmentOptions): Promise<Environment> {
   const compiled = options.compiled ?? false;
-  const settings = options.settings ?? (await loadSettings(options.settingsFile, { compiled, checked: options.settingsChecked }));
+  const settings = options.settings ?? (await loadSettings(options.settingsFile, { compiled, compiledModule: options.compiledModule, checked: options.settingsChecked }));
   const logger = createLogger({
     name: settings.name,
     level: options.logLevel ?? settings.logLevel,

@@ -86,6 +86,7 @@ async function run(message: RunMessage): Promise<number> {
       logFormat: message.logFormat,
       connection: message.connection,
       compiled: message.compiled,
+      compiledModule: message.compiledModule,
       // The parent checked these settings, from the same module and environment.
       settingsChecked: true,
     });

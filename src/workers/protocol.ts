@@ -21,6 +21,8 @@ export interface RunMessage {
   readonly partition: { readonly index: number; readonly count: number } | undefined;
   /** Import the pipeline from its compile cache, as the parent did. */
   readonly compiled: boolean;
+  /** The compiled settings module the parent imported (conf/load.ts `compiledModule`). */
+  readonly compiledModule: string | undefined;
 }
 
 /** Parent → child: begin the work (the child's phase has come). */

@@ -7,6 +7,7 @@ import type { CorralError } from '../core/errors.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import type { Environment } from '../run/environment.js';
+import { compiledSettingsModule } from '../conf/load.js';
 import { describeError } from '../core/errors.js';
 import { executeProcessor, kindOf, modelOf, type RunStats, type StopFlag } from '../run/execute.js';
 import { endRunsOf } from '../db/bookkeeping/run-record.js';
@@ -284,6 +285,7 @@ function forkWorker(
     connection: env.mode === 'in' ? undefined : env.connection,
     partition,
     compiled: env.compiled,
+    compiledModule: env.compiled ? compiledSettingsModule(env.settings.settingsFile) : undefined,
   };
   child.send(message);
   const result = new Promise<WorkerResult>((resolve) => {

@@ -17,6 +17,9 @@ import { queryDb } from '../helpers/sqlite.js';
 import { tempDirForFile } from '../helpers/temp-dir.js';
 
 const tempRoot = tempDirForFile('corral-runner-');
+// This file imports modules of dist/ one by one, so the pipeline, and the children the
+// runner forks, must use those same modules rather than dist/corral.cjs (scripts/bundle-corral.js).
+process.env.CORRAL_UNBUNDLED = '1';
 
 function writePipeline(root: string): string {
   const corral = pathToFileURL(path.join(DIST_DIR, 'index.js')).href;

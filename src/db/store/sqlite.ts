@@ -19,6 +19,7 @@ import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js
 import { fromDb, sameValue, toDb } from '../values.js';
 import { changeDetector, insertedColumns, layoutOf, quote, READ_BACK, signatureColumns, snapshotOf, sqliteInsertPlan } from './layout.js';
 import type { AlertClaims, AlertedRecord, ClaimSource, Row, RowArrays, Store, StoreDriver } from './store.js';
+import { sqliteAddonPath } from './sqlite-binding.js';
 import { Transaction } from './transaction.js';
 
 type Statement = BetterSqlite3.Statement;
@@ -29,6 +30,7 @@ export const sqliteDriver: StoreDriver = {
     const knex: Knex.Config = {
       useNullAsDefault: true,
       ...options.knex,
+      connection: withAddonPath(options.knex.connection),
       pool: {
         min: 1,
         max: 1,
@@ -56,6 +58,15 @@ export const sqliteDriver: StoreDriver = {
   },
   connectionHint: () => 'Check that the folder of the SQLite file exists and is writable, or fix `connection` in the settings.',
 };
+
+/** The connection settings with better-sqlite3's addon named (`sqlite-binding.ts`), unless they name one already. */
+function withAddonPath(connection: Knex.Config['connection']): Knex.Config['connection'] {
+  if (typeof connection !== 'object' || connection === null || typeof connection === 'function') return connection;
+  const given = connection as { options?: { nativeBinding?: unknown } };
+  const addon = sqliteAddonPath();
+  if (addon === undefined || given.options?.nativeBinding !== undefined) return connection;
+  return { ...connection, options: { ...given.options, nativeBinding: addon } } as Knex.Config['connection'];
+}
 
 async function connectSqlite(knex: Knex, options: EngineOptions): Promise<SqliteStore> {
   const conn = (await knex.client.acquireConnection()) as BetterSqlite3.Database;
