@@ -20,6 +20,13 @@ export function tablesOf(file: string): string[] {
 /** Every row of every table, for "nothing changed" assertions. */
 export function snapshotDb(file: string): Record<string, unknown[]> {
   const snapshot: Record<string, unknown[]> = {};
-  for (const table of tablesOf(file)) snapshot[table] = queryDb(file, `SELECT * FROM "${table}" ORDER BY rowid`);
+  const withoutRowid = new Set(
+    queryDb<{ name: string }>(file, "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID%'").map((r) => r.name),
+  );
+  for (const table of tablesOf(file)) {
+    // A WITHOUT ROWID table (corral_alerted) has no rowid: its primary key orders it.
+    const order = withoutRowid.has(table) ? queryDb<{ name: string }>(file, `SELECT name FROM pragma_table_info('${table}') WHERE pk > 0 ORDER BY pk`).map((c) => `"${c.name}"`).join(', ') : 'rowid';
+    snapshot[table] = queryDb(file, `SELECT * FROM "${table}" ORDER BY ${order}`);
+  }
   return snapshot;
 }
