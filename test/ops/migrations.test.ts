@@ -15,6 +15,7 @@ import { diffSchema, isEmptyDiff } from '../../src/db/schema-diff.js';
 import { columnNames, tableNames } from '../helpers/introspect.js';
 import { forEachDatabase } from '../helpers/postgres.js';
 import { normalizeRow, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
+import { recreateOldAlertedTable } from '../helpers/old-alerted-table.js';
 
 // A date default: createdb on PostgreSQL once wrote it in a form the server refused.
 const Star = model('Star', { id: integer().primaryKey(), name: string(50).notNull().unique(), since: datetime().default(new Date('2001-02-03T04:05:06Z')) });
@@ -77,15 +78,7 @@ forEachDatabase((dialect) => {
 
   test("when an older corral made corral_alerted (a numbered id, a unique index) then the models and the database do not differ", async () => {
     const db = await openDb({ models: V1 });
-    await db.engine.knex.schema.dropTable('corral_alerted');
-    await db.engine.knex.schema.createTable('corral_alerted', (table) => {
-      table.increments('id', { primaryKey: true });
-      table.string('alert', 200).notNullable();
-      table.string('model_table', 200).notNullable();
-      table.text('model_key').notNullable();
-      table.specificType('created_at', dialect === 'postgres' ? 'timestamptz' : 'datetime').notNullable();
-      table.unique(['alert', 'model_table', 'model_key']);
-    });
+    await recreateOldAlertedTable(db.engine.knex, dialect);
     expect(isEmptyDiff(await diff(db, V1))).toBe(true);
   });
 

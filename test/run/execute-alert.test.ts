@@ -7,6 +7,7 @@ import { executeProcessor } from '../../src/run/execute.js';
 import { retryFailures } from '../../src/run/status.js';
 import { forEachDatabase } from '../helpers/postgres.js';
 import { selectRows, useUnitDb, type UnitDb } from '../helpers/unit-db.js';
+import { recreateOldAlertedTable } from '../helpers/old-alerted-table.js';
 
 class Event extends model('Event', {
   id: integer().primaryKey(),
@@ -99,15 +100,7 @@ forEachDatabase((dialect) => {
 
     test('when an older corral made corral_alerted (a numbered id, a unique index) then the alert records into it and sends each row once', async () => {
       const db = await withEvents([['a', true], ['b', true]], 1);
-      await db.engine.knex.schema.dropTable('corral_alerted');
-      await db.engine.knex.schema.createTable('corral_alerted', (table) => {
-        table.increments('id', { primaryKey: true });
-        table.string('alert', 200).notNullable();
-        table.string('model_table', 200).notNullable();
-        table.text('model_key').notNullable();
-        table.specificType('created_at', dialect === 'postgres' ? 'timestamptz' : 'datetime').notNullable();
-        table.unique(['alert', 'model_table', 'model_key']);
-      });
+      await recreateOldAlertedTable(db.engine.knex, dialect);
       const endpoint = new Collect();
       class Old extends Alert<Event> {
         static override model = Event;
