@@ -254,11 +254,7 @@ export class SqliteStore implements Store {
     let byModel = this.updatesByMask.get(Model);
     if (!byModel) this.updatesByMask.set(Model, (byModel = new Map()));
     let statement = byModel.get(mask);
-    if (!statement) {
-      let signature = '';
-      for (let i = 0; i < names.length; i++) if ((mask & (1 << i)) !== 0) signature += String.fromCharCode(65 + i);
-      byModel.set(mask, (statement = this.updateBySignature(Model, signature, names)));
-    }
+    if (!statement) byModel.set(mask, (statement = this.updateBySignature(Model, signatureOfMask(mask, names.length), names)));
     return statement;
   }
 
@@ -267,11 +263,7 @@ export class SqliteStore implements Store {
     let byModel = this.insertsByMask.get(Model);
     if (!byModel) this.insertsByMask.set(Model, (byModel = new Map()));
     let statement = byModel.get(written);
-    if (!statement) {
-      let signature = '';
-      for (let i = 0; i < names.length; i++) if ((written & (1 << i)) !== 0) signature += String.fromCharCode(65 + i);
-      byModel.set(written, (statement = this.insertBySignature(Model, signature, names, (written & READ_BACK) !== 0)));
-    }
+    if (!statement) byModel.set(written, (statement = this.insertBySignature(Model, signatureOfMask(written, names.length), names, (written & READ_BACK) !== 0)));
     return statement;
   }
 
@@ -466,4 +458,11 @@ class SqliteTransaction extends Transaction {
   protected rollbackWork(): void {
     if (this.store.sqlite.inTransaction) this.store.endTransaction('ROLLBACK');
   }
+}
+
+/** The column signature (`A` for column 0, `B` for 1, …) of the columns a mask names: the key the signature caches use. */
+function signatureOfMask(mask: number, columns: number): string {
+  let signature = '';
+  for (let i = 0; i < columns; i++) if ((mask & (1 << i)) !== 0) signature += String.fromCharCode(65 + i);
+  return signature;
 }
