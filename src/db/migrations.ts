@@ -277,17 +277,46 @@ export interface MigrateResult {
   readonly batch: number;
 }
 
+type KnexLogger = { warn: (message: string) => void };
+
+/** The capture installed on each knex logger, and the runs it serves. */
+const captures = new WeakMap<KnexLogger, { own: KnexLogger['warn'] | undefined; sinks: Set<string[]> }>();
+
+/**
+ * Warnings knex sends to a logger while migrations run, captured. knex reports a failing
+ * migration on the console besides throwing; the error corral throws says it once. One
+ * capture per logger serves every overlapping `runMigrations` on that engine, each
+ * getting every warning while it runs; the last to finish puts the logger's own back.
+ * @internal exported for its test.
+ */
+export function captureWarnings(logger: KnexLogger, sink: string[]): () => void {
+  let capture = captures.get(logger);
+  if (!capture) {
+    const own = Object.prototype.hasOwnProperty.call(logger, 'warn') ? logger.warn : undefined;
+    const sinks = new Set<string[]>();
+    capture = { own, sinks };
+    captures.set(logger, capture);
+    logger.warn = (message: string) => sinks.forEach((s) => s.push(String(message)));
+  }
+  capture.sinks.add(sink);
+  const active = capture;
+  return () => {
+    active.sinks.delete(sink);
+    if (active.sinks.size > 0) return;
+    captures.delete(logger);
+    if (active.own) logger.warn = active.own;
+    else delete (logger as { warn?: unknown }).warn;
+  };
+}
+
 /**
  * Runs knex's migrator with corral's table: `latest` applies every pending migration
  * in one transaction (SQLite and PostgreSQL both undo DDL on rollback), so a failing
  * migration leaves nothing half-applied; `rollback` undoes the last batch.
  */
 export async function runMigrations(engine: Engine, dir: string, direction: 'latest' | 'rollback'): Promise<MigrateResult> {
-  const logger = (engine.knex.client as { logger: { warn: (message: string) => void } }).logger;
   const warned: string[] = [];
-  // knex reports a failing migration on the console besides throwing; the error says it once.
-  const ownWarn = Object.prototype.hasOwnProperty.call(logger, 'warn') ? logger.warn : undefined;
-  logger.warn = (message: string) => void warned.push(String(message));
+  const release = captureWarnings((engine.knex.client as { logger: KnexLogger }).logger, warned);
   const config: Knex.MigratorConfig = { tableName: MIGRATIONS_TABLE, migrationSource: migrationSource(dir) };
   try {
     const [batch, files] = (direction === 'latest' ? await engine.knex.migrate.latest(config) : await engine.knex.migrate.rollback(config)) as [number, string[]];
@@ -299,7 +328,6 @@ export async function runMigrations(engine: Engine, dir: string, direction: 'lat
       cause: error,
     });
   } finally {
-    if (ownWarn) logger.warn = ownWarn;
-    else delete (logger as { warn?: unknown }).warn;
+    release();
   }
 }

@@ -9,7 +9,7 @@ import { migrationFileText } from '../../src/cli/commands/makemigrations.js';
 import { DBError } from '../../src/core/errors.js';
 import { bigint, boolean, datetime, float, integer, json, string, text } from '../../src/db/columns.js';
 import { frameworkModels } from '../../src/db/bookkeeping/models.js';
-import { MIGRATIONS_TABLE, migrationCode, migrationState, newMigrationName, runMigrations, slugify } from '../../src/db/migrations.js';
+import { MIGRATIONS_TABLE, captureWarnings, migrationCode, migrationState, newMigrationName, runMigrations, slugify } from '../../src/db/migrations.js';
 import { model, type ModelClass } from '../../src/db/model.js';
 import { diffSchema, isEmptyDiff } from '../../src/db/schema-diff.js';
 import { columnNames, tableNames } from '../helpers/introspect.js';
@@ -225,6 +225,31 @@ forEachDatabase((dialect) => {
     expect((error as DBError).hint).toBeUndefined();
     expect(await tableNames(db)).not.toContain('Moon');
     expect(await migrationState(db.engine, first.dir)).toMatchObject({ pending: [second.name], missing: [first.name] });
+  });
+});
+
+describe('knex warnings while migrations run', () => {
+  test('when two runs overlap and the first ends first then each got the warnings of its time and the logger is its own again', () => {
+    const seen: string[] = [];
+    class KnexLikeLogger {
+      warn(message: string) {
+        seen.push(message);
+      }
+    }
+    const logger = new KnexLikeLogger();
+    const first: string[] = [];
+    const second: string[] = [];
+    const releaseFirst = captureWarnings(logger, first);
+    const releaseSecond = captureWarnings(logger, second);
+    logger.warn('both');
+    releaseFirst();
+    logger.warn('second only');
+    releaseSecond();
+    logger.warn('after');
+    expect(first).toEqual(['both']);
+    expect(second).toEqual(['both', 'second only']);
+    expect(seen).toEqual(['after']);
+    expect(Object.prototype.hasOwnProperty.call(logger, 'warn')).toBe(false);
   });
 });
 
