@@ -89,8 +89,17 @@ function writeFile(file: string, content: string | Uint8Array): void {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     fs.writeFileSync(file, content);
   } catch (error) {
-    throw unwritable(file, error);
+    // mkdir names the whole folder it could not make; the message names the file in the way.
+    const blocker = fileInTheWay(file);
+    throw unwritable(file, blocker === undefined ? error : Object.assign(new Error(blocker), { code: 'ENOTDIR', path: blocker, cause: error }));
   }
+}
+
+/** The first part of `file`'s folder path, as given, that exists and is not a folder; undefined when there is none. */
+function fileInTheWay(file: string): string | undefined {
+  let folder = path.dirname(file);
+  while (!fs.existsSync(folder)) folder = path.dirname(folder);
+  return fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory() === false ? folder : undefined;
 }
 
 /**
@@ -105,9 +114,10 @@ function checkWritable(file: string): void {
       return;
     }
     // Up the path as given, so that the message names the part the user typed.
+    const blocker = fileInTheWay(file);
+    if (blocker !== undefined) throw Object.assign(new Error(blocker), { code: 'ENOTDIR', path: blocker });
     let folder = path.dirname(file);
     while (!fs.existsSync(folder)) folder = path.dirname(folder);
-    if (!fs.statSync(folder).isDirectory()) throw Object.assign(new Error(folder), { code: 'ENOTDIR', path: folder });
     fs.accessSync(folder, fs.constants.W_OK);
   } catch (error) {
     throw unwritable(file, error);

@@ -44,13 +44,13 @@ describe('writeDocument', () => {
     expect(fs.readFileSync(path.join(tempDir(), 'one', 'pic.svg'), 'utf8')).toBe('<>');
   });
 
-  test('when the folder of a companion cannot be made then the error says why, naming the file', () => {
+  test('when the folder of a companion cannot be made then the error names the file in the way', () => {
     const folder = path.join(tempDir(), 'blocked');
     fs.mkdirSync(folder);
     const file = path.join(folder, 'doc.txt');
     fs.writeFileSync(path.join(folder, 'sub'), 'a file where a folder should be');
     expect(() => writeDocument(memoryOutput(), { format: 'txt', file }, 'text', 'the document', [{ name: path.join('sub', 'pic.svg'), content: '', what: 'its diagram' }])).toThrow(
-      `-o ${path.join(folder, 'sub', 'pic.svg')}: cannot write there (EEXIST: file already exists, mkdir '${path.join(folder, 'sub')}')`,
+      `-o ${path.join(folder, 'sub', 'pic.svg')}: cannot write there (${path.join(folder, 'sub')} is a file, not a folder)`,
     );
     const long = path.join(folder, `${'x'.repeat(300)}.txt`);
     expect(() => writeDocument(memoryOutput(), { format: 'txt', file: long }, 'text', 'the document')).toThrow(/cannot write there \(ENAMETOOLONG: name too long/);
