@@ -45,6 +45,7 @@ export interface HeldInsertStatements {
 /** Where a model's rows can be held: its insert plan, and the mask of every column but the key. */
 interface Holdable {
   readonly plan: NonNullable<ReturnType<typeof sqliteInsertPlan>>;
+  readonly snapshot: ReturnType<typeof snapshotOf>;
   readonly written: number;
   readonly keyName: string;
   readonly width: number;
@@ -57,7 +58,7 @@ function holdableOf(Model: ModelClass): Holdable | null {
   if (holdable === undefined) {
     const { names, autoKey } = layoutOf(Model);
     const plan = sqliteInsertPlan(Model);
-    holdable = plan && autoKey >= 0 ? { plan, written: ((1 << names.length) - 1) & ~(1 << autoKey), keyName: names[autoKey]!, width: names.length } : null;
+    holdable = plan && autoKey >= 0 ? { plan, snapshot: snapshotOf(Model), written: ((1 << names.length) - 1) & ~(1 << autoKey), keyName: names[autoKey]!, width: names.length } : null;
     holdables.set(Model, holdable);
   }
   return holdable;
@@ -78,7 +79,8 @@ export class SqliteInsertBatch {
   private readonly scratch: unknown[] = [];
   /** One row's values for the statement of one row (the fallback, and the rows left at a flush). */
   private readonly single: unknown[] = [];
-  /** The next key per model; forgotten whenever something else may have written (see `forgetKeys`). */
+  /** The next key of `Model`, and of each model before it; forgotten whenever something else may have written (see `forgetKeys`). */
+  private nextKey: number | undefined;
   private readonly nextKeys = new Map<ModelClass, number>();
 
   constructor(statements: HeldInsertStatements, rowsPerStatement: number) {
@@ -99,13 +101,14 @@ export class SqliteInsertBatch {
    */
   add(instance: ModelInstance, place: number, refused: HeldRefusal[]): boolean {
     const Model = instance.model;
-    const holdable = holdableOf(Model);
+    // The model of the previous row (a loader yields one model, row after row) without a lookup.
+    const holdable = Model === this.Model ? this.holdable! : holdableOf(Model);
     if (holdable === null) return false;
     const row = columnsOf(instance);
     const scratch = this.scratch;
     // Fills the constant defaults and NULLs into the row, as the insert at once would.
     if (holdable.plan(row, scratch) !== holdable.written) return false;
-    let next = this.nextKeys.get(Model);
+    let next = Model === this.Model ? this.nextKey : this.nextKeys.get(Model);
     if (next === undefined) {
       const largest = this.statements.largestKey(Model);
       // Not the rowid, or keys too large for a JavaScript number: written at once.
@@ -114,12 +117,13 @@ export class SqliteInsertBatch {
     }
     if (this.Model !== Model) {
       this.flush(refused);
+      if (this.Model !== undefined && this.nextKey !== undefined) this.nextKeys.set(this.Model, this.nextKey);
       this.Model = Model;
       this.holdable = holdable;
     }
-    this.nextKeys.set(Model, next + 1);
+    this.nextKey = next + 1;
     row[holdable.keyName] = next;
-    instance[ROW_STATE] = { persisted: true, original: snapshotOf(Model)(row) };
+    instance[ROW_STATE] = { persisted: true, original: holdable.snapshot(row) };
     const values = this.values;
     for (let i = 0; i < scratch.length; i++) values.push(scratch[i]);
     values.push(next);
@@ -137,11 +141,20 @@ export class SqliteInsertBatch {
   flush(refused: HeldRefusal[]): void {
     const count = this.rows.length;
     if (count === 0) return;
+    try {
+      this.write(count, refused);
+    } finally {
+      // Emptied, not replaced: the arrays are reused row after row.
+      this.rows.length = 0;
+      this.places.length = 0;
+      this.values.length = 0;
+    }
+  }
+
+  private write(count: number, refused: HeldRefusal[]): void {
     const Model = this.Model!;
     const holdable = this.holdable!;
-    const rows = this.rows.splice(0);
-    const places = this.places.splice(0);
-    const values = this.values.splice(0);
+    const { rows, places, values } = this;
     if (count > 1) {
       try {
         this.statements.heldInsert(Model, holdable.written, count).run(values);
@@ -172,6 +185,7 @@ export class SqliteInsertBatch {
 
   /** After a statement not of this batch: the table's keys are read again before the next row is numbered. */
   forgetKeys(): void {
+    this.nextKey = undefined;
     if (this.nextKeys.size > 0) this.nextKeys.clear();
   }
 
@@ -180,7 +194,7 @@ export class SqliteInsertBatch {
     this.rows.length = 0;
     this.places.length = 0;
     this.values.length = 0;
-    this.nextKeys.clear();
+    this.forgetKeys();
   }
 }
 
