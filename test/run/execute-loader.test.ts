@@ -289,6 +289,25 @@ forEachDatabase((dialect) => {
       expect(await selectRows(db, (k) => k('Tagged').select('tag').orderBy('id'))).toEqual(['a', 'b', 'c'].map((tag) => ({ tag })));
     });
 
+    test('when rows of two models of one table come in turns then each gets its own id, the one code after its yield saw', async () => {
+      const db = await openDb({ models: [Reading], chunkSize: 200 });
+      /** The same table under another class: its rows are numbered by the same table. */
+      class Calibrated extends Reading {}
+      const seen: [string, number | null][] = [];
+      class Turns extends Loader {
+        *generate() {
+          for (let i = 1; i <= 120; i++) {
+            const row = i % 3 === 0 ? new Calibrated({ sensor: `c${i}`, value: i }) : new Reading({ sensor: `r${i}`, value: i });
+            yield row;
+            seen.push([row.sensor, row.id]);
+          }
+        }
+      }
+      expect(await run(db, Turns)).toMatchObject({ status: 'ok', rows: 120 });
+      const stored = (await selectRows(db, (k) => k('Reading').select('id', 'sensor').orderBy('id'))) as { id: number; sensor: string }[];
+      expect(stored.map((r) => [r.sensor, r.id])).toEqual(seen);
+    });
+
     test('when the table had rows, some deleted, and a row gives its own id then each new row gets the id the database would have given it', async () => {
       const db = await openDb({ models: [Reading], chunkSize: 200 });
       await db.engine.inTransaction(async (tx) => {

@@ -79,9 +79,9 @@ export class SqliteInsertBatch {
   private readonly scratch: unknown[] = [];
   /** One row's values for the statement of one row (the fallback, and the rows left at a flush). */
   private readonly single: unknown[] = [];
-  /** The next key of `Model`, and of each model before it; forgotten whenever something else may have written (see `forgetKeys`). */
+  /** The next key of `Model`'s table, and of each table before it; forgotten whenever something else may have written (see `forgetKeys`). */
   private nextKey: number | undefined;
-  private readonly nextKeys = new Map<ModelClass, number>();
+  private readonly nextKeys = new Map<string, number>();
 
   constructor(statements: HeldInsertStatements, rowsPerStatement: number) {
     this.statements = statements;
@@ -108,18 +108,20 @@ export class SqliteInsertBatch {
     const scratch = this.scratch;
     // Fills the constant defaults and NULLs into the row, as the insert at once would.
     if (holdable.plan(row, scratch) !== holdable.written) return false;
-    let next = Model === this.Model ? this.nextKey : this.nextKeys.get(Model);
+    if (this.Model !== Model) {
+      // Written first: another model may share the table, and its rows are numbered before.
+      this.flush(refused);
+      if (this.Model !== undefined && this.nextKey !== undefined) this.nextKeys.set(this.Model.table, this.nextKey);
+      this.Model = Model;
+      this.holdable = holdable;
+      this.nextKey = this.nextKeys.get(Model.table);
+    }
+    let next = this.nextKey;
     if (next === undefined) {
       const largest = this.statements.largestKey(Model);
       // Not the rowid, or keys too large for a JavaScript number: written at once.
       if (largest === undefined || largest >= Number.MAX_SAFE_INTEGER - 1e9) return false;
       next = largest + 1;
-    }
-    if (this.Model !== Model) {
-      this.flush(refused);
-      if (this.Model !== undefined && this.nextKey !== undefined) this.nextKeys.set(this.Model, this.nextKey);
-      this.Model = Model;
-      this.holdable = holdable;
     }
     this.nextKey = next + 1;
     row[holdable.keyName] = next;
