@@ -249,6 +249,89 @@ forEachDatabase((dialect) => {
     });
   });
 
+  describe('rows written many to a statement (SQLite: 50 to an INSERT)', () => {
+    test('when one row of a full statement is refused then the others of it and after it are stored with the ids code after their yield saw, and it is recorded by its place', async () => {
+      const db = await openDb({ models: [Tagged], chunkSize: 200 });
+      const seen = new Map<string, number | null>();
+      class Many extends Loader {
+        *generate() {
+          for (let i = 1; i <= 130; i++) {
+            const row = new Tagged({ tag: i === 75 ? 't3' : `t${i}` });
+            yield row;
+            seen.set(i === 75 ? 'refused' : row.tag, row.id);
+          }
+        }
+      }
+      const stats = await run(db, Many);
+      expect(stats).toMatchObject({ status: 'ok', rows: 129, failedRows: 1 });
+      expect(stats.rowFailures.map((f) => f.key)).toEqual(['Tagged #75']);
+      const stored = (await selectRows(db, (k) => k('Tagged').select('id', 'tag').orderBy('id'))) as { id: number; tag: string }[];
+      expect(stored).toHaveLength(129);
+      expect(stored.map((r) => r.tag)).toEqual(Array.from({ length: 130 }, (_, i) => `t${i + 1}`).filter((tag) => tag !== 't75'));
+      for (const { id, tag } of stored) expect(seen.get(tag)).toBe(id);
+      expect(await selectRows(db, (k) => k(Failure.table).select('model_key'))).toEqual([{ model_key: '#75' }]);
+    });
+
+    test('when a value too long comes while refused rows wait then the refusals are recorded in the order the rows were yielded', async () => {
+      const db = await openDb({ models: [Tagged], chunkSize: 200 });
+      class Order extends Loader {
+        *generate() {
+          yield new Tagged({ tag: 'a' });
+          yield new Tagged({ tag: 'a' });
+          yield new Tagged({ tag: 'b' });
+          yield new Tagged({ tag: 'x'.repeat(30) });
+          yield new Tagged({ tag: 'c' });
+        }
+      }
+      const stats = await run(db, Order);
+      expect(stats).toMatchObject({ status: 'ok', rows: 3, failedRows: 2 });
+      expect(stats.rowFailures.map((f) => f.key)).toEqual(['Tagged #2', 'Tagged #4']);
+      expect(await selectRows(db, (k) => k('Tagged').select('tag').orderBy('id'))).toEqual(['a', 'b', 'c'].map((tag) => ({ tag })));
+    });
+
+    test('when rows of two models of one table come in turns then each gets its own id, the one code after its yield saw', async () => {
+      const db = await openDb({ models: [Reading], chunkSize: 200 });
+      /** The same table under another class: its rows are numbered by the same table. */
+      class Calibrated extends Reading {}
+      const seen: [string, number | null][] = [];
+      class Turns extends Loader {
+        *generate() {
+          for (let i = 1; i <= 120; i++) {
+            const row = i % 3 === 0 ? new Calibrated({ sensor: `c${i}`, value: i }) : new Reading({ sensor: `r${i}`, value: i });
+            yield row;
+            seen.push([row.sensor, row.id]);
+          }
+        }
+      }
+      expect(await run(db, Turns)).toMatchObject({ status: 'ok', rows: 120 });
+      const stored = (await selectRows(db, (k) => k('Reading').select('id', 'sensor').orderBy('id'))) as { id: number; sensor: string }[];
+      expect(stored.map((r) => [r.sensor, r.id])).toEqual(seen);
+    });
+
+    test('when the table had rows, some deleted, and a row gives its own id then each new row gets the id the database would have given it', async () => {
+      const db = await openDb({ models: [Reading], chunkSize: 200 });
+      await db.engine.inTransaction(async (tx) => {
+        for (let i = 1; i <= 5; i++) await tx.save(new Reading({ sensor: 'before', value: i }));
+        await tx.db('Reading').whereIn('id', [4, 5]).delete();
+      });
+      const ids: (number | null)[] = [];
+      class After extends Loader {
+        *generate() {
+          for (const given of [undefined, 20, undefined]) {
+            const row = new Reading({ sensor: 'after', value: 0, ...(given === undefined ? {} : { id: given }) });
+            yield row;
+            ids.push(row.id);
+          }
+        }
+      }
+      expect(await run(db, After)).toMatchObject({ status: 'ok', rows: 3 });
+      // A deleted id is not given again; after a given id SQLite numbers from it, a PostgreSQL sequence goes on.
+      expect(ids).toEqual(dialect === 'sqlite' ? [6, 20, 21] : [6, 20, 7]);
+      const stored = (await selectRows(db, (k) => k('Reading').select('id').where({ sensor: 'after' }).orderBy('id'))) as { id: number }[];
+      expect(stored.map((r) => r.id)).toEqual([...ids].sort((a, b) => a! - b!));
+    });
+  });
+
   describe('loader failures', () => {
     test('when the loader throws after 25 rows with chunkSize 10 then 20 rows are committed and teardown receives the error', async () => {
       const db = await openDb({ models: [Reading], chunkSize: 10 });

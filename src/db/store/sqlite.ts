@@ -14,13 +14,15 @@ import type { ColumnSpec } from '../columns.js';
 import type { Engine, EngineOptions, SessionSettings } from '../engine.js';
 import { Alerted } from '../bookkeeping/models.js';
 import { columnsOf, ROW_STATE, type ModelClass, type ModelInstance } from '../model.js';
+import { blameOf } from '../blame.js';
 import { refuseTooLong } from '../refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js';
 import { fromDb, sameValue, toDb } from '../values.js';
 import { changeDetector, insertedColumns, layoutOf, quote, READ_BACK, signatureColumns, snapshotOf, sqliteInsertPlan } from './layout.js';
 import type { AlertClaims, AlertedRecord, ClaimSource, Row, RowArrays, Store, StoreDriver } from './store.js';
 import { sqliteAddonPath } from './sqlite-binding.js';
-import { Transaction } from './transaction.js';
+import { Transaction, type InsertBatching } from './transaction.js';
+import { heldInsertSql, SqliteInsertBatch, type HeldInsertStatements, type HeldRefusal } from './sqlite-insert-batch.js';
 
 type Statement = BetterSqlite3.Statement;
 
@@ -88,7 +90,7 @@ function sqliteBinding(value: unknown): unknown {
   return value;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, HeldInsertStatements {
   readonly dialect = 'sqlite' as const;
   readonly session: SessionSettings | undefined = undefined;
   private readonly knex: Knex;
@@ -102,6 +104,15 @@ export class SqliteStore implements Store {
   private readonly insertsBySignature = new WeakMap<ModelClass, Map<string, Statement>>();
   private readonly updatesByMask = new WeakMap<ModelClass, Map<number, Statement>>();
   private readonly insertsByMask = new WeakMap<ModelClass, Map<number, Statement>>();
+  private readonly heldInserts = new WeakMap<ModelClass, Map<number, Statement>>();
+  /** Per model: the statement reading its largest key, or null when its key is not the rowid (`largestKey`). */
+  private readonly largestKeys = new WeakMap<ModelClass, Statement | null>();
+  /**
+   * Called before any statement other than a held insert runs on the connection
+   * while a transaction holds rows back (sqlite-insert-batch.ts): writes them first,
+   * so that the statement sees them and writes come in the order they were made.
+   */
+  beforeStatement: (() => void) | undefined = undefined;
 
   constructor(knex: Knex, raw: BetterSqlite3.Database, lock: SqliteWriteLock) {
     this.knex = knex;
@@ -149,6 +160,7 @@ export class SqliteStore implements Store {
   /** A cached prepared statement: a chunk builds SQL text, but prepares it once per text. */
   readRows(query: Knex.QueryBuilder): Row[] {
     const { sql, bindings } = query.toSQL().toNative();
+    this.beforeStatement?.();
     return this.statement(sql).all(bindings.map(sqliteBinding)) as Row[];
   }
 
@@ -159,6 +171,7 @@ export class SqliteStore implements Store {
   }
 
   readArraysOf(sql: string, bindings: readonly unknown[]): RowArrays {
+    this.beforeStatement?.();
     let entry = this.arrayStatements.get(sql);
     if (!entry) {
       const statement = this.raw.prepare(sql).raw(true);
@@ -267,6 +280,48 @@ export class SqliteStore implements Store {
     return statement;
   }
 
+  /** The INSERT of `rows` held-back rows (sqlite-insert-batch.ts): the columns of `written`, then the key. */
+  heldInsert(Model: ModelClass, written: number, rows: number): Statement {
+    let byModel = this.heldInserts.get(Model);
+    if (!byModel) this.heldInserts.set(Model, (byModel = new Map()));
+    // Few row counts per model (k, and 1): one key of both.
+    const key = written * 4096 + rows;
+    let statement = byModel.get(key);
+    if (!statement) byModel.set(key, (statement = this.statement(heldInsertSql(Model, written, rows))));
+    return statement;
+  }
+
+  /**
+   * The largest key the table of `Model` has had: what SQLite numbers the next row
+   * after (its largest rowid, or under AUTOINCREMENT the larger of that and
+   * `sqlite_sequence`). Undefined when the key is not the table's rowid.
+   */
+  largestKey(Model: ModelClass): number | undefined {
+    let statement = this.largestKeys.get(Model);
+    if (statement === undefined) {
+      statement = this.largestKeyStatement(Model);
+      this.largestKeys.set(Model, statement);
+    }
+    if (statement === null) return undefined;
+    const largest = statement.get() as unknown;
+    return typeof largest === 'number' ? largest : undefined;
+  }
+
+  private largestKeyStatement(Model: ModelClass): Statement | null {
+    const { names, autoKey } = layoutOf(Model);
+    if (autoKey < 0) return null;
+    const table = this.raw.prepare('SELECT sql FROM sqlite_master WHERE type = ? AND name = ?').pluck().get('table', Model.table) as string | undefined;
+    if (table === undefined || /without\s+rowid/i.test(table)) return null;
+    const keys = this.raw.prepare('SELECT name, type FROM pragma_table_info(?) WHERE pk > 0').all(Model.table) as { name: string; type: string }[];
+    // Only an INTEGER PRIMARY KEY column is the rowid (the type spelled so, any case).
+    if (keys.length !== 1 || keys[0]!.name !== names[autoKey] || keys[0]!.type.toUpperCase() !== 'INTEGER') return null;
+    const largestRow = `coalesce((SELECT max(rowid) FROM ${quote(Model.table)}), 0)`;
+    const sequenced = this.raw.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'").pluck().get() !== 0;
+    return this.raw
+      .prepare(sequenced ? `SELECT max(${largestRow}, coalesce((SELECT seq FROM sqlite_sequence WHERE name = ${quoteText(Model.table)}), 0))` : `SELECT ${largestRow}`)
+      .pluck();
+  }
+
   /** A statement found per model and signature, so that a row builds no SQL text; prepared once per SQL text. */
   private bySignature(cache: WeakMap<ModelClass, Map<string, Statement>>, Model: ModelClass, key: string, sql: () => string): Statement {
     let byModel = cache.get(Model);
@@ -298,7 +353,10 @@ export class SqliteStore implements Store {
   async knexStatement<T>(sql: string, run: () => Promise<T>, begun: () => T): Promise<T> {
     const raw = this.raw;
     const lock = this.lock;
-    if (raw.inTransaction) return run();
+    if (raw.inTransaction) {
+      this.beforeStatement?.();
+      return run();
+    }
     // knex's own transactions (createdb, migrate) begin deferred: make them take the
     // lock at once and in turn, like corral's (a deferred one can fail on its first write).
     if (sql === 'BEGIN;') {
@@ -341,17 +399,41 @@ function routeKnexThroughLock(knex: Knex, conn: BetterSqlite3.Database, store: S
   };
 }
 
-/** A transaction on SQLite: every write at once and synchronously, through a prepared statement cached per column set. */
+/** A transaction on SQLite: every write synchronously, through a prepared statement cached per column set; the loader's new rows k per statement. */
 class SqliteTransaction extends Transaction {
   private readonly store: SqliteStore;
   /** The bound values of an insert, refilled per row: the statement binds them at once and keeps nothing. */
   private readonly insertValues: unknown[] = [];
   /** The same for an update: a step updates every row it reads. */
   private readonly updateValues: unknown[] = [];
+  /** The loader's held-back new rows (`batchInserts` with `rowsPerStatement`), and whom to tell of a refused one. */
+  private held: SqliteInsertBatch | undefined;
+  private tellRefused: InsertBatching['refused'] | undefined;
+  /** Rows refused when the held rows were written, not yet told (`tellRefusals`): a flush may run inside a knex query, which cannot wait for another. */
+  private readonly refusals: HeldRefusal[] = [];
+  /** `saveNow` calls so far: the place of the next row (what a refusal found at a flush is named by). */
+  private saves = 0;
+  private readonly flushHeld = (): void => {
+    const held = this.held!;
+    held.forgetKeys();
+    held.flush(this.refusals);
+  };
 
   constructor(engine: Engine, db: Knex, store: SqliteStore) {
     super(engine, db);
     this.store = store;
+  }
+
+  /**
+   * Holds the loader's new rows back and writes them `rowsPerStatement` at a time
+   * (sqlite-insert-batch.ts); any other statement on the connection writes them
+   * first. Without `rowsPerStatement` (a step) every row is written at once.
+   */
+  override batchInserts(batching: InsertBatching): void {
+    if ((batching.rowsPerStatement ?? 1) <= 1) return;
+    this.held = new SqliteInsertBatch(this.store, batching.rowsPerStatement!);
+    this.tellRefused = batching.refused;
+    this.store.beforeStatement = this.flushHeld;
   }
 
   /** A prepared statement per row is as fast as a batch here: written at once, no promise. */
@@ -359,12 +441,57 @@ class SqliteTransaction extends Transaction {
     this.saveNow(instance);
   }
 
-  saveNow(instance: ModelInstance): boolean {
+  saveNow(instance: ModelInstance): boolean | Promise<boolean> {
     const state = instance[ROW_STATE];
+    const held = this.held;
+    if (held === undefined) {
+      if (state?.deleted) return false;
+      if (state?.persisted) return this.update(instance.model, instance, state.original ?? {});
+      this.insert(instance.model, instance);
+      return true;
+    }
+    const place = this.saves++;
     if (state?.deleted) return false;
-    if (state?.persisted) return this.update(instance.model, instance, state.original ?? {});
-    this.insert(instance.model, instance);
-    return true;
+    if (state === undefined || !state.persisted) {
+      let holding: boolean;
+      try {
+        holding = held.add(instance, place, this.refusals);
+      } catch (error) {
+        // This row's own refusal (a value too long) comes after those of the rows before it.
+        if (blameOf(error) !== 'row') throw error;
+        this.flushHeld();
+        if (this.refusals.length === 0) throw error;
+        return this.tellRefusals().then(() => Promise.reject(error));
+      }
+      if (holding) return this.refusals.length === 0 ? true : this.tellRefusals().then(() => true);
+    }
+    // Written at once (an update, a row whose columns cannot wait), after the rows held.
+    const written = state?.persisted ? this.update(instance.model, instance, state.original ?? {}) : (this.insert(instance.model, instance), true);
+    return this.refusals.length === 0 ? written : this.tellRefusals().then(() => written);
+  }
+
+  /** Tells the loader of the held rows refused, in the order they were saved. */
+  private async tellRefusals(): Promise<void> {
+    while (this.refusals.length > 0) {
+      const { row, refusal, place } = this.refusals.shift()!;
+      await this.tellRefused!(row, refusal, place);
+    }
+  }
+
+  override async flush(): Promise<void> {
+    if (this.held === undefined) return;
+    this.flushHeld();
+    await this.tellRefusals();
+  }
+
+  protected override discard(): void {
+    this.held?.discard();
+    this.refusals.length = 0;
+    this.stopHolding();
+  }
+
+  private stopHolding(): void {
+    if (this.held !== undefined && this.store.beforeStatement === this.flushHeld) this.store.beforeStatement = undefined;
   }
 
   /** A file does not lose its connection. */
@@ -374,6 +501,7 @@ class SqliteTransaction extends Transaction {
 
   /** Without a read-back, SQLite hands back the rowid of an integer key. */
   protected insert(Model: ModelClass, instance: ModelInstance): void {
+    if (this.held) this.flushHeld();
     const row = columnsOf(instance);
     const { names, specs, autoKey } = layoutOf(Model);
     const plan = sqliteInsertPlan(Model);
@@ -401,6 +529,7 @@ class SqliteTransaction extends Transaction {
   }
 
   protected update(Model: ModelClass, instance: ModelInstance, original: Record<string, unknown>): boolean {
+    if (this.held) this.flushHeld();
     const row = columnsOf(instance);
     const changed = changeDetector(Model);
     if (!changed) return this.updateBySignature(Model, row, original);
@@ -452,12 +581,18 @@ class SqliteTransaction extends Transaction {
   }
 
   protected commitWork(): void {
+    this.stopHolding();
     this.store.endTransaction('COMMIT');
   }
 
   protected rollbackWork(): void {
     if (this.store.sqlite.inTransaction) this.store.endTransaction('ROLLBACK');
   }
+}
+
+/** A string literal in SQL. */
+function quoteText(text: string): string {
+  return "'" + text.replaceAll("'", "''") + "'";
 }
 
 /** The column signature (`A` for column 0, `B` for 1, …) of the columns a mask names: the key the signature caches use. */

@@ -13,6 +13,12 @@ export interface InsertBatching {
   readonly idsPerTrip: number;
   /** Ids taken on the first trip (default `idsPerTrip`), each trip after twice as many as the one before. */
   readonly firstIds?: number;
+  /**
+   * SQLite: new rows per INSERT statement, held back until that many wait (or
+   * anything else is sent); 1 or none: each written at once. PostgreSQL holds a
+   * chunk's rows whatever this says.
+   */
+  readonly rowsPerStatement?: number;
   /** Called, in the order the rows were saved, for each row refused when the held-back rows were written. */
   readonly refused: InsertRefused;
 }
@@ -54,7 +60,7 @@ export abstract class Transaction implements DbContext {
    * The loader's and the step's transactions: `saveNow` may hold a new row back and write it with
    * others at `flush` (PostgreSQL), the row's key and columns set at once as they will
    * be stored; a row the database then refuses is handed to `batching.refused`, and
-   * the others are stored. A no-op where a row is written at once anyway (SQLite).
+   * the others are stored. On SQLite only with `rowsPerStatement` (the loader).
    */
   batchInserts(_batching: InsertBatching): void {}
 
