@@ -28,6 +28,8 @@ export class SentJournal {
   private fd: number | undefined;
   /** Lines appended since the last `clear`: rows delivered whose batch has not committed. */
   private pending = 0;
+  /** Journals of dead processes replayed in the transaction in flight: removed once it commits. */
+  private replayed: string[] = [];
   /** Why the journal could not be written; from then on it is not used. */
   failure: unknown;
 
@@ -59,8 +61,12 @@ export class SentJournal {
     }
   }
 
-  /** After the batch's commit: its rows are recorded, the lines are no longer needed. */
+  /** After the batch's commit: its rows and the ones it replayed are recorded, their lines are no longer needed. */
   clear(): void {
+    if (this.replayed.length > 0) {
+      for (const file of this.replayed) fs.rmSync(file, { force: true });
+      this.replayed = [];
+    }
     if (this.pending === 0 || this.fd === undefined) return;
     try {
       fs.ftruncateSync(this.fd);
@@ -72,10 +78,14 @@ export class SentJournal {
 
   /**
    * Inside a write transaction, before anything is claimed: hands every complete line
-   * of the other processes' journals to `record`, then empties those files (removes
-   * them when their process is gone). A partial last line (a crash in mid-write) is
-   * ignored. Also makes this process's own file again if a replaying process removed
-   * it (one that took this process for dead, e.g. in another PID namespace).
+   * of the other processes' journals to `record`. A partial last line (a crash in
+   * mid-write) is ignored. The journals of dead processes are removed by `clear`, once
+   * the transaction that recorded their rows has committed: one that rolls back, or
+   * dies, leaves them to the next. A live process's journal is left to its owner,
+   * which empties it when its batch commits (its lines are then recorded already, or
+   * its commit failed and it keeps them, for whoever replays after it is gone). Also
+   * makes this process's own file again if a replaying process removed it (one that
+   * took this process for dead, e.g. in another PID namespace).
    */
   replay(record: (alert: string, table: string, key: string) => void): void {
     if (this.fd !== undefined && fs.fstatSync(this.fd).nlink === 0) this.reopen();
@@ -85,8 +95,10 @@ export class SentJournal {
     } catch {
       return;
     }
+    this.replayed = [];
     for (const name of names) {
-      if (name === this.name) continue;
+      // Its own lines are still there only when their batch did not commit (SQLite rolled it back): they count too.
+      if (name === this.name && this.pending === 0) continue;
       const file = path.join(this.folder, name);
       let text: string;
       try {
@@ -96,13 +108,7 @@ export class SentJournal {
       }
       for (const line of completeLines(text)) record(...line);
       const pid = /^(\d+)-[0-9a-f]+$/.exec(name)?.[1];
-      try {
-        // A live owner keeps appending to its descriptor: its file is emptied, never removed.
-        if (pid !== undefined && !alive(Number(pid))) fs.rmSync(file, { force: true });
-        else if (text.length > 0) fs.truncateSync(file);
-      } catch {
-        // Replayed again next time: it does nothing.
-      }
+      if (pid !== undefined && !alive(Number(pid))) this.replayed.push(file);
     }
   }
 

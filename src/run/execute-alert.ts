@@ -58,11 +58,11 @@ export function deliveryFault(error: unknown): 'row' | 'endpoint' {
 
 /**
  * The alert loop. Candidates are read a chunk at a time without locks; each row is
- * then claimed, sent and recorded in a transaction of its own: re-read locked (FOR
- * UPDATE SKIP LOCKED on PostgreSQL; SQLite's write lock serialises), still matching
- * and still not alerted, and its corral_alerted record inserted before sending, so
- * concurrent `check-alerts` never send a row twice. The store runs the claim and the
- * record (`Store.alertClaims`: prepared statements on SQLite).
+ * then claimed, sent and recorded in a transaction: re-read locked (FOR UPDATE SKIP
+ * LOCKED on PostgreSQL; SQLite's write lock serialises), still matching and still not
+ * alerted, and its corral_alerted record inserted before sending, so concurrent
+ * `check-alerts` never send a row twice. The store runs the claim and the record
+ * (`Store.alertClaims`: prepared statements on SQLite).
  *
  * A row whose rendering or delivery fails by its own fault (see deliveryFault) is
  * rolled back alone, recorded in corral_failures like a step's failed row, and the
@@ -72,14 +72,28 @@ export function deliveryFault(error: unknown): 'row' | 'endpoint' {
  * The crash bound: after a crashed alert process (SIGKILL, out of memory, a lost
  * database connection) the next run sends again at most ONE row of that process:
  * the row whose delivery happened and whose record had not committed. No row is
- * lost. It holds because a row's record commits before the next row is sent, so at
- * any moment at most one row is delivered and not recorded; and a row is recorded
- * only in the transaction that delivers it, so a rollback takes the record away
- * with the row. Batching records (one commit for several rows) would widen the
- * window to the batch: each row pays a commit of its own, which is what bounds an
- * alert's speed (test/e2e/alert-crash.test.ts kills the process mid-send). A power
- * loss is another matter on SQLite: in WAL mode with synchronous=NORMAL it may also
- * undo the last commits, and with them their records.
+ * lost: a row is recorded only in the transaction that delivers it, so a rollback
+ * takes the record away with the row.
+ *
+ * On PostgreSQL and `:memory:`, each row has a transaction of its own, which commits
+ * before the next row is sent: at any moment at most one row is delivered and not
+ * recorded. On a SQLite database file, where that commit is most of a row's cost,
+ * rows commit in batches (`AlertBatches`): one BEGIN IMMEDIATE, a savepoint per row
+ * (a failed row is taken back alone), and COMMIT after BATCH_ROWS delivered rows,
+ * after BATCH_MS (other writers wait no longer than a turn of the lock), after a
+ * delivery that awaited (a slow SMTP server or webhook never holds the lock across
+ * rows), at a stop, or at the chunk's end (the heartbeat and progress see committed
+ * rows). The bound then holds through the sent journal (db/sent-journal.ts): once
+ * delivered, a row is appended to this process's journal file with one write, before
+ * the next row is sent, and every batch of every process begins, under the write
+ * lock, by recording the rows the other processes' journals name (they were
+ * delivered by a process that died before its commit, or they are recorded already).
+ * So a crash loses from the batch only the row in flight. A journal that cannot be
+ * written ends the batches: each row commits alone for the rest of the run.
+ *
+ * A power loss is another matter on SQLite: in WAL mode with synchronous=NORMAL it
+ * may also undo the last commits, and with them their records; the journal is not
+ * synced either, so it may lose its last lines too, and a batch be sent again.
  */
 export async function runAlertRows(
   alert: Alert,
@@ -147,6 +161,12 @@ export async function runAlertRows(
     await open.rollback();
   };
 
+  /** A row not taken (gone, or recorded by another process): a batch goes on without it. */
+  const skipRow = async (batching: boolean) => {
+    if (batching && batches!.undoRow()) return;
+    await abandonRow(false);
+  };
+
   /** A batch goes on after a delivered row unless it is full, old, the delivery awaited, or a stop was asked. */
   const batchGoesOn = (awaited: boolean) =>
     !awaited && batched < BATCH_ROWS && Date.now() - batchStarted < BATCH_MS && context.stop?.requested !== true;
@@ -166,6 +186,7 @@ export async function runAlertRows(
         opened.push(endpoint);
       }
     }), context.stop);
+    batches?.committed();
     while (!workSet.done) {
       await beat(rows, 0, chunkSize);
       // After the beat's turn of the event loop, so a signal during the last chunk counts now.
@@ -192,7 +213,7 @@ export async function runAlertRows(
           let raw = claims.claim(tx, candidate);
           if (isThenable(raw)) raw = await raw;
           if (!raw) {
-            await abandonRow(batching);
+            await skipRow(batching);
             continue;
           }
           const row = hydrate(Model, raw);
@@ -203,7 +224,7 @@ export async function runAlertRows(
           let taken = claims.record(tx, record);
           if (isThenable(taken)) taken = await taken;
           if (!taken) {
-            await abandonRow(batching);
+            await skipRow(batching);
             continue;
           }
           sending = row;
