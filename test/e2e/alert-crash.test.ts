@@ -186,6 +186,7 @@ describe('sqlite, a kill in the middle of a batch', () => {
       // The rows delivered since the killed process's last commit are in its journal (a batch
       // also commits after 50 ms: on a very slow machine some may be committed instead). Every
       // row sent so far is in corral_alerted or in a journal, but the one in flight.
+      expect(fs.existsSync(journal), 'the sent journal folder after the kill').toBe(true);
       const own = path.join(journal, fs.readdirSync(journal).find((name) => name.startsWith(`${inFlight.pid}-`))!);
       expect(journalKeys(own).length, 'rows delivered and not committed').toBeGreaterThan(0);
       const known = new Set([...(await committed()), ...fs.readdirSync(journal).flatMap((name) => journalKeys(path.join(journal, name)))]);
