@@ -19,7 +19,8 @@ import { refuseTooLong } from '../refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js';
 import { fromDb, sameValue, toDb } from '../values.js';
 import { changeDetector, insertedColumns, layoutOf, quote, READ_BACK, signatureColumns, snapshotOf, sqliteInsertPlan } from './layout.js';
-import type { AlertClaims, AlertedRecord, ClaimSource, Row, RowArrays, Store, StoreDriver } from './store.js';
+import { SentJournal } from '../sent-journal.js';
+import type { AlertBatches, AlertClaims, AlertedRecord, ClaimSource, Row, RowArrays, Store, StoreDriver } from './store.js';
 import { sqliteAddonPath } from './sqlite-binding.js';
 import { Transaction, type InsertBatching } from './transaction.js';
 import { heldInsertSql, SqliteInsertBatch, type HeldInsertStatements, type HeldRefusal } from './sqlite-insert-batch.js';
@@ -78,7 +79,7 @@ async function connectSqlite(knex: Knex, options: EngineOptions): Promise<Sqlite
   const file = (options.knex.connection as { filename?: string } | undefined)?.filename;
   // Long: with several writer processes on one file, a writer may wait for chunks of others.
   const lock = new SqliteWriteLock(conn, file && file !== ':memory:' ? file : undefined, options.label, options.busyTimeoutMs ?? 300_000);
-  const store = new SqliteStore(knex, conn, lock);
+  const store = new SqliteStore(knex, conn, lock, file && file !== ':memory:' ? file : undefined);
   routeKnexThroughLock(knex, conn, store);
   return store;
 }
@@ -96,6 +97,8 @@ export class SqliteStore implements Store, HeldInsertStatements {
   private readonly knex: Knex;
   private readonly raw: BetterSqlite3.Database;
   private readonly lock: SqliteWriteLock;
+  /** The database file; undefined for `:memory:`, which no other process shares (an alert's rows then commit one by one). */
+  private readonly file: string | undefined;
   /** A write through knex outside a transaction opens one and leaves it open (`shell`). */
   private holdWrites = false;
   private readonly statements = new Map<string, Statement>();
@@ -114,10 +117,11 @@ export class SqliteStore implements Store, HeldInsertStatements {
    */
   beforeStatement: (() => void) | undefined = undefined;
 
-  constructor(knex: Knex, raw: BetterSqlite3.Database, lock: SqliteWriteLock) {
+  constructor(knex: Knex, raw: BetterSqlite3.Database, lock: SqliteWriteLock, file?: string) {
     this.knex = knex;
     this.raw = raw;
     this.lock = lock;
+    this.file = file;
   }
 
   get sqlite(): BetterSqlite3.Database {
@@ -126,7 +130,7 @@ export class SqliteStore implements Store, HeldInsertStatements {
 
   private readonly ends: Partial<Record<'COMMIT' | 'ROLLBACK', Statement>> = {};
 
-  /** COMMIT or ROLLBACK, prepared once: an alert ends a transaction per row (its crash bound). */
+  /** COMMIT or ROLLBACK, prepared once: an alert without batches ends a transaction per row (its crash bound). */
   endTransaction(sql: 'COMMIT' | 'ROLLBACK'): void {
     (this.ends[sql] ??= this.raw.prepare(sql)).run();
   }
@@ -191,9 +195,7 @@ export class SqliteStore implements Store, HeldInsertStatements {
     const claim = this.statement(compiled.sql);
     const fixed = compiled.bindings.map(sqliteBinding);
     const keys = compiled.keys;
-    const record = this.statement(
-      `INSERT INTO "${Alerted.table}" ("alert", "model_table", "model_key", "created_at") VALUES (?, ?, ?, ?) ON CONFLICT ("alert", "model_table", "model_key") DO NOTHING`,
-    );
+    const record = this.recordStatement();
     // The claim's re-read is skipped while nothing can have changed since the chunk was
     // read: no other connection committed (`PRAGMA data_version`, read inside the claim's
     // transaction, after the write lock), and this connection changed nothing but its own
@@ -220,6 +222,48 @@ export class SqliteStore implements Store, HeldInsertStatements {
         if (changes >= 0) changes += inserted;
         return inserted > 0;
       },
+      batches: this.file === undefined ? undefined : this.alertBatches(this.file),
+    };
+  }
+
+  private recordStatement(): Statement {
+    return this.statement(
+      `INSERT INTO "${Alerted.table}" ("alert", "model_table", "model_key", "created_at") VALUES (?, ?, ?, ?) ON CONFLICT ("alert", "model_table", "model_key") DO NOTHING`,
+    );
+  }
+
+  /** An alert run's batches (see `AlertBatches`): savepoints as prepared statements, and its sent journal. */
+  private alertBatches(file: string): AlertBatches {
+    const raw = this.raw;
+    const journal = new SentJournal(file);
+    const record = this.recordStatement();
+    const savepoint = raw.prepare('SAVEPOINT corral_row');
+    const release = raw.prepare('RELEASE corral_row');
+    const rollbackTo = raw.prepare('ROLLBACK TO corral_row');
+    // Replayed records are the ones of other processes: dated when they are found.
+    const replayed = (alert: string, table: string, key: string) => {
+      record.run([alert, table, key, toDb(Alerted.columns.created_at.spec, new Date(), 'sqlite')]);
+    };
+    return {
+      replay: () => journal.replay(replayed),
+      savepoint: () => savepoint.run(),
+      release: () => release.run(),
+      undoRow: () => {
+        if (!raw.inTransaction) return false;
+        rollbackTo.run();
+        release.run();
+        return true;
+      },
+      sent: (r) => journal.append(r.alert, r.model_table, r.model_key),
+      committed: () => journal.clear(),
+      get usable() {
+        return journal.usable;
+      },
+      get journalFailure() {
+        return journal.failure;
+      },
+      journalFolder: journal.folder,
+      close: () => journal.close(),
     };
   }
 

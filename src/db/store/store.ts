@@ -77,6 +77,35 @@ export interface AlertClaims {
    * looks like then, and a claim finding it unchanged takes the candidate as read.
    */
   beforeChunk?(): void;
+  /** SQLite database files: the rows are committed in batches (`AlertBatches`); undefined where each row commits alone. */
+  readonly batches?: AlertBatches;
+}
+
+/**
+ * An alert's batches on a SQLite database file: several rows per transaction, each
+ * in a savepoint of its own, and what was delivered since the batch began written to
+ * the process's sent journal (`db/sent-journal.ts`), so that a crash still re-sends at
+ * most the row in flight.
+ */
+export interface AlertBatches {
+  /** In a write transaction, before any claim: records the rows other processes' journals say were delivered. */
+  replay(): void;
+  /** Before a row's claim. */
+  savepoint(): void;
+  /** The row is done: its writes join the batch. */
+  release(): void;
+  /** Takes back the row's writes and keeps the batch; false when SQLite has rolled the whole transaction back (a full disk). */
+  undoRow(): boolean;
+  /** Notes a delivered row in the journal; false when it could not be written (`journalFailure` says why). */
+  sent(record: AlertedRecord): boolean;
+  /** After the batch's COMMIT. */
+  committed(): void;
+  /** Whether batches can be used: false once the journal failed. */
+  readonly usable: boolean;
+  readonly journalFailure: unknown;
+  readonly journalFolder: string;
+  /** At the end of the run. */
+  close(): void;
 }
 
 export interface Store extends RowReader {
