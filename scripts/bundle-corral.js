@@ -27,6 +27,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -74,6 +75,32 @@ const metaUrl = {
   },
 };
 
+/**
+ * commander, bundled in rather than required from node_modules, with its
+ * `require('node:child_process')` made lazy: commander needs child_process only to
+ * spawn an executable subcommand, which corral never has, but requiring it at start-up
+ * loads child_process, net, dgram and streams, ~5 ms of every command that never forks
+ * (lssteps, --help). Any other require of child_process by commander fails the build,
+ * so that an upgrade of commander is looked at again here.
+ */
+/** commander's CommonJS entry (the `require` condition of its exports). */
+const COMMANDER_ENTRY = createRequire(import.meta.url).resolve('commander');
+const lazyCommander = {
+  name: 'lazy-commander',
+  setup(bundler) {
+    bundler.onResolve({ filter: /^commander$/ }, () => ({ path: COMMANDER_ENTRY }));
+    bundler.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (text.split(eager).length !== 2 || text.split('child_process').length !== 2) {
+        throw new Error(`${args.path}: commander's require of node:child_process changed; see lazyCommander in scripts/bundle-corral.js`);
+      }
+      const lazy = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
+      return { contents: text.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 // `require`, not `import()`: each entry module is evaluated on first use, synchronously, so the
 // stubs need no top-level await and `require('corral')` (Node's require of an ES module) still works.
 const entry = ENTRIES.map(([key, file]) => `export const ${key} = () => require(${JSON.stringify(`./${file}`)});`).join('\n');
@@ -85,7 +112,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // Dependencies stay packages (knex and pino are loaded from dist/vendor/ by core/vendor.ts).
+  // Dependencies stay packages (knex and pino are loaded from dist/vendor/ by core/vendor.ts), but for commander (lazyCommander).
   packages: 'external',
   // Whitespace kept: one statement a line, as in dist/, for bench/profile.js's line groups.
   sourcemap: 'linked',
@@ -94,7 +121,7 @@ await build({
     js: `${'/* corral, its modules of dist/ in one file (scripts/bundle-corral.js). */'}\nconst __corralUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;`,
   },
   logLevel: 'warning',
-  plugins: [metaUrl],
+  plugins: [metaUrl, lazyCommander],
 });
 
 // tsc's entry modules kept aside, then replaced by stubs over the bundle.
