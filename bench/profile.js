@@ -39,7 +39,7 @@ const FRAME_GROUPS = [
   [(url, fn) => fn === '(program)', 'native outside JS (V8/libuv)'],
   [(url) => /better-sqlite3\/lib\/methods\/transaction/.test(url), 'SQLite: BEGIN/COMMIT'],
   [(url) => /better-sqlite3/.test(url), 'SQLite: open/prepare/close'],
-  [(url, fn) => /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution/.test(url) || /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports)$/.test(fn), 'module loading and Node start'],
+  [(url, fn) => /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution/.test(url) || /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports|Script)$/.test(fn), 'module loading and Node start'],
   [(url, fn) => /internal\/child_process|serialization/.test(url) || /^(writeUtf8String|writeLatin1String)$/.test(fn) && /child_process/.test(url), 'IPC'],
   [(url) => /dist\/vendor\/knex|node_modules\/knex/.test(url), 'knex'],
   [(url) => /node_modules\/zod/.test(url), 'zod'],
@@ -53,11 +53,12 @@ const FRAME_GROUPS = [
 
 const sourceCache = new Map();
 function lineOf(url, line) {
-  if (!url.startsWith('file://')) return null;
+  // A path: a vm.Script's (dist/corral.cjs through dist/corral-load.cjs, the vendor bundles).
+  if (!url.startsWith('file://') && !url.startsWith('/')) return null;
   let lines = sourceCache.get(url);
   if (lines === undefined) {
     try {
-      lines = fs.readFileSync(fileURLToPath(url), 'utf8').split('\n');
+      lines = fs.readFileSync(url.startsWith('/') ? url : fileURLToPath(url), 'utf8').split('\n');
     } catch {
       lines = null;
     }
@@ -68,7 +69,7 @@ function lineOf(url, line) {
 
 /** A frame of Node's module loader (or of Node's own start). */
 const LOADER = /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution|internal\/main\//;
-const COMPILERS = /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports|dlopen)$/;
+const COMPILERS = /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports|dlopen|Script)$/;
 
 /**
  * Node's internal frames (fs, path, url, streams, natives) do work for whoever

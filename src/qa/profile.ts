@@ -218,6 +218,8 @@ type SourceMapLike = { findEntry(line: number, column: number): object };
  * the source maps its processes saved) and corral's own `dist/*.js` and
  * `dist/corral.cjs` (with the `.map` beside each file, pointing at `src/*.ts`).
  */
+const toFileUrl = (url: string): string => (url.startsWith('file:') ? url : pathToFileURL(url).href);
+
 export function mapSources(profile: CpuProfile, pipelineMaps: Readonly<Record<string, module.SourceMapPayload>>): void {
   const cache = new Map<string, SourceMapLike | null>();
   const mapFor = (url: string): SourceMapLike | null => {
@@ -226,8 +228,9 @@ export function mapSources(profile: CpuProfile, pipelineMaps: Readonly<Record<st
     try {
       const payload = pipelineMaps[url];
       if (payload) found = new module.SourceMap(payload);
-      else if (url.startsWith('file:') && /\.c?js$/.test(url) && url.startsWith(pathToFileURL(path.join(CORRAL_ROOT, 'dist')).href)) {
-        const mapFile = fileURLToPath(url) + '.map';
+      // dist/corral.cjs runs as a vm.Script (dist/corral-load.cjs), whose frames name a path, not a URL.
+      else if ((url.startsWith('file:') || path.isAbsolute(url)) && /\.c?js$/.test(url) && toFileUrl(url).startsWith(pathToFileURL(path.join(CORRAL_ROOT, 'dist')).href)) {
+        const mapFile = fileURLToPath(toFileUrl(url)) + '.map';
         if (fs.existsSync(mapFile)) {
           const raw = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as module.SourceMapPayload;
           const base = path.dirname(mapFile);
