@@ -24,6 +24,9 @@
  * relative to a module (the child entry, the heartbeat thread, package.json,
  * templates/) are the same as unbundled. The bundle's source map leads to src/*.ts
  * through tsc's maps (`profile`, stacks under --enable-source-maps).
+ *
+ * The stubs require dist/corral-load.cjs, which runs the bundle with V8's code cache of
+ * it (corral.cjs.v8cache), both written here too: see `loaderSource` below.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -77,6 +80,9 @@ const metaUrl = {
   },
 };
 
+/** commander's CommonJS entry (the `require` condition of its exports). */
+const COMMANDER_ENTRY = createRequire(import.meta.url).resolve('commander');
+
 /**
  * commander, bundled in rather than required from node_modules, with its
  * `require('node:child_process')` made lazy: commander needs child_process only to
@@ -85,8 +91,6 @@ const metaUrl = {
  * (lssteps, --help). Any other require of child_process by commander fails the build,
  * so that an upgrade of commander is looked at again here.
  */
-/** commander's CommonJS entry (the `require` condition of its exports). */
-const COMMANDER_ENTRY = createRequire(import.meta.url).resolve('commander');
 const lazyCommander = {
   name: 'lazy-commander',
   setup(bundler) {
@@ -114,8 +118,9 @@ const entry = ENTRIES.map(([key, file]) => `export const ${key} = () => require(
  * The bundle's first lines. `__imp_`: the bundle's `import()` (see `routeDynamicImports`),
  * the loader's when dist/corral-load.cjs runs the bundle, else the bundle's own.
  */
+const COMMANDER_VERSION = JSON.parse(fs.readFileSync(path.join(path.dirname(COMMANDER_ENTRY), 'package.json'), 'utf8')).version;
 const BANNER = [
-  '/* corral, its modules of dist/ in one file (scripts/bundle-corral.js). */',
+  `/* corral, its modules of dist/ in one file (scripts/bundle-corral.js), with commander ${COMMANDER_VERSION} (MIT licensed, see its package for the notice). */`,
   "const __corralUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;",
   "const __imp_ = typeof __corralImport === 'function' ? __corralImport : (specifier) => import(specifier);",
 ].join('\n');
@@ -143,7 +148,8 @@ await build({
  * (Node 20: "A dynamic import callback was not specified"). So each `import(` of the
  * bundle becomes `__imp_(`, the same length (the source map's columns stay right),
  * which the banner points at the loader's `import()`. The loader sits beside the bundle, so
- * a package name or a relative specifier resolves as from the bundle.
+ * a package name or a relative specifier resolves as from the bundle. (The text is
+ * replaced as text: an `import(` in a string of corral's would be too.)
  */
 function routeDynamicImports(file) {
   const text = fs.readFileSync(file, 'utf8');

@@ -213,13 +213,14 @@ export function mergeProfiles(parts: readonly { pid: number; profile: CpuProfile
 
 type SourceMapLike = { findEntry(line: number, column: number): object };
 
+/** A frame's URL as a file URL: a vm.Script's frames (dist/corral.cjs, through dist/corral-load.cjs) name a path. */
+const toFileUrl = (url: string): string => (url.startsWith('file:') ? url : pathToFileURL(url).href);
+
 /**
  * Rewrites call frames to the original sources: the pipeline's TypeScript (with
  * the source maps its processes saved) and corral's own `dist/*.js` and
  * `dist/corral.cjs` (with the `.map` beside each file, pointing at `src/*.ts`).
  */
-const toFileUrl = (url: string): string => (url.startsWith('file:') ? url : pathToFileURL(url).href);
-
 export function mapSources(profile: CpuProfile, pipelineMaps: Readonly<Record<string, module.SourceMapPayload>>): void {
   const cache = new Map<string, SourceMapLike | null>();
   const mapFor = (url: string): SourceMapLike | null => {
@@ -228,7 +229,6 @@ export function mapSources(profile: CpuProfile, pipelineMaps: Readonly<Record<st
     try {
       const payload = pipelineMaps[url];
       if (payload) found = new module.SourceMap(payload);
-      // dist/corral.cjs runs as a vm.Script (dist/corral-load.cjs), whose frames name a path, not a URL.
       else if ((url.startsWith('file:') || path.isAbsolute(url)) && /\.c?js$/.test(url) && toFileUrl(url).startsWith(pathToFileURL(path.join(CORRAL_ROOT, 'dist')).href)) {
         const mapFile = fileURLToPath(toFileUrl(url)) + '.map';
         if (fs.existsSync(mapFile)) {
