@@ -53,12 +53,11 @@ const FRAME_GROUPS = [
 
 const sourceCache = new Map();
 function lineOf(url, line) {
-  // A path: a vm.Script's (dist/corral.cjs through dist/corral-load.cjs, the vendor bundles).
-  if (!url.startsWith('file://') && !url.startsWith('/')) return null;
+  if (!url.startsWith('file://')) return null;
   let lines = sourceCache.get(url);
   if (lines === undefined) {
     try {
-      lines = fs.readFileSync(url.startsWith('/') ? url : fileURLToPath(url), 'utf8').split('\n');
+      lines = fs.readFileSync(fileURLToPath(url), 'utf8').split('\n');
     } catch {
       lines = null;
     }
@@ -67,7 +66,7 @@ function lineOf(url, line) {
   return lines?.[line - 1] ?? null;
 }
 
-/** A frame of Node's module loader (or of Node's own start). */
+/** A frame of Node's module loader (or of Node's own start). `Script`: vm.Script, which compiles dist/corral.cjs (dist/corral-load.cjs) and the vendor bundles. */
 const LOADER = /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution|internal\/main\//;
 const COMPILERS = /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports|dlopen|Script)$/;
 

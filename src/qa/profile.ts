@@ -213,9 +213,6 @@ export function mergeProfiles(parts: readonly { pid: number; profile: CpuProfile
 
 type SourceMapLike = { findEntry(line: number, column: number): object };
 
-/** A frame's URL as a file URL: a vm.Script's frames (dist/corral.cjs, through dist/corral-load.cjs) name a path. */
-const toFileUrl = (url: string): string => (url.startsWith('file:') ? url : pathToFileURL(url).href);
-
 /**
  * Rewrites call frames to the original sources: the pipeline's TypeScript (with
  * the source maps its processes saved) and corral's own `dist/*.js` and
@@ -229,8 +226,8 @@ export function mapSources(profile: CpuProfile, pipelineMaps: Readonly<Record<st
     try {
       const payload = pipelineMaps[url];
       if (payload) found = new module.SourceMap(payload);
-      else if ((url.startsWith('file:') || path.isAbsolute(url)) && /\.c?js$/.test(url) && toFileUrl(url).startsWith(pathToFileURL(path.join(CORRAL_ROOT, 'dist')).href)) {
-        const mapFile = fileURLToPath(toFileUrl(url)) + '.map';
+      else if (url.startsWith('file:') && /\.c?js$/.test(url) && url.startsWith(pathToFileURL(path.join(CORRAL_ROOT, 'dist')).href)) {
+        const mapFile = fileURLToPath(url) + '.map';
         if (fs.existsSync(mapFile)) {
           const raw = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as module.SourceMapPayload;
           const base = path.dirname(mapFile);
