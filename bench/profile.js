@@ -39,7 +39,7 @@ const FRAME_GROUPS = [
   [(url, fn) => fn === '(program)', 'native outside JS (V8/libuv)'],
   [(url) => /better-sqlite3\/lib\/methods\/transaction/.test(url), 'SQLite: BEGIN/COMMIT'],
   [(url) => /better-sqlite3/.test(url), 'SQLite: open/prepare/close'],
-  [(url, fn) => /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution/.test(url) || /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports)$/.test(fn), 'module loading and Node start'],
+  [(url, fn) => /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution/.test(url) || /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports|Script)$/.test(fn), 'module loading and Node start'],
   [(url, fn) => /internal\/child_process|serialization/.test(url) || /^(writeUtf8String|writeLatin1String)$/.test(fn) && /child_process/.test(url), 'IPC'],
   [(url) => /dist\/vendor\/knex|node_modules\/knex/.test(url), 'knex'],
   [(url) => /node_modules\/zod/.test(url), 'zod'],
@@ -66,9 +66,9 @@ function lineOf(url, line) {
   return lines?.[line - 1] ?? null;
 }
 
-/** A frame of Node's module loader (or of Node's own start). */
+/** A frame of Node's module loader (or of Node's own start). `Script`: vm.Script, which compiles dist/corral.cjs (dist/corral-load.cjs) and the vendor bundles. */
 const LOADER = /internal\/modules|internal\/bootstrap|internal\/process\/pre_execution|internal\/main\//;
-const COMPILERS = /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports|dlopen)$/;
+const COMPILERS = /^(compileFunction|wrapSafe|compileSourceTextModule|cjsPreparseModuleExports|dlopen|Script)$/;
 
 /**
  * Node's internal frames (fs, path, url, streams, natives) do work for whoever

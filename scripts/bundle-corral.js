@@ -24,11 +24,17 @@
  * relative to a module (the child entry, the heartbeat thread, package.json,
  * templates/) are the same as unbundled. The bundle's source map leads to src/*.ts
  * through tsc's maps (`profile`, stacks under --enable-source-maps).
+ *
+ * The stubs require dist/corral-load.cjs, which runs the bundle with V8's code cache of
+ * it (corral.cjs.v8cache), both written here too: see `loaderSource` below.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import vm from 'node:vm';
+import { build, transformSync } from 'esbuild';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const BUNDLE = path.join(DIST, 'corral.cjs');
@@ -74,9 +80,50 @@ const metaUrl = {
   },
 };
 
+/** commander's CommonJS entry (the `require` condition of its exports). */
+const COMMANDER_ENTRY = createRequire(import.meta.url).resolve('commander');
+
+/**
+ * commander, bundled in rather than required from node_modules, with its
+ * `require('node:child_process')` made lazy: commander needs child_process only to
+ * spawn an executable subcommand, which corral never has, but requiring it at start-up
+ * loads child_process, net, dgram and streams, ~5 ms of every command that never forks
+ * (lssteps, --help). Any other require of child_process by commander fails the build,
+ * so that an upgrade of commander is looked at again here.
+ */
+const lazyCommander = {
+  name: 'lazy-commander',
+  setup(bundler) {
+    bundler.onResolve({ filter: /^commander$/ }, () => ({ path: COMMANDER_ENTRY }));
+    // Its files without their comments and spaces (~125 kB of JSDoc, which every process would read and hash).
+    bundler.onLoad({ filter: /[\\/]commander[\\/](index|lib[\\/]\w+)\.js$/ }, (args) => {
+      let text = fs.readFileSync(args.path, 'utf8');
+      if (path.basename(args.path) === 'command.js') {
+        const eager = "const childProcess = require('node:child_process');";
+        if (text.split(eager).length !== 2 || text.split('child_process').length !== 2) {
+          throw new Error(`${args.path}: commander's require of node:child_process changed; see lazyCommander in scripts/bundle-corral.js`);
+        }
+        text = text.replace(eager, "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };");
+      }
+      return { contents: transformSync(text, { loader: 'js', format: 'cjs', minifyWhitespace: true, legalComments: 'none' }).code, loader: 'js' };
+    });
+  },
+};
+
 // `require`, not `import()`: each entry module is evaluated on first use, synchronously, so the
 // stubs need no top-level await and `require('corral')` (Node's require of an ES module) still works.
 const entry = ENTRIES.map(([key, file]) => `export const ${key} = () => require(${JSON.stringify(`./${file}`)});`).join('\n');
+
+/**
+ * The bundle's first lines. `__imp_`: the bundle's `import()` (see `routeDynamicImports`),
+ * the loader's when dist/corral-load.cjs runs the bundle, else the bundle's own.
+ */
+const COMMANDER_VERSION = JSON.parse(fs.readFileSync(path.join(path.dirname(COMMANDER_ENTRY), 'package.json'), 'utf8')).version;
+const BANNER = [
+  `/* corral, its modules of dist/ in one file (scripts/bundle-corral.js), with commander ${COMMANDER_VERSION} (MIT licensed, see its package for the notice). */`,
+  "const __corralUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;",
+  "const __imp_ = typeof __corralImport === 'function' ? __corralImport : (specifier) => import(specifier);",
+].join('\n');
 
 await build({
   stdin: { contents: entry, resolveDir: DIST, sourcefile: 'corral-entry.js', loader: 'js' },
@@ -85,30 +132,121 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // Dependencies stay packages (knex and pino are loaded from dist/vendor/ by core/vendor.ts).
+  // Dependencies stay packages (knex and pino are loaded from dist/vendor/ by core/vendor.ts), but for commander (lazyCommander).
   packages: 'external',
   // Whitespace kept: one statement a line, as in dist/, for bench/profile.js's line groups.
   sourcemap: 'linked',
   legalComments: 'none',
-  banner: {
-    js: `${'/* corral, its modules of dist/ in one file (scripts/bundle-corral.js). */'}\nconst __corralUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;`,
-  },
+  banner: { js: BANNER },
   logLevel: 'warning',
-  plugins: [metaUrl],
+  plugins: [metaUrl, lazyCommander],
 });
+
+/**
+ * A script run by dist/corral-load.cjs (below) as a vm.Script cannot `import()`: V8
+ * does not keep its dynamic-import callback for functions it takes from a code cache
+ * (Node 20: "A dynamic import callback was not specified"). So each `import(` of the
+ * bundle becomes `__imp_(`, the same length (the source map's columns stay right),
+ * which the banner points at the loader's `import()`. The loader sits beside the bundle, so
+ * a package name or a relative specifier resolves as from the bundle. (The text is
+ * replaced as text: an `import(` in a string of corral's would be too.)
+ */
+function routeDynamicImports(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  if (!text.startsWith(BANNER)) throw new Error(`${file} does not start with the banner of scripts/bundle-corral.js`);
+  const body = text.slice(BANNER.length);
+  if (/(?<![\w$.])__imp_\(/.test(body.replace(/(?<![\w$.])import\(/g, ''))) throw new Error(`${file}: __imp_( is used by corral's own code; rename it in scripts/bundle-corral.js`);
+  fs.writeFileSync(file, BANNER + body.replace(/(?<![\w$.])import\(/g, '__imp_('));
+}
+routeDynamicImports(BUNDLE);
+
+/** The CommonJS wrapper of dist/corral-load.cjs: V8 accepts a code cache only for the very same source text. */
+const WRAPPER = ['(function (exports, require, module, __filename, __dirname, __corralImport) {', '\n})'];
+const LOADER = path.join(DIST, 'corral-load.cjs');
+
+/**
+ * dist/corral-load.cjs, what the entry points require: the bundle run with V8's code
+ * cache of it (`corral.cjs.v8cache`, below). Compiling the bundle (~570 kB) cost every
+ * process ~17 ms of CPU, the parent of a command and each forked worker alike; the cache
+ * saves most of it. Without the cache file, or with one V8 rejects (another Node, other
+ * V8 flags), the source is compiled as usual. When source maps are on as the bundle
+ * loads (--enable-source-maps), it is required as usual, so that Node reads its source
+ * map and stacks show corral's src/*.ts (Node maps no vm.Script). Either way it becomes
+ * the one module of corral.cjs in require.cache, shared by every entry point.
+ */
+const loaderSource = `// Generated by scripts/bundle-corral.js: loads corral.cjs with V8's code cache of it (see there).
+'use strict';
+const fs = require('node:fs');
+const Module = require('node:module');
+const path = require('node:path');
+const vm = require('node:vm');
+
+const file = path.join(__dirname, 'corral.cjs');
+const WRAPPER = ${JSON.stringify(WRAPPER)};
+
+function load() {
+  if (process.sourceMapsEnabled) return require(file);
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(file + '.v8cache');
+  } catch {
+    // No cache: the source is compiled.
+  }
+  const script = new vm.Script(WRAPPER[0] + fs.readFileSync(file, 'utf8') + WRAPPER[1], { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const bundle = new Module(file, module);
+  bundle.filename = file;
+  bundle.paths = Module._nodeModulePaths(__dirname);
+  require.cache[file] = bundle;
+  try {
+    script.runInThisContext()(bundle.exports, Module.createRequire(file), bundle, file, __dirname, (specifier) => import(specifier));
+  } catch (error) {
+    delete require.cache[file];
+    throw error;
+  }
+  bundle.loaded = true;
+  return bundle.exports;
+}
+
+module.exports = require.cache[file]?.exports ?? load();
+`;
+
+fs.writeFileSync(LOADER, loaderSource);
+
+/**
+ * `corral.cjs.v8cache`: V8's code cache of the bundle as compiled, before it runs. One
+ * made after running the command line's modules holds their functions too, but is twice
+ * the size and measured no faster: what it saves in lazy compiling it costs in reading
+ * (lssteps, ~45 ms of CPU either way on a loaded machine against ~75 without a cache).
+ * Checked in a process of its own, as the loader will take it.
+ */
+function writeCodeCache() {
+  const script = new vm.Script(WRAPPER[0] + fs.readFileSync(BUNDLE, 'utf8') + WRAPPER[1], { filename: BUNDLE });
+  fs.writeFileSync(`${BUNDLE}.v8cache`, script.createCachedData());
+  const check = `const fs = require('node:fs'); const vm = require('node:vm');
+    const script = new vm.Script(${JSON.stringify(WRAPPER[0])} + fs.readFileSync(process.argv[1], 'utf8') + ${JSON.stringify(WRAPPER[1])}, { cachedData: fs.readFileSync(process.argv[1] + '.v8cache') });
+    process.exitCode = script.cachedDataRejected ? 1 : 0;`;
+  const checked = spawnSync(process.execPath, ['-e', check, BUNDLE], { encoding: 'utf8' });
+  if (checked.status !== 0) throw new Error(`V8 rejects the code cache of ${BUNDLE} made by scripts/bundle-corral.js:\n${checked.stderr}`);
+}
+writeCodeCache();
+
+/** A path for `require` in `from`, relative to its folder. */
+function relativeTo(from, to) {
+  const up = path.relative(path.dirname(from), to).split(path.sep).join('/');
+  return up.startsWith('.') ? up : `./${up}`;
+}
 
 // tsc's entry modules kept aside, then replaced by stubs over the bundle.
 for (const [key, file] of ENTRIES) {
   const full = path.join(DIST, file);
   fs.renameSync(full, unbundledOf(full));
-  const up = path.relative(path.dirname(full), BUNDLE).split(path.sep).join('/');
   const names = exportsOf[key];
   const own = `./${path.basename(unbundledOf(full))}`;
   const stub = [
     STUB_MARK + ': tsc wrote ' + path.basename(unbundledOf(full)) + ', which CORRAL_UNBUNDLED=1 imports instead.',
     `import { createRequire } from 'node:module';`,
     `const require = createRequire(import.meta.url);`,
-    `const entry = process.env.CORRAL_UNBUNDLED === '1' ? require(${JSON.stringify(own)}) : require(${JSON.stringify(up.startsWith('.') ? up : `./${up}`)}).${key}();`,
+    `const entry = process.env.CORRAL_UNBUNDLED === '1' ? require(${JSON.stringify(own)}) : require(${JSON.stringify(relativeTo(full, LOADER))}).${key}();`,
     ...(names.length > 0 ? [`export const { ${names.join(', ')} } = entry;`] : []),
     '',
   ].join('\n');

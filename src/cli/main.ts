@@ -1,4 +1,3 @@
-import readline from 'node:readline';
 import { Command as Commander, CommanderError, Option } from 'commander';
 import { colourWanted, paint, type Paint } from '../core/colour.js';
 import { CorralError, describeError } from '../core/errors.js';
@@ -38,7 +37,8 @@ function askStdin(output: Output): (question: string) => Promise<string | undefi
   let lines: AsyncIterator<string> | undefined;
   return async (question) => {
     output.err(question);
-    lines ??= readline.createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
+    // readline on first use: most commands never ask.
+    lines ??= process.getBuiltinModule('node:readline').createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
     const next = await lines.next();
     return next.done ? undefined : next.value;
   };

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { CorralError, ImproperlyConfigured, ProcessorError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ResolvedSettings } from '../conf/settings.js';
@@ -129,6 +128,7 @@ async function safely(logger: Logger, what: string, work: () => Promise<unknown>
  */
 export async function executeProcessor(Class: ProcessorClass, context: RunContext): Promise<RunStats> {
   const kind = kindOf(Class);
+  // The global `performance`, not an import of node:perf_hooks: loaded on first use, not by every command at start-up.
   const started = performance.now();
   const startedAt = Date.now();
   const logger = context.logger.child({ processor: Class.name });

@@ -6,7 +6,6 @@
  * holds the file's write lock anyway, so the main thread beats between chunks.
  */
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/logger.js';

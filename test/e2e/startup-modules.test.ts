@@ -1,0 +1,42 @@
+/**
+ * What lssteps, a command that forks nothing, loads at start-up (issue 15): not child_process
+ * (commander requires it at its top, for executable subcommands corral has none of;
+ * scripts/bundle-corral.js bundles commander with that require made lazy), nor readline
+ * or perf_hooks, which only some commands use and load on first use.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, expect, test } from 'vitest';
+import { createPipeline, expectExit, type ScaffoldedPipeline } from '../helpers/pipeline.js';
+import { runCli } from '../helpers/run-cli.js';
+import { tempDirForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirForFile('corral-e2e-startup-');
+let pipe: ScaffoldedPipeline;
+/** A module preloaded with -r: at exit, writes the Node built-in modules the process loaded to the file in LOADED_OUT. */
+let preload: string;
+
+beforeAll(async () => {
+  pipe = await createPipeline(tempDir(), 'startpipe');
+  preload = path.join(tempDir(), 'loaded-builtins.cjs');
+  fs.writeFileSync(
+    preload,
+    `process.on('exit', () => require('node:fs').writeFileSync(process.env.LOADED_OUT, JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)))));\n`,
+  );
+});
+
+/** The built-in modules `node in_corral.js <args>` loaded, after checking that it succeeded. */
+async function builtinsLoadedBy(args: readonly string[]): Promise<string[]> {
+  const out = path.join(tempDir(), `loaded-${args.join('-')}.json`);
+  const result = await runCli(['-r', preload, 'in_corral.js', ...args], { cwd: pipe.root, env: { LOADED_OUT: out } });
+  expectExit(result, 0);
+  return JSON.parse(fs.readFileSync(out, 'utf8')) as string[];
+}
+
+test('when lssteps runs then child_process, readline and perf_hooks are not loaded', async () => {
+  // The first command compiles the settings with esbuild (conf/compile-cache.ts), which spawns its service.
+  expectExit(await pipe.cli(['lssteps']), 0);
+  const loaded = await builtinsLoadedBy(['lssteps']);
+  expect(loaded).toContain('fs');
+  expect(loaded.filter((name) => ['child_process', 'readline', 'perf_hooks'].includes(name))).toEqual([]);
+});
