@@ -72,6 +72,40 @@ export function createLogger(options: { name: string; level: LogLevel; format: L
             write(formatPretty(JSON.parse(line) as Record<string, unknown>, colours));
           },
         };
-  pino ??= requireVendor<{ pino: typeof Pino }>('pino', 'pino').pino;
-  return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);
+  return lazily(() => {
+    pino ??= requireVendor<{ pino: typeof Pino }>('pino', 'pino').pino;
+    return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);
+  });
+}
+
+/**
+ * A logger made on first use: most commands of a run's parent process and every
+ * listing log nothing, and so never load pino. The methods are bound to the real
+ * logger once (pino reads its state through `this`).
+ */
+function lazily(make: () => Logger): Logger {
+  let real: Logger | undefined;
+  const bound = new Map<PropertyKey, unknown>();
+  const target = () => (real ??= make());
+  return new Proxy({} as Logger, {
+    get(_empty, property) {
+      const logger = target();
+      const value: unknown = Reflect.get(logger, property, logger);
+      if (typeof value !== 'function') return value;
+      let method = bound.get(property);
+      if (method === undefined || (method as { original?: unknown }).original !== value) {
+        method = Object.assign((value as (...args: unknown[]) => unknown).bind(logger), { original: value });
+        bound.set(property, method);
+      }
+      return method;
+    },
+    set: (_empty, property, value) => Reflect.set(target(), property, value),
+    has: (_empty, property) => Reflect.has(target(), property),
+    ownKeys: () => Reflect.ownKeys(target()),
+    getOwnPropertyDescriptor: (_empty, property) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(target(), property);
+      // A proxy may not report a property its target lacks as not configurable.
+      return descriptor && { ...descriptor, configurable: true };
+    },
+  });
 }

@@ -21,16 +21,20 @@ beforeAll(async () => {
   preload = path.join(tempDir(), 'loaded-builtins.cjs');
   fs.writeFileSync(
     preload,
-    `process.on('exit', () => require('node:fs').writeFileSync(process.env.LOADED_OUT, JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)))));\n`,
+    `process.on('exit', () => require('node:fs').writeFileSync(process.env.LOADED_OUT, JSON.stringify({ builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)), files: Object.keys(require.cache) })));\n`,
   );
 });
 
-/** The built-in modules `node in_corral.js <args>` loaded, after checking that it succeeded. */
-async function builtinsLoadedBy(args: readonly string[]): Promise<string[]> {
+/** The built-in modules and the CommonJS files `node in_corral.js <args>` loaded, after checking that it succeeded. */
+async function loadedBy(args: readonly string[]): Promise<{ builtins: string[]; files: string[] }> {
   const out = path.join(tempDir(), `loaded-${args.join('-')}.json`);
   const result = await runCli(['-r', preload, 'in_corral.js', ...args], { cwd: pipe.root, env: { LOADED_OUT: out } });
   expectExit(result, 0);
-  return JSON.parse(fs.readFileSync(out, 'utf8')) as string[];
+  return JSON.parse(fs.readFileSync(out, 'utf8')) as { builtins: string[]; files: string[] };
+}
+
+async function builtinsLoadedBy(args: readonly string[]): Promise<string[]> {
+  return (await loadedBy(args)).builtins;
 }
 
 test('when lssteps runs then child_process, readline and perf_hooks are not loaded', async () => {
@@ -39,4 +43,19 @@ test('when lssteps runs then child_process, readline and perf_hooks are not load
   const loaded = await builtinsLoadedBy(['lssteps']);
   expect(loaded).toContain('fs');
   expect(loaded.filter((name) => ['child_process', 'readline', 'perf_hooks'].includes(name))).toEqual([]);
+});
+
+test('when lssteps logs nothing then pino is not loaded, and when a command logs then its lines still come', async () => {
+  expectExit(await pipe.cli(['lssteps']), 0);
+  const { builtins, files } = await loadedBy(['lssteps']);
+  expect(files.some((file) => file.endsWith('corral.cjs'))).toBe(true);
+  // dist/vendor/pino.cjs runs as a vm.Script (core/vendor.ts), outside require.cache; its
+  // transport code requires worker_threads, which nothing else of lssteps loads.
+  expect(files.filter((file) => /pino/.test(file))).toEqual([]);
+  expect(builtins).not.toContain('worker_threads');
+  // The logger is made on first use: a command that logs still writes its lines.
+  expectExit(await pipe.cli(['createdb', '--noinput']), 0);
+  const run = await pipe.cli(['run-all']);
+  expectExit(run, 0);
+  expect(run.stderr).toMatch(/\[startpipe INFO [0-9:]+\] Loader: /);
 });
