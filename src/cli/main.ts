@@ -13,6 +13,8 @@ import { builtinCommandNames, loadBuiltinCommands } from './commands/index.js';
 import { openEnvironment, type Environment } from '../run/environment.js';
 import { requireToolchain } from '../qa/toolchain.js';
 
+export { exitWhenIdle } from './exit.js';
+
 export interface RunOptions {
   /** The pipeline's settings file. (Default: `CORRAL_SETTINGS`) */
   readonly settingsFile?: string | undefined;
@@ -155,7 +157,8 @@ function commandWord(args: readonly string[]): string | undefined {
 /**
  * The whole command line, callable in-process: parses `argv` (without the node and
  * script names), runs the command in its mode and returns the exit code. Only
- * `bin/corral.js` and a pipeline's `in_corral.js` turn that into a process exit.
+ * `bin/corral.js` and a pipeline's `in_corral.js` turn that into a process exit
+ * (`exitWhenIdle`).
  */
 export async function runFromCommandLine(argv: readonly string[], options: RunOptions = {}): Promise<number> {
   if (!options.output) quietBrokenPipes();
