@@ -225,9 +225,11 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
   let env: Environment | undefined;
   let failure: unknown;
   let code: number;
+  let undo: (() => void) | undefined;
   try {
     if (picked.command.toolchain.length > 0) requireToolchain(picked.command.name, picked.command.toolchain);
     if (mode !== 'nopipe') {
+      undo = picked.command.beforeOpen(settings!, picked.parsed);
       env = await openEnvironment({
         settingsFile: settings!.settingsFile,
         mode,
@@ -262,5 +264,6 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
       else output.err(`  Closing the environment failed too: ${describeError(error)}\n`);
     }
   }
+  undo?.();
   return code;
 }
