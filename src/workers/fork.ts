@@ -39,10 +39,18 @@ export function forkChild(settingsFile: string): ChildProcess {
  */
 let spare: { settingsFile: string; child: ChildProcess } | undefined;
 
+/**
+ * While spare, a worker that could not be started (EAGAIN, say) is nobody's failure: it
+ * is not taken, and the runner forks anew when it needs a process, with the usual outcome.
+ */
+const ignoreError = (): void => undefined;
+
 /** Forks the spare worker for the pipeline of `settingsFile`; returns what lets it go. */
 export function forkSpareWorker(settingsFile: string): () => void {
   dropSpareWorker();
-  spare = { settingsFile, child: forkChild(settingsFile) };
+  const child = forkChild(settingsFile);
+  child.on('error', ignoreError);
+  spare = { settingsFile, child };
   return dropSpareWorker;
 }
 
@@ -52,18 +60,23 @@ export function takeSpareWorker(settingsFile: string): ChildProcess | undefined 
   if (!spare || spare.settingsFile !== settingsFile || !spare.child.connected || spare.child.exitCode !== null || spare.child.signalCode !== null) return undefined;
   const { child } = spare;
   spare = undefined;
+  child.off('error', ignoreError);
   return child;
 }
 
 /**
- * Lets the spare worker go, if there is one: its channel closed, it exits as soon as it
- * has loaded (child.ts: a `disconnect` before `run`). This process does not wait for it.
+ * Lets the spare worker go, if there is one, at once: it shares this process's stdout
+ * and stderr (fd 4), so a reader of the command's output (a pipe, a shell's `$(…)`)
+ * would wait for it to end, and it would load corral on a core the command may need.
+ * SIGTERM ends it as it loads (no handler yet), and after that its handler (child.ts)
+ * finds no run to stop and the closed channel ends it. It has opened nothing to close.
  */
 export function dropSpareWorker(): void {
   if (!spare) return;
   const { child } = spare;
   spare = undefined;
   if (child.connected) child.disconnect();
+  child.kill('SIGTERM');
   child.stderr?.destroy();
   child.unref();
 }
