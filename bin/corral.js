@@ -9,6 +9,6 @@ const entry = path.resolve('in_corral.js');
 if (process.argv[2] !== 'create' && !process.env.CORRAL_SETTINGS && fs.existsSync(entry)) {
   await import(pathToFileURL(entry).href);
 } else {
-  const { runFromCommandLine } = await import('../dist/cli/main.js');
-  process.exitCode = await runFromCommandLine(process.argv.slice(2));
+  const { exitWhenIdle, runFromCommandLine } = await import('../dist/cli/main.js');
+  exitWhenIdle(await runFromCommandLine(process.argv.slice(2)));
 }

@@ -2,7 +2,7 @@
 // Entry point of the iris pipeline: `node in_corral.js <command>`
 // (`node in_corral.js --help` lists the commands).
 import { fileURLToPath } from 'node:url';
-import { runFromCommandLine } from 'corral/cli';
+import { exitWhenIdle, runFromCommandLine } from 'corral/cli';
 
 process.env.CORRAL_SETTINGS ??= fileURLToPath(new URL('./iris/settings.ts', import.meta.url));
-process.exitCode = await runFromCommandLine(process.argv.slice(2));
+exitWhenIdle(await runFromCommandLine(process.argv.slice(2)));

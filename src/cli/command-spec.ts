@@ -3,6 +3,7 @@ import type { Paint } from '../core/colour.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { Output } from '../core/output.js';
 import type { Mode } from '../conf/mode.js';
+import type { ResolvedSettings } from '../conf/settings.js';
 import { commandNameOf, type CommandClass } from '../processors/command.js';
 import { runCustomCommand } from '../run/custom-command.js';
 import type { Environment } from '../run/environment.js';
@@ -53,6 +54,12 @@ export interface CommandSpec<Options extends OptionValues> {
    */
   readonly toolchain?: readonly string[];
   configure?(cmd: Commander): void;
+  /**
+   * Modes other than `nopipe`: called with the parsed options before the environment
+   * opens, for work that can overlap with the opening (`run` forks its first worker
+   * process). Returns what undoes it when the command has ended, used or not.
+   */
+  beforeOpen?(settings: ResolvedSettings, options: Options): (() => void) | void;
   handle(context: CommandContext, options: Options, args: string[]): Promise<number | void>;
 }
 
@@ -75,8 +82,12 @@ export interface CliCommand {
   /** The pipeline's class, for the manual (`create-doc`); undefined for built-in commands. */
   readonly pipelineClass: CommandClass | undefined;
   configure(cmd: Commander): void;
+  /** See `CommandSpec.beforeOpen`; returns what undoes it (a no-op when there is nothing to undo). */
+  beforeOpen(settings: ResolvedSettings, parsed: Commander): () => void;
   run(context: CommandContext, parsed: Commander): Promise<number>;
 }
+
+const NOTHING_TO_UNDO = (): void => undefined;
 
 /** A built-in command: its spec, with options typed once here (commander's `opts<T>()`). */
 export function defineCommand<Options extends OptionValues>(spec: CommandSpec<Options>): CliCommand {
@@ -89,6 +100,7 @@ export function defineCommand<Options extends OptionValues>(spec: CommandSpec<Op
     toolchain: spec.toolchain ?? [],
     pipelineClass: undefined,
     configure: (cmd) => spec.configure?.(cmd),
+    beforeOpen: (settings, parsed) => spec.beforeOpen?.(settings, parsed.opts<Options>()) ?? NOTHING_TO_UNDO,
     async run(context, parsed) {
       const returned = await spec.handle(context, parsed.opts<Options>(), parsed.args);
       return typeof returned === 'number' ? returned : 0;
@@ -111,6 +123,7 @@ export function pipelineCommand(Class: CommandClass): CliCommand {
     toolchain: [],
     pipelineClass: Class,
     configure: (cmd) => Class.configure(cmd),
+    beforeOpen: () => NOTHING_TO_UNDO,
     run: (context, parsed) => runCustomCommand(Class, envOf(context), context.output, parsed.opts(), parsed.args),
   };
 }

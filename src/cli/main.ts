@@ -12,6 +12,8 @@ import { builtinCommandNames, loadBuiltinCommands } from './commands/index.js';
 import { openEnvironment, type Environment } from '../run/environment.js';
 import { requireToolchain } from '../qa/toolchain.js';
 
+export { exitWhenIdle } from './exit.js';
+
 export interface RunOptions {
   /** The pipeline's settings file. (Default: `CORRAL_SETTINGS`) */
   readonly settingsFile?: string | undefined;
@@ -155,7 +157,8 @@ function commandWord(args: readonly string[]): string | undefined {
 /**
  * The whole command line, callable in-process: parses `argv` (without the node and
  * script names), runs the command in its mode and returns the exit code. Only
- * `bin/corral.js` and a pipeline's `in_corral.js` turn that into a process exit.
+ * `bin/corral.js` and a pipeline's `in_corral.js` turn that into a process exit
+ * (`exitWhenIdle`).
  */
 export async function runFromCommandLine(argv: readonly string[], options: RunOptions = {}): Promise<number> {
   if (!options.output) quietBrokenPipes();
@@ -222,9 +225,11 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
   let env: Environment | undefined;
   let failure: unknown;
   let code: number;
+  let undo: (() => void) | undefined;
   try {
     if (picked.command.toolchain.length > 0) requireToolchain(picked.command.name, picked.command.toolchain);
     if (mode !== 'nopipe') {
+      undo = picked.command.beforeOpen(settings!, picked.parsed);
       env = await openEnvironment({
         settingsFile: settings!.settingsFile,
         mode,
@@ -259,5 +264,6 @@ export async function runFromCommandLine(argv: readonly string[], options: RunOp
       else output.err(`  Closing the environment failed too: ${describeError(error)}\n`);
     }
   }
+  undo?.();
   return code;
 }

@@ -1,8 +1,6 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { CorralError } from '../core/errors.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { Output } from '../core/output.js';
@@ -17,8 +15,7 @@ import { isAlertClass, isStepClass } from '../processors/processor-kinds.js';
 import { ProgressBoard } from './progress.js';
 import { backlogOf, hasBacklog } from '../run/status.js';
 import type { ChildMessage, RunMessage, StartMessage } from './protocol.js';
-
-const CHILD_ENTRY = fileURLToPath(new URL('./child.js', import.meta.url));
+import { dropSpareWorker, forkChild, takeSpareWorker } from './fork.js';
 
 export interface RunOptions {
   /** Run in this process, one after the other, in settings order. */
@@ -132,6 +129,8 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
       await forkThoseWithWork(phase);
       const running = new Map(phase.filter((Class) => prepared.has(Class)).map((Class) => [Class, prepared.get(Class)!.start(board)]));
       await forkThoseWithWork(phases[index + 1]);
+      // A worker forked ahead (fork.ts) that none of these took is not needed: it goes now, not at the end.
+      dropSpareWorker();
       const done = new Map<ProcessorClass, WorkerResult>();
       for (const [Class, result] of running) done.set(Class, await result);
       // Those that had no work are asked again now: rows that a processor of the same
@@ -151,6 +150,7 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
     }
   } finally {
     for (const workers of prepared.values()) workers.cancel();
+    dropSpareWorker();
     board.clear();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -260,14 +260,7 @@ function forkWorker(
 ): Worker {
   const kind = kindOf(Class);
   let started = Date.now();
-  // Its stderr is read here, line by line, and written above the progress line (progress.ts).
-  const child = fork(CHILD_ENTRY, [], {
-    // fd 4 of the child is this process's own stderr: where its log lines go if this
-    // process dies first (killed with SIGKILL), and nobody reads the pipe any more.
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc', STDERR_FD],
-    env: { ...process.env, CORRAL_SETTINGS: env.settings.settingsFile },
-    execArgv: process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
-  });
+  const child = takeSpareWorker(env.settings.settingsFile) ?? forkChild(env.settings.settingsFile);
   children.add(child);
   const stderrRead = forwardLines(child.stderr!, (line) => board.write(line));
   let final: ChildMessage | undefined;
@@ -329,16 +322,6 @@ function forkWorker(
     },
   };
 }
-
-/** This process's stderr, shared with each child as its fd 4 (see child.ts), when it is open. */
-const STDERR_FD = (() => {
-  try {
-    fs.fstatSync(2);
-    return 2;
-  } catch {
-    return 'ignore' as const;
-  }
-})();
 
 /** A child's stderr ends with the child, unless a process it started holds it open: not waited for longer than this. */
 const STDERR_END_MS = 2_000;

@@ -150,6 +150,25 @@ function contents(root: string) {
   };
 }
 
+/** The live worker processes (workers/child.js) this process forked for the pipeline of `settingsFile`. */
+function workersOf(settingsFile: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name may hold spaces and parentheses: the fields after its last ')' are fixed.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) !== process.pid || state === 'Z') continue;
+      const environ = fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (environ.includes(`CORRAL_SETTINGS=${settingsFile}`)) found.push(Number(entry));
+    } catch {
+      // Gone while being read.
+    }
+  }
+  return found;
+}
+
 describe('runPhases', () => {
   type Outcome = Awaited<ReturnType<typeof runWholePipeline>>;
   const outcomes: { forked?: Outcome; sync?: Outcome } = {};
@@ -197,6 +216,24 @@ describe('runPhases', () => {
     expect(runs).toHaveLength(2);
     expect(runs[0]!.pid).not.toBe(process.pid);
     expect(runs[1]).toMatchObject({ pid: process.pid });
+  });
+
+  test('when `run` finds nothing to do then the worker process it forked ahead is let go: it ends, and writes no run record', async () => {
+    const root = outcomes.forked!.root;
+    const db = path.join(root, 'runpipe.db');
+    const settingsFile = path.join(root, 'runpipe', 'settings.js');
+    const [{ last }] = queryDb(db, 'SELECT max(id) AS last FROM corral_runs') as [{ last: number }];
+    // Imported now: the bundle's wrapper reads CORRAL_UNBUNDLED (set above, after the static imports) as it loads.
+    const { runFromCommandLine } = await import('../../dist/cli/main.js');
+    const output = memoryOutput();
+    const code = await runFromCommandLine(['run', '-s', 'Doubler'], { settingsFile, output });
+    expect(code, output.stderr).toBe(0);
+    // One record, this process's: Doubler ran here, and the worker forked ahead never got its `run` message.
+    expect(queryDb(db, 'SELECT processor, pid FROM corral_runs WHERE id > ?', [last])).toEqual([{ processor: 'Doubler', pid: process.pid }]);
+    // And it ends by itself (its channel closed), though this process lives on.
+    const deadline = Date.now() + 20_000;
+    while (workersOf(settingsFile).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(workersOf(settingsFile)).toEqual([]);
   });
 
   test.each(['forked', 'sync'] as const)('when a row fails in one step and another step fails as a whole (%s) then the others still run and the report names both', (mode) => {

@@ -1,7 +1,7 @@
 import { CommandError } from '../../core/errors.js';
 import { selectProcessors } from '../../run/registry.js';
 import { defineCommand, envOf } from '../command-spec.js';
-import { DRY_RUN_HELP, JSON_SUMMARY_HELP, runAndReport, type SummaryOptions } from './run.js';
+import { DRY_RUN_HELP, JSON_SUMMARY_HELP, forkWorkerAhead, runAndReport, type SummaryOptions } from './run.js';
 
 /** The options of `check-alerts`, as `configure` declares them. */
 type CheckAlertsOptions = SummaryOptions & { alerts?: string[]; alertGroups?: string[]; sync?: boolean; dryRun?: boolean };
@@ -18,6 +18,7 @@ export const checkAlerts = defineCommand<CheckAlertsOptions>({
       .option('--dry-run', DRY_RUN_HELP)
       .option('--json', JSON_SUMMARY_HELP);
   },
+  beforeOpen: forkWorkerAhead,
   async handle(context, options) {
     const env = envOf(context);
     const alerts = selectProcessors(env.registry.alerts, 'alert', { names: options.alerts, groups: options.alertGroups });

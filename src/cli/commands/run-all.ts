@@ -4,7 +4,7 @@ import type { StopFlag } from '../../run/execute.js';
 import { runAllPhases } from '../../workers/plan.js';
 import { defineCommand, envOf } from '../command-spec.js';
 import { exitCodeOf } from '../report.js';
-import { DRY_RUN_HELP, printPlan, runOnce, summaryTarget, type SummaryOptions } from './run.js';
+import { DRY_RUN_HELP, forkWorkerAhead, printPlan, runOnce, summaryTarget, type SummaryOptions } from './run.js';
 
 /** Waits `seconds`, waking early when a stop is requested. */
 async function pause(seconds: number, stop: StopFlag): Promise<void> {
@@ -44,6 +44,7 @@ export const runAll = defineCommand<RunAllOptions>({
       .option('--until-idle', 'load once, then run steps and alerts again until a pass finds no work')
       .option('--json', 'print the run summary as JSON on standard output instead of lines on stderr: one document, or with --loop/--until-idle one line per pass (JSON Lines); fields as in run --json');
   },
+  beforeOpen: forkWorkerAhead,
   async handle(context, options) {
     const { registry, logger } = envOf(context);
     const [loader, steps, alerts] = runAllPhases(registry, {

@@ -5,6 +5,8 @@ import type { ProcessorClass } from '../../processors/processor.js';
 import { planPhases, renderPlan } from '../../workers/plan.js';
 import { selectProcessors } from '../../run/registry.js';
 import { runPhases, type RunReport } from '../../workers/runner.js';
+import { forkSpareWorker } from '../../workers/fork.js';
+import type { ResolvedSettings } from '../../conf/settings.js';
 import { defineCommand, envOf, type CommandContext } from '../command-spec.js';
 import { exitCodeOf, reportRun, type SummaryTarget } from '../report.js';
 
@@ -59,6 +61,17 @@ export async function runAndReport(context: CommandContext, phases: ProcessorCla
   return exitCodeOf(await runOnce(context, phases, sync, summaryTarget(context, options.json)));
 }
 
+/**
+ * `beforeOpen` of the commands that run processors: unless they run in this process
+ * (`--sync`) or not at all (`--dry-run`), a worker process starts booting while this
+ * one opens its environment and asks the backlogs (workers/fork.ts); the runner takes
+ * it for its first process, or lets it go.
+ */
+export function forkWorkerAhead(settings: ResolvedSettings, options: { sync?: boolean; dryRun?: boolean }): (() => void) | undefined {
+  if (options.sync || options.dryRun) return undefined;
+  return forkSpareWorker(settings.settingsFile);
+}
+
 /** The options of `run`, as `configure` declares them. */
 type RunOptions = SummaryOptions & { steps?: string[]; stepGroups?: string[]; sync?: boolean; dryRun?: boolean };
 
@@ -74,6 +87,7 @@ export const run = defineCommand<RunOptions>({
       .option('--dry-run', DRY_RUN_HELP)
       .option('--json', JSON_SUMMARY_HELP);
   },
+  beforeOpen: forkWorkerAhead,
   async handle(context, options) {
     const env = envOf(context);
     const steps = selectProcessors(env.registry.steps, 'step', { names: options.steps, groups: options.stepGroups });
