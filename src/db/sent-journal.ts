@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { processAlive } from '../core/process-alive.js';
 
 /**
  * An alert process's sent journal on a SQLite database file: the rows it delivered
@@ -108,7 +109,7 @@ export class SentJournal {
       }
       for (const line of completeLines(text)) record(...line);
       const pid = /^(\d+)-[0-9a-f]+$/.exec(name)?.[1];
-      if (pid !== undefined && !alive(Number(pid))) this.replayed.push(file);
+      if (pid !== undefined && !processAlive(Number(pid))) this.replayed.push(file);
     }
   }
 
@@ -177,12 +178,3 @@ function completeLines(text: string): [string, string, string][] {
   return lines;
 }
 
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CorralError, DBError } from '../core/errors.js';
+import { processAlive } from '../core/process-alive.js';
 
 /**
  * SQLite's write lock, taken in JavaScript and taken fairly.
@@ -226,7 +227,7 @@ export class SqliteWriteLock {
     }
     const [pid, until] = text.split(' ').map(Number);
     if (pid === process.pid) return false;
-    if (pid && until && Date.now() < until && alive(pid)) return !this.turnIdle();
+    if (pid && until && Date.now() < until && processAlive(pid)) return !this.turnIdle();
     if (pid && until) fs.rmSync(this.turnFile, { force: true });
     return false;
   }
@@ -255,7 +256,7 @@ export class SqliteWriteLock {
       if (!/^\d+-\d+$/.test(name)) continue;
       const pid = Number(name.split('-')[0]);
       if (pid === process.pid) continue;
-      if (alive(pid) && fresh(path.join(this.queue!, name))) live.push(name);
+      if (processAlive(pid) && fresh(path.join(this.queue!, name))) live.push(name);
       else fs.rmSync(path.join(this.queue!, name), { force: true });
     }
     return live;
@@ -284,16 +285,6 @@ export class SqliteWriteLock {
     } catch {
       // Others are waiting (ENOTEMPTY), or it is gone already.
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
