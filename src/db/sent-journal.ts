@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { processAlive } from '../core/process-alive.js';
@@ -24,7 +23,7 @@ import { processAlive } from '../core/process-alive.js';
  */
 export class SentJournal {
   readonly folder: string;
-  private readonly name = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly name = `${process.pid}-${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
   private readonly file: string;
   private fd: number | undefined;
   /** Lines appended since the last `clear`: rows delivered whose batch has not committed. */

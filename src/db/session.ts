@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 
 /**
  * How corral's PostgreSQL sessions present themselves and what they ask of the server.
@@ -22,7 +21,7 @@ const MAX_NAME_BYTES = 63;
  * as a literal and is never cut inside a character.
  */
 export function newSessionName(host = os.hostname(), pid = process.pid): string {
-  const tail = `:${pid}:${randomBytes(4).toString('hex')}`;
+  const tail = `:${pid}:${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
   const room = MAX_NAME_BYTES - 'corral:'.length - tail.length;
   const safeHost = host.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, Math.max(0, room));
   return `corral:${safeHost}${tail}`;

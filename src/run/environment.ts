@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,7 +101,7 @@ export async function openEnvironment(options: EnvironmentOptions): Promise<Envi
       // TestCases. Each TestCase gets a schema of its own instead, first on the search
       // path (the configured one, by default public, follows it, for extensions), created
       // below and dropped on close; forked children get this connection, search path included.
-      testSchema = `corral_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+      testSchema = `corral_test_${process.pid}_${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}`;
       const configured = connection.knex.searchPath ?? 'public';
       connection = { ...connection, knex: { ...connection.knex, searchPath: [testSchema, ...(Array.isArray(configured) ? configured : [configured])] } };
     }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileCacheDir, compileSettings } from '../../src/conf/compile-cache.js';
+import { compileCacheDir, compileSettings, hash64 } from '../../src/conf/compile-cache.js';
 import { makeTempDir, removeDir } from '../helpers/temp-dir.js';
 
 /** The compiled settings module, or undefined when the package is left to tsx. */
@@ -140,5 +140,16 @@ describe('the compile cache', () => {
   it('reports a compile error as "not compiled", leaving tsx to report it', async () => {
     const pkg = track(writePackage({ 'pkg/settings.ts': 'export default { name: ;\n' }));
     expect(await compiledModuleFor(pkg.settings)).toBeUndefined();
+  });
+});
+
+describe('the fingerprint hash', () => {
+  it('gives 16 hex digits, the same for the same listing, and another for a listing one time or one byte apart', () => {
+    const listing = 'steps.ts\u00001234\u00001796574867853.42\nmodels.ts\u0000987\u00001796574867000\n';
+    expect(hash64(listing)).toMatch(/^[0-9a-f]{16}$/);
+    expect(hash64(listing)).toBe(hash64(listing.slice()));
+    const neighbours = [listing.replace('853.42', '853.43'), listing.replace('1234', '1235'), listing + 'x', listing.slice(1), ''];
+    const hashes = new Set([listing, ...neighbours].map(hash64));
+    expect(hashes.size).toBe(neighbours.length + 1);
   });
 });

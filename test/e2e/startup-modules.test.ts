@@ -2,7 +2,8 @@
  * What lssteps, a command that forks nothing, loads at start-up (issue 15): not child_process
  * (commander requires it at its top, for executable subcommands corral has none of;
  * scripts/bundle-corral.js bundles commander with that require made lazy), nor readline
- * or perf_hooks, which only some commands use and load on first use.
+ * or perf_hooks, which only some commands use and load on first use, nor crypto (the
+ * compile cache's fingerprint is hashed in JavaScript; the rest take it on first use).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,12 +38,12 @@ async function builtinsLoadedBy(args: readonly string[]): Promise<string[]> {
   return (await loadedBy(args)).builtins;
 }
 
-test('when lssteps runs then child_process, readline and perf_hooks are not loaded', async () => {
+test('when lssteps runs then child_process, readline, perf_hooks and crypto are not loaded', async () => {
   // The first command compiles the settings with esbuild (conf/compile-cache.ts), which spawns its service.
   expectExit(await pipe.cli(['lssteps']), 0);
   const loaded = await builtinsLoadedBy(['lssteps']);
   expect(loaded).toContain('fs');
-  expect(loaded.filter((name) => ['child_process', 'readline', 'perf_hooks'].includes(name))).toEqual([]);
+  expect(loaded.filter((name) => ['child_process', 'readline', 'perf_hooks', 'crypto'].includes(name))).toEqual([]);
 });
 
 test('when lssteps logs nothing then pino is not loaded, and when a command logs then its lines still come', async () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { CorralError } from '../../core/errors.js';
 import type { SettingsView } from '../../conf/load.js';
 import type { ModelInstance } from '../../db/model.js';
@@ -114,7 +113,7 @@ export abstract class Endpoint {
     const Model = row.model;
     // Integer and string keys (the only kinds alerts accept) have the same text on both dialects.
     const parts = [contextOf(this, 'idempotencyKey').pipelineName, this.alert.constructor.name, Model.table, keyText(Model, row)];
-    return `corral-${createHash('sha256').update(parts.join('\x1f')).digest('hex').slice(0, 32)}`;
+    return `corral-${process.getBuiltinModule('node:crypto').createHash('sha256').update(parts.join('\x1f')).digest('hex').slice(0, 32)}`;
   }
 
   /** What every outbox entry records about the row (tests). */
