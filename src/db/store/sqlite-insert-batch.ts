@@ -146,10 +146,7 @@ export class SqliteInsertBatch {
     try {
       this.write(count, refused);
     } finally {
-      // Emptied, not replaced: the arrays are reused row after row.
-      this.rows.length = 0;
-      this.places.length = 0;
-      this.values.length = 0;
+      this.empty();
     }
   }
 
@@ -193,10 +190,15 @@ export class SqliteInsertBatch {
 
   /** Drops the waiting rows (the transaction rolls back). */
   discard(): void {
+    this.empty();
+    this.forgetKeys();
+  }
+
+  /** Emptied, not replaced: the arrays are reused row after row. */
+  private empty(): void {
     this.rows.length = 0;
     this.places.length = 0;
     this.values.length = 0;
-    this.forgetKeys();
   }
 }
 

@@ -78,8 +78,10 @@ async function connectSqlite(knex: Knex, options: EngineOptions): Promise<Sqlite
   knex.client.releaseConnection(conn);
   const file = (options.knex.connection as { filename?: string } | undefined)?.filename;
   // Long: with several writer processes on one file, a writer may wait for chunks of others.
-  const lock = new SqliteWriteLock(conn, file && file !== ':memory:' ? file : undefined, options.label, options.busyTimeoutMs ?? 300_000);
-  const store = new SqliteStore(knex, conn, lock, file && file !== ':memory:' ? file : undefined);
+  // Undefined for `:memory:`: no other process shares it.
+  const shared = file && file !== ':memory:' ? file : undefined;
+  const lock = new SqliteWriteLock(conn, shared, options.label, options.busyTimeoutMs ?? 300_000);
+  const store = new SqliteStore(knex, conn, lock, shared);
   routeKnexThroughLock(knex, conn, store);
   return store;
 }
