@@ -245,6 +245,8 @@ for (const [key, file] of ENTRIES) {
   const stub = [
     STUB_MARK + ': tsc wrote ' + path.basename(unbundledOf(full)) + ', which CORRAL_UNBUNDLED=1 imports instead.',
     `import { createRequire } from 'node:module';`,
+    // `corral/cli`: a command line that runs processors forks its spare worker now, before corral loads (workers/spare.ts).
+    ...(key === 'cli' ? [`import { forkSpareForCommandLine } from '../workers/spare.js';`, `forkSpareForCommandLine(process.argv.slice(2));`] : []),
     `const require = createRequire(import.meta.url);`,
     `const entry = process.env.CORRAL_UNBUNDLED === '1' ? require(${JSON.stringify(own)}) : require(${JSON.stringify(relativeTo(full, LOADER))}).${key}();`,
     ...(names.length > 0 ? [`export const { ${names.join(', ')} } = entry;`] : []),

@@ -11,6 +11,7 @@ import { pipelineCommand, type CliCommand, type CommandContext } from './command
 import { builtinCommandNames, loadBuiltinCommands } from './commands/index.js';
 import { openEnvironment, type Environment } from '../run/environment.js';
 import { requireToolchain } from '../qa/toolchain.js';
+import { dropSpareWorker } from '../workers/spare.js';
 
 export { exitWhenIdle } from './exit.js';
 
@@ -161,6 +162,15 @@ function commandWord(args: readonly string[]): string | undefined {
  * (`exitWhenIdle`).
  */
 export async function runFromCommandLine(argv: readonly string[], options: RunOptions = {}): Promise<number> {
+  try {
+    return await runCommandLine(argv, options);
+  } finally {
+    // A worker forked ahead for this command line (workers/spare.ts) that no runner took goes now.
+    dropSpareWorker();
+  }
+}
+
+async function runCommandLine(argv: readonly string[], options: RunOptions): Promise<number> {
   if (!options.output) quietBrokenPipes();
   const output = options.output ?? processOutput;
   // Colour only where this process writes to a terminal: an Output given by a caller gets plain text.

@@ -74,11 +74,22 @@ const startSignal = new Promise<void>((resolve) => {
   });
 });
 
+/**
+ * Takes the parent's environment variables and working folder (protocol.ts `RunMessage`),
+ * before any of the pipeline's code runs: a worker forked ahead started without them.
+ */
+function adoptParentProcess(message: RunMessage): void {
+  for (const key of Object.keys(process.env)) if (!(key in message.env)) delete process.env[key];
+  Object.assign(process.env, message.env);
+  if (process.cwd() !== message.cwd) process.chdir(message.cwd);
+}
+
 async function run(message: RunMessage): Promise<number> {
   let env: Environment | undefined;
   /** What the run did before a failure of the close, which does not undo its committed rows. */
   let ran = { rows: 0, seconds: 0 };
   try {
+    adoptParentProcess(message);
     env = await openEnvironment({
       settingsFile: message.settingsFile,
       mode: 'in',

@@ -23,6 +23,13 @@ export interface RunMessage {
   readonly compiled: boolean;
   /** The compiled settings module the parent imported (conf/load.ts `compiledModule`). */
   readonly compiledModule: string | undefined;
+  /**
+   * The parent's environment variables and working folder as it hands the work over: a
+   * worker forked ahead (workers/spare.ts) started before the entry point set them
+   * (`CORRAL_SETTINGS`, the colour settled, a pipeline's own), and takes them now.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
 }
 
 /** Parent → child: begin the work (the child's phase has come). */

@@ -15,7 +15,8 @@ import { isAlertClass, isStepClass } from '../processors/processor-kinds.js';
 import { ProgressBoard } from './progress.js';
 import { backlogOf, hasBacklog } from '../run/status.js';
 import type { ChildMessage, RunMessage, StartMessage } from './protocol.js';
-import { dropSpareWorker, forkChild, takeSpareWorker } from './fork.js';
+import { forkChild, workerEnvironment } from './fork.js';
+import { dropSpareWorker, takeSpareWorker } from './spare.js';
 
 export interface RunOptions {
   /** Run in this process, one after the other, in settings order. */
@@ -279,6 +280,8 @@ function forkWorker(
     partition,
     compiled: env.compiled,
     compiledModule: env.compiled ? compiledSettingsModule(env.settings.settingsFile) : undefined,
+    env: workerEnvironment(env.settings.settingsFile),
+    cwd: process.cwd(),
   };
   child.send(message);
   const result = new Promise<WorkerResult>((resolve) => {

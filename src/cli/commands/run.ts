@@ -5,7 +5,7 @@ import type { ProcessorClass } from '../../processors/processor.js';
 import { planPhases, renderPlan } from '../../workers/plan.js';
 import { selectProcessors } from '../../run/registry.js';
 import { runPhases, type RunReport } from '../../workers/runner.js';
-import { forkSpareWorker } from '../../workers/fork.js';
+import { forkSpareWorker } from '../../workers/spare.js';
 import type { ResolvedSettings } from '../../conf/settings.js';
 import { defineCommand, envOf, type CommandContext } from '../command-spec.js';
 import { exitCodeOf, reportRun, type SummaryTarget } from '../report.js';
