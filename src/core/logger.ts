@@ -52,6 +52,11 @@ function toStderr(line: string): void {
 // half (core/vendor.ts; pino itself when corral runs from its sources).
 let pino: typeof Pino | undefined;
 
+/** pino itself, loaded the first time; also a worker's way to load it while it waits (workers/child.ts). */
+export function loadPino(): typeof Pino {
+  return (pino ??= requireVendor<{ pino: typeof Pino }>('pino', 'pino').pino);
+}
+
 /**
  * Logs go to stderr: human-readable lines by default, one JSON object per line with
  * `json` (for log shippers). Pretty printing is done here rather than with
@@ -73,7 +78,7 @@ export function createLogger(options: { name: string; level: LogLevel; format: L
           },
         };
   return lazily(() => {
-    pino ??= requireVendor<{ pino: typeof Pino }>('pino', 'pino').pino;
+    pino = loadPino();
     return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);
   });
 }

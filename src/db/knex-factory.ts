@@ -8,8 +8,12 @@ import { requireVendor } from '../core/vendor.js';
 // (it is not when corral runs from its sources, in its own tests): see core/vendor.ts.
 let factory: ((config: Knex.Config) => Knex) | undefined;
 
+/** knex itself, loaded the first time; also a worker's way to load it while it waits (workers/child.ts). */
+export function loadKnex(): (config: Knex.Config) => Knex {
+  return (factory ??= requireVendor<(config: Knex.Config) => Knex>('knex', 'knex'));
+}
+
 /** A knex instance, loading knex itself the first time. */
 export function createKnex(config: Knex.Config): Knex {
-  factory ??= requireVendor<(config: Knex.Config) => Knex>('knex', 'knex');
-  return factory(config);
+  return loadKnex()(config);
 }

@@ -102,6 +102,33 @@ forEachDatabase((dialect) => {
       expect(stored.map((row) => (typeof row.meta === 'string' ? JSON.parse(row.meta) : row.meta))).toEqual([{ a: [1, 'x'] }, { b: 2 }]);
     });
 
+    test('when a read row changes booleans, dates, JSON, a string set to undefined and its key then one save writes each as stored, and a too-long string is refused by name', async () => {
+      const db = await openDb({ models: [Shot] });
+      await db.engine.inTransaction(async (tx) => {
+        await tx.save(new Shot({ ok: false, at: null, meta: null, note: 'first' }));
+        await tx.save(new Shot({ ok: true, at: null, meta: { keep: 1 }, note: 'second' }));
+      });
+      const workSet = new WorkSet({ Model: Shot, conditions: [], ordering: undefined, chunkSize: 10 }, db.engine.store);
+      const at = new Date('2025-01-02T03:04:05.006Z');
+      await db.engine.inTransaction(async (tx) => {
+        const chunk = await workSet.nextChunk(tx.db);
+        const [first, second] = [chunk.instance(0) as Shot, chunk.instance(1) as Shot];
+        Object.assign(first, { id: 40, ok: true, at, meta: { tags: ['a', 'b'] }, note: undefined });
+        const saved = tx.saveProcessed(first);
+        if (saved) await saved;
+        // What was written is now the row's original: saved again unchanged, nothing is written.
+        expect(await tx.saveNow(first)).toBe(false);
+        second.note = 'x'.repeat(21);
+        // Thrown at once on SQLite (its writes are synchronous), rejected on PostgreSQL.
+        await expect(async () => tx.saveNow(second)).rejects.toThrow(/^Shot\.note: value too long for string\(20\) \(21 characters\)$/);
+      });
+      const stored = await selectRows(db, (k) => k('Shot').select('id', 'ok', 'at', 'meta', 'note').orderBy('id'), ['ok']);
+      expect(stored.map((row) => ({ ...row, at: row.at === null ? null : new Date(row.at as string | number | Date).getTime(), meta: typeof row.meta === 'string' ? JSON.parse(row.meta) : row.meta }))).toEqual([
+        { id: 2, ok: true, at: null, meta: { keep: 1 }, note: 'second' },
+        { id: 40, ok: true, at: at.getTime(), meta: { tags: ['a', 'b'] }, note: null },
+      ]);
+    });
+
     test('when a transaction saves, commits and rolls back then only the committed rows are stored', async () => {
       const db = await openDb({ models: [Star] });
       const kept = await db.engine.store.begin(db.engine);

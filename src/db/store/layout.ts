@@ -185,6 +185,46 @@ function compileInsertPlan(Model: ModelClass): InsertPlan | null {
   );
 }
 
+/**
+ * SQLite's UPDATE of the columns of one change mask (`changeDetector`), as one function
+ * generated per model and mask: it checks lengths, binds the changed values and the
+ * row's key as separate arguments of the prepared statement, and then records the
+ * written values in `original`. A step saves every row it changes through it: no loop
+ * over the columns, no array of values (better-sqlite3 binds an array ~10 % slower
+ * than the same values as arguments), no call per plain value.
+ */
+export type SqliteUpdate = (statement: { run(...params: unknown[]): unknown }, row: Record<string, unknown>, original: Record<string, unknown>) => void;
+
+const sqliteUpdates = new WeakMap<ModelClass, Map<number, SqliteUpdate | null>>();
+
+/** The `SqliteUpdate` of `mask` for a model, or null when it cannot be generated (then the caller loops). */
+export function sqliteUpdateOf(Model: ModelClass, mask: number): SqliteUpdate | null {
+  let byMask = sqliteUpdates.get(Model);
+  if (!byMask) sqliteUpdates.set(Model, (byMask = new Map()));
+  let update = byMask.get(mask);
+  if (update === undefined) byMask.set(mask, (update = compileSqliteUpdate(Model, mask)));
+  return update;
+}
+
+function compileSqliteUpdate(Model: ModelClass, mask: number): SqliteUpdate | null {
+  const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
+  /** The bound form of `value` for column i: plain kinds as they are (undefined is NULL), the others through `toDb`. */
+  const bound = (i: number, value: string) => (COMPARED_AS_IS.has(specs[i]!.kind) && specs[i]!.kind !== 'boolean' ? `${value} ?? null` : `toDb(specs[${i}], ${value}, 'sqlite')`);
+  const changed = names.map((_, i) => i).filter((i) => (mask & (1 << i)) !== 0);
+  const read = changed.map((i) => {
+    const key = JSON.stringify(names[i]);
+    const check = Number.isFinite(maxLengths[i]!) ? ` if (typeof v${i} === 'string' && v${i}.length > ${maxLengths[i]!}) refuseTooLong(Model, ${key}, ${maxLengths[i]!}, v${i});` : '';
+    return `const v${i} = row[${key}];${check}`;
+  });
+  const args = [...changed.map((i) => bound(i, `v${i}`)), ...keyIndexes.map((k) => bound(k, `(original[${JSON.stringify(names[k])}] ?? row[${JSON.stringify(names[k])}])`))];
+  const written = changed.map((i) => `original[${JSON.stringify(names[i])}] = v${i};`);
+  const make = generatedFunction<(model: ModelClass, specs: readonly ColumnSpec[], to: typeof toDb, refuse: typeof refuseTooLong) => SqliteUpdate>(
+    ['Model', 'specs', 'toDb', 'refuseTooLong'],
+    `return function update(statement, row, original) {\n${read.join('\n')}\nstatement.run(${args.join(', ')});\n${written.join('\n')}\n};`,
+  );
+  return make ? make(Model, specs, toDb, refuseTooLong) : null;
+}
+
 /** A row's column values as a new object: the `original` a saved row is compared with later. */
 export type Snapshot = (row: Record<string, unknown>) => Record<string, unknown>;
 

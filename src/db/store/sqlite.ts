@@ -18,7 +18,7 @@ import { blameOf } from '../blame.js';
 import { refuseTooLong } from '../refusal.js';
 import { ATTEMPT_MS, SqliteWriteLock, type StopRequest } from '../sqlite-lock.js';
 import { fromDb, sameValue, toDb } from '../values.js';
-import { changeDetector, insertedColumns, layoutOf, quote, READ_BACK, signatureColumns, snapshotOf, sqliteInsertPlan } from './layout.js';
+import { changeDetector, insertedColumns, layoutOf, quote, READ_BACK, signatureColumns, snapshotOf, sqliteInsertPlan, sqliteUpdateOf } from './layout.js';
 import { SentJournal } from '../sent-journal.js';
 import type { AlertBatches, AlertClaims, AlertedRecord, ClaimSource, Row, RowArrays, Store, StoreDriver } from './store.js';
 import { sqliteAddonPath } from './sqlite-binding.js';
@@ -582,6 +582,11 @@ class SqliteTransaction extends Transaction {
     const mask = changed(row, original);
     if (mask === 0) return false;
     const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
+    const generated = sqliteUpdateOf(Model, mask);
+    if (generated) {
+      generated(this.store.updateByMask(Model, mask, names), row, original);
+      return true;
+    }
     const values = this.updateValues;
     values.length = 0;
     for (let i = 0; i < names.length; i++) {
