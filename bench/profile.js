@@ -47,6 +47,9 @@ const FRAME_GROUPS = [
   [(url) => /node_modules\/(pino|commander|tsx|esbuild)|dist\/vendor\/pino/.test(url), 'other libraries (pino/commander/tsx)'],
   [(url) => /bench\/raw|bench\/pg-worker/.test(url), 'raw loop JS'],
   [(url) => /bench\/data\.js|\.corral\/build|pointbench/.test(url), "pipeline's own code (the work)"],
+  // Functions corral generates per model (`new Function`, no file): its SQLite UPDATE of a change mask runs the statement.
+  [(url, fn) => url === '' && fn === 'update', 'SQLite: write rows (INSERT/UPDATE)'],
+  [(url, fn) => url === '' && /^(Hydrated|changed|plan|snapshot)$/.test(fn), "corral's JS"],
   [(url) => /\/dist\//.test(url), "corral's JS"],
   [(url) => /^node:|^internal\//.test(url) || url === '', 'Node internals (fs/streams/timers)'],
 ];
