@@ -2,7 +2,8 @@ import { paint, type Paint } from '../core/colour.js';
 import { formatCount, formatDuration } from '../core/format.js';
 import type { Logger } from '../core/logger.js';
 import type { Output } from '../core/output.js';
-import type { ProcessorKind, RunStats } from '../run/execute.js';
+import type { RunStats } from '../run/execute.js';
+import type { ProcessorKind } from '../run/processor-class.js';
 import type { RunReport } from '../workers/runner.js';
 
 /** One processor's outcome: `rows-failed` is a run that went on past rows that threw. */

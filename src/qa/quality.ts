@@ -1,6 +1,6 @@
 import type { ResolvedSettings } from '../conf/settings.js';
 import { commandNameOf, type CommandClass } from '../processors/command.js';
-import { kindOf } from '../run/execute.js';
+import { kindOf } from '../run/processor-class.js';
 import type { ProcessorClass } from '../processors/processor.js';
 import { selectSubjects } from './selection.js';
 import { runCoverage, type CoverageResult } from './coverage.js';

@@ -1,12 +1,9 @@
 import { CorralError, ImproperlyConfigured, ProcessorError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ResolvedSettings } from '../conf/settings.js';
-import { checkConditions } from '../db/conditions.js';
 import { blameOf } from '../db/blame.js';
 import type { Engine } from '../db/engine.js';
-import { isModelClass, type ModelClass } from '../db/model.js';
 import { StoppedWhileWaiting } from '../db/sqlite-lock.js';
-import { Alert } from '../processors/alert.js';
 import type { Outbox } from '../processors/endpoints/outbox.js';
 import { runAlertRows } from './execute-alert.js';
 import { runLoader } from './execute-loader.js';
@@ -17,15 +14,11 @@ import { HeartbeatThread } from './heartbeat.js';
 import { RunRecord } from '../db/bookkeeping/run-record.js';
 import { recordUnstarted, moveSpooledRuns, unstartedStatus } from '../db/bookkeeping/unrecorded.js';
 import { DatabaseUnreachable, ProcessorLostDatabase, isTransient } from './reconnect.js';
-import { Loader } from '../processors/loader.js';
 import type { Processor, ProcessorClass } from '../processors/processor.js';
 import { CONTEXT, ProcessorContext } from '../processors/processor-context.js';
 import { isAlertClass, isLoaderClass, isStepClass } from '../processors/processor-kinds.js';
-import { checkKeyKinds } from '../db/bookkeeping/row-keys.js';
-import { Step } from '../processors/step.js';
 import { tablesWritten } from '../processors/written-tables.js';
-
-export type ProcessorKind = 'loader' | 'step' | 'alert';
+import { kindOf, modelOf, type ProcessorKind } from './processor-class.js';
 
 /** Asked between chunks; set by a signal handler to stop gracefully. */
 export interface StopFlag {
@@ -67,34 +60,6 @@ export interface LoopOutcome {
   failedRow?: string | undefined;
   rowFailures?: RowFailure[];
   stopped?: boolean;
-}
-
-export function kindOf(Class: ProcessorClass): ProcessorKind {
-  if (Class.prototype instanceof Loader) return 'loader';
-  if (Class.prototype instanceof Step) return 'step';
-  if (Class.prototype instanceof Alert) return 'alert';
-  throw new ImproperlyConfigured(`${Class.name} is not a Loader, Step or Alert`);
-}
-
-export function modelOf(Class: typeof Step | typeof Alert): ModelClass {
-  const Model = Class.model;
-  if (!isModelClass(Model)) {
-    throw new ImproperlyConfigured(`${Class.name}.model is not set to a model class`, {
-      hint: `static model = models.SomeModel; inside class ${Class.name}`,
-    });
-  }
-  if (Class.conditions === undefined) {
-    throw new ImproperlyConfigured(`${Class.name}.conditions is not set`, { hint: 'static conditions = []  (every row) or e.g. [{ ra: null }]' });
-  }
-  checkConditions(Class.name, Model, Class.conditions);
-  if (Class.prototype instanceof Alert) checkKeyKinds(Class.name, Model);
-  return Model;
-}
-
-/** Checks a step's or alert's class-level declarations without touching the database. */
-export function checkProcessorClass(Class: ProcessorClass): void {
-  kindOf(Class); // throws for a class that is no Loader, Step or Alert
-  if (isStepClass(Class) || isAlertClass(Class)) modelOf(Class);
 }
 
 /** For a database that cannot work (disk full, read-only, out of memory, no permission): nobody's row. */

@@ -4,7 +4,7 @@ import type { ResolvedSettings } from '../conf/settings.js';
 import { conditionWarnings } from '../db/conditions.js';
 import { Alert } from '../processors/alert.js';
 import { Command, type CommandClass } from '../processors/command.js';
-import { checkProcessorClass, kindOf, modelOf, type ProcessorKind } from './execute.js';
+import { checkProcessorClass, kindOf, modelOf, type ProcessorKind } from './processor-class.js';
 import { Loader } from '../processors/loader.js';
 import type { ProcessorClass } from '../processors/processor.js';
 import { isSubclassOf, type AlertClass, type ConcreteClass, type LoaderClass, type StepClass } from '../processors/processor-kinds.js';

@@ -6,7 +6,7 @@ import { Failure, Run } from '../db/bookkeeping/models.js';
 import { fromDb, toDb } from '../db/values.js';
 import type { Environment } from './environment.js';
 import { alertRestriction } from './execute-alert.js';
-import { kindOf, modelOf, type ProcessorKind } from './execute.js';
+import { kindOf, modelOf, type ProcessorKind } from './processor-class.js';
 import { FailureLog } from '../db/bookkeeping/failures.js';
 import { endStaleWorkers } from '../db/bookkeeping/lease.js';
 import { allProcessors } from './registry.js';

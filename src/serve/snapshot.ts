@@ -10,7 +10,7 @@ import type { Engine } from '../db/engine.js';
 import { Failure, Run } from '../db/bookkeeping/models.js';
 import { outcomeOf } from '../db/bookkeeping/run-list.js';
 import { fromDb, toDb } from '../db/values.js';
-import { kindOf, type ProcessorKind } from '../run/execute.js';
+import { kindOf, type ProcessorKind } from '../run/processor-class.js';
 import type { ProcessorClass } from '../processors/processor.js';
 import { allProcessors, type Registry } from '../run/registry.js';
 import { backlogOf, processGone } from '../run/status.js';

@@ -3,7 +3,7 @@ import { formatCount } from '../core/format.js';
 import { didYouMean } from '../core/suggest.js';
 import { renderTable } from '../core/table.js';
 import type { Environment } from '../run/environment.js';
-import { kindOf, type ProcessorKind } from '../run/execute.js';
+import { kindOf, type ProcessorKind } from '../run/processor-class.js';
 import type { ProcessorClass } from '../processors/processor.js';
 import { allProcessors, selectProcessors, type Registry } from '../run/registry.js';
 import { procsOf } from './runner.js';

@@ -1,7 +1,7 @@
 import type { ConnectionConfig } from '../conf/connection.js';
 import type { LogFormat, LogLevel } from '../core/logger.js';
 import type { RowFailure } from '../db/bookkeeping/failures.js';
-import type { ProcessorKind } from '../run/execute.js';
+import type { ProcessorKind } from '../run/processor-class.js';
 
 /**
  * Parent → child: what to run. Sent once, right after the fork; the child opens its
