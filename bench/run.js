@@ -25,7 +25,9 @@ import { printSummary, summarize, writeReports } from './report.js';
 const HELP = `npm run bench -- [options]
 
   --quick            development run: 100k rows only, 2 repetitions, PostgreSQL 20k rows
-  --reps N           repetitions of start-up and of sizes under 500k rows (default 5)
+  --reps N           repetitions of sizes under 500k rows (default 5)
+  --startup-reps N   repetitions of the start-up commands (default 15: each takes a fraction
+                     of a second, and their differences are a few hundredths, within noise)
   --big-reps N       repetitions of sizes from 500k rows and of PostgreSQL (default 3)
   --sizes A,B,…      SQLite row counts (default 100000,1000000,5000000; above 1M rows
                      only load and step are measured, for the cost growth table)
@@ -40,7 +42,7 @@ const HELP = `npm run bench -- [options]
   --no-write         print the table only; write neither docs/PERFORMANCE.md nor bench/results/
   --write-docs       with --quick: write docs/PERFORMANCE.md too, labelled as a quick run
 
-Environment: BENCH_REPS, BENCH_BIG_REPS, BENCH_SIZES, BENCH_PG_ROWS, BENCH_DB_PREFIX mirror the flags.
+Environment: BENCH_REPS, BENCH_STARTUP_REPS, BENCH_BIG_REPS, BENCH_SIZES, BENCH_PG_ROWS, BENCH_DB_PREFIX mirror the flags.
 A --quick run writes bench/results/quick.json only; with --write-docs, docs/PERFORMANCE.md and
 bench/results/latest.json, labelled as a quick run.`;
 
@@ -49,6 +51,7 @@ function options() {
     options: {
       quick: { type: 'boolean', default: false },
       reps: { type: 'string' },
+      'startup-reps': { type: 'string' },
       'big-reps': { type: 'string' },
       sizes: { type: 'string' },
       'pg-rows': { type: 'string' },
@@ -75,6 +78,7 @@ function options() {
     help: values.help,
     quick,
     reps: int(values.reps ?? env.BENCH_REPS ?? (quick ? 2 : 5), '--reps'),
+    startupReps: int(values['startup-reps'] ?? env.BENCH_STARTUP_REPS ?? (quick ? 3 : 15), '--startup-reps'),
     bigReps: int(values['big-reps'] ?? env.BENCH_BIG_REPS ?? (quick ? 2 : 3), '--big-reps'),
     sizes: String(values.sizes ?? env.BENCH_SIZES ?? (quick ? '100000' : '100000,1000000,5000000'))
       .split(',')
@@ -228,13 +232,13 @@ async function measureStartup(fixture, opts, dir) {
   for (const run of Object.values(series)) await run();
   const check = await fixture.cli(['run', '--json'], oneWorker);
   if (!/"rows":\s*1\b/.test(check.stdout)) throw new Error(`Check failed: the one-worker step did not process its row: ${check.stdout.slice(0, 500)}`);
-  for (let rep = 0; rep < opts.reps; rep++) {
+  for (let rep = 0; rep < opts.startupReps; rep++) {
     for (const [name, run] of Object.entries(series)) {
       const result = await run();
       samples[name].push({ wallSeconds: round(result.seconds, 4), peakRssMb: round(result.peakRssMb, 1), totalRssMb: round(result.totalRssMb, 1), processes: result.processes.length });
     }
     const w = (k) => samples[k].at(-1).wallSeconds;
-    log(`  start-up rep ${rep + 1}/${opts.reps}: lssteps ${w('lssteps').toFixed(3)} s (node -e 0 ${w('nodeFloor').toFixed(3)}), run ${w('workerRun').toFixed(3)} s (--sync ${w('workerSync').toFixed(3)}, bare fork ${w('forkFloor').toFixed(3)})`);
+    log(`  start-up rep ${rep + 1}/${opts.startupReps}: lssteps ${w('lssteps').toFixed(3)} s (node -e 0 ${w('nodeFloor').toFixed(3)}), run ${w('workerRun').toFixed(3)} s (--sync ${w('workerSync').toFixed(3)}, bare fork ${w('forkFloor').toFixed(3)})`);
   }
   removeSqlite(db);
   return samples;
@@ -451,7 +455,7 @@ async function main() {
   checkBuild();
   const began = Date.now();
   const meta = await machine(opts);
-  meta.options = { quick: opts.quick, reps: opts.reps, bigReps: opts.bigReps, sizes: opts.sizes, pgRows: opts.pgRows, pg: opts.pg, profile: opts.profile, profileRows: opts.profileRows };
+  meta.options = { quick: opts.quick, reps: opts.reps, startupReps: opts.startupReps, bigReps: opts.bigReps, sizes: opts.sizes, pgRows: opts.pgRows, pg: opts.pg, profile: opts.profile, profileRows: opts.profileRows };
   log(`corral bench${opts.quick ? ' (quick)' : ''}: ${meta.cpu}, ${meta.cores} cores, load ${meta.loadAverageStart.join(' ')}`);
 
   const dir = makeTempDir();
@@ -479,7 +483,7 @@ async function main() {
   try {
     log('Scaffolding the PointSource pipeline with `corral create`…');
     const fixture = await createFixture(dir);
-    log(`Start-up, ${opts.reps} repetitions`);
+    log(`Start-up, ${opts.startupReps} repetitions`);
     results.measurements.startup = await measureStartup(fixture, opts, dir);
     results.measurements.sqlite = {};
     for (const n of opts.sizes) {

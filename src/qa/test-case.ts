@@ -10,7 +10,6 @@ import { parseCommandArgs, runCustomCommand } from '../run/custom-command.js';
 import { isSubclassOf } from '../processors/processor-kinds.js';
 import type { Delivery } from '../processors/endpoints/outbox.js';
 import type { Environment } from '../run/environment.js';
-import { executeProcessor } from '../run/execute.js';
 import { Processor, type ProcessorClass } from '../processors/processor.js';
 import { CONTEXT, LIFECYCLE, ProcessorContext, contextOf, type Lifecycle } from '../processors/processor-context.js';
 import { RowApi, streamTable, type StreamTarget } from '../processors/row-api.js';
@@ -242,6 +241,9 @@ export abstract class TestCase extends RowApi {
     if (subject.prototype instanceof Processor) {
       // In this process, so the alert's endpoints find the outbox in the run's context.
       const outbox = realDelivery ? undefined : env.outbox;
+      // Imported here: every module that imports `corral` (a pipeline's settings, in every
+      // command) also evaluates this one, and the processor loops are only a test's.
+      const { executeProcessor } = await import('../run/execute.js');
       const stats = await executeProcessor(subject as ProcessorClass, { engine: env.engine!, settings: env.settings, logger: env.logger, outbox });
       if (stats.error) throw stats.error;
       return;
