@@ -85,6 +85,7 @@ export async function timeNode(args, { cwd, env = {}, check = true } = {}) {
     }
     const processes = fs
       .readdirSync(rssDir)
+      .filter((file) => file.endsWith('.json'))
       .map((file) => JSON.parse(fs.readFileSync(path.join(rssDir, file), 'utf8')))
       .sort((a, b) => a.pid - b.pid);
     const mb = processes.map((p) => p.maxRssKb / 1024);
