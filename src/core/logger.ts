@@ -77,10 +77,7 @@ export function createLogger(options: { name: string; level: LogLevel; format: L
             write(formatPretty(JSON.parse(line) as Record<string, unknown>, colours));
           },
         };
-  return lazily(() => {
-    pino = loadPino();
-    return pino({ name: options.name, level: options.level, base: { pid: process.pid } }, destination);
-  });
+  return lazily(() => loadPino()({ name: options.name, level: options.level, base: { pid: process.pid } }, destination));
 }
 
 /**

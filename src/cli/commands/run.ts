@@ -64,7 +64,7 @@ export async function runAndReport(context: CommandContext, phases: ProcessorCla
 /**
  * `beforeOpen` of the commands that run processors: unless they run in this process
  * (`--sync`) or not at all (`--dry-run`), a worker process starts booting while this
- * one opens its environment and asks the backlogs (workers/fork.ts); the runner takes
+ * one opens its environment and asks the backlogs (workers/spare.ts); the runner takes
  * it for its first process, or lets it go.
  */
 export function forkWorkerAhead(settings: ResolvedSettings, options: { sync?: boolean; dryRun?: boolean }): (() => void) | undefined {

@@ -197,7 +197,7 @@ export type SqliteUpdate = (statement: { run(...params: unknown[]): unknown }, r
 
 const sqliteUpdates = new WeakMap<ModelClass, Map<number, SqliteUpdate | null>>();
 
-/** The `SqliteUpdate` of `mask` for a model, or null when it cannot be generated (then the caller loops). */
+/** The `SqliteUpdate` of `mask` for a model, or null when code cannot be generated here. */
 export function sqliteUpdateOf(Model: ModelClass, mask: number): SqliteUpdate | null {
   let byMask = sqliteUpdates.get(Model);
   if (!byMask) sqliteUpdates.set(Model, (byMask = new Map()));

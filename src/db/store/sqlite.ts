@@ -450,8 +450,6 @@ class SqliteTransaction extends Transaction {
   private readonly store: SqliteStore;
   /** The bound values of an insert, refilled per row: the statement binds them at once and keeps nothing. */
   private readonly insertValues: unknown[] = [];
-  /** The same for an update: a step updates every row it reads. */
-  private readonly updateValues: unknown[] = [];
   /** The loader's held-back new rows (`batchInserts` with `rowsPerStatement`), and whom to tell of a refused one. */
   private held: SqliteInsertBatch | undefined;
   private tellRefused: InsertBatching['refused'] | undefined;
@@ -581,26 +579,10 @@ class SqliteTransaction extends Transaction {
     if (!changed) return this.updateBySignature(Model, row, original);
     const mask = changed(row, original);
     if (mask === 0) return false;
-    const { names, specs, keyIndexes, maxLengths } = layoutOf(Model);
-    const generated = sqliteUpdateOf(Model, mask);
-    if (generated) {
-      generated(this.store.updateByMask(Model, mask, names), row, original);
-      return true;
-    }
-    const values = this.updateValues;
-    values.length = 0;
-    for (let i = 0; i < names.length; i++) {
-      if ((mask & (1 << i)) === 0) continue;
-      const value = row[names[i]!];
-      if (typeof value === 'string' && value.length > maxLengths[i]!) refuseTooLong(Model, names[i]!, maxLengths[i]!, value);
-      values.push(toDb(specs[i]!, value, 'sqlite'));
-    }
-    for (const k of keyIndexes) {
-      const name = names[k]!;
-      values.push(toDb(specs[k]!, original[name] ?? row[name], 'sqlite'));
-    }
-    this.store.updateByMask(Model, mask, names).run(values);
-    for (let i = 0; i < names.length; i++) if ((mask & (1 << i)) !== 0) original[names[i]!] = row[names[i]!];
+    // Null only where code cannot be generated, and then `changeDetector` is null too (the signature path above).
+    const update = sqliteUpdateOf(Model, mask);
+    if (!update) return this.updateBySignature(Model, row, original);
+    update(this.store.updateByMask(Model, mask, layoutOf(Model).names), row, original);
     return true;
   }
 
