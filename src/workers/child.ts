@@ -2,10 +2,10 @@
  * Entry point of a forked processor process: never imported, only forked by
  * runner.ts. It opens its own database connection (connections are never shared
  * across a fork), runs one processor (or its share of the rows), reports, and
- * exits. SIGTERM or SIGINT stop it gracefully: the chunk in flight finishes or
- * rolls back, and it reports what it did. Repeated signals change nothing here
- * (Ctrl-C reaches the whole process group and the parent forwards a SIGTERM too);
- * stopping at once is the parent's call, with SIGKILL.
+ * exits. A `stop` message from the parent, SIGTERM or SIGINT stop it gracefully: the
+ * chunk in flight finishes or rolls back, and it reports what it did. Repeated stops
+ * change nothing here (Ctrl-C reaches the whole process group and the parent sends a
+ * `stop` too); stopping at once is the parent's call, with SIGKILL.
  */
 import fs from 'node:fs';
 import { CorralError, describeError } from '../core/errors.js';
@@ -72,6 +72,7 @@ const startSignal = new Promise<void>((resolve) => {
   released = resolve;
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'start') resolve();
+    else if (message.type === 'stop') onSignal();
   });
 });
 

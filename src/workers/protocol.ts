@@ -37,7 +37,16 @@ export interface StartMessage {
   readonly type: 'start';
 }
 
-export type ParentMessage = RunMessage | StartMessage;
+/**
+ * Parent → child: stop gracefully (the run got SIGINT or SIGTERM). A message rather than
+ * a signal: a child still starting Node has no handler yet, and a signal would kill it
+ * before it could record its run; the message waits in the channel until it can be read.
+ */
+export interface StopMessage {
+  readonly type: 'stop';
+}
+
+export type ParentMessage = RunMessage | StartMessage | StopMessage;
 
 /** Child → parent. */
 export type ChildMessage =

@@ -15,7 +15,7 @@ import type { ProcessorClass } from '../processors/processor.js';
 import { isAlertClass, isStepClass } from '../processors/processor-kinds.js';
 import { ProgressBoard } from './progress.js';
 import { backlogOf, hasBacklog } from '../run/status.js';
-import type { ChildMessage, RunMessage, StartMessage } from './protocol.js';
+import type { ChildMessage, RunMessage, StartMessage, StopMessage } from './protocol.js';
 import { forkChild, workerEnvironment } from './fork.js';
 import { dropSpareWorker, takeSpareWorker } from './spare.js';
 
@@ -85,7 +85,7 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
     if (signals === 1) {
       stop.requested = true;
       env.logger.warn(`Received ${signal}: finishing the chunks in flight, then stopping (again to stop at once)`);
-      for (const child of children) child.kill('SIGTERM');
+      for (const child of children) askToStop(child);
       setTimeout(() => children.forEach((child) => child.kill('SIGKILL')), 30_000).unref();
     } else {
       for (const child of children) child.kill('SIGKILL');
@@ -158,6 +158,17 @@ export async function runPhases(env: Environment, phases: readonly (readonly Pro
     process.off('SIGTERM', onSignal);
   }
   return { stats, failures, interrupted: stop.requested };
+}
+
+/** The graceful stop of a child: a `stop` message while its channel is open (protocol.ts), else SIGTERM. */
+function askToStop(child: ChildProcess): void {
+  if (!child.connected) {
+    child.kill('SIGTERM');
+    return;
+  }
+  child.send({ type: 'stop' } satisfies StopMessage, (error) => {
+    if (error) child.kill('SIGTERM');
+  });
 }
 
 function failureOf(processor: string, error: CorralError): Failure {

@@ -99,6 +99,46 @@ forEachDatabase((dialect) => {
     expect(await statuses(db, 'MyStep')).toEqual(['stopped']);
   });
 
+  // The runner asks its workers to stop with a message: a worker still starting Node
+  // has no handler yet, and a SIGTERM would kill it before it could record its run.
+  // The signal path does not depend on the database: SQLite only.
+  test.skipIf(dialect === 'postgres')('when the run gets SIGTERM while one of its workers is still starting then that worker still records its run stopped', async () => {
+    const { pipe, db } = await pipeline({ chunkSize: 5, procs: { MyStep: 2 } });
+    const { spinning, go } = spinningStep(pipe);
+    // Preloaded into every process of the command: the second worker process to start
+    // holds still (no JavaScript of its own has run, as in Node's start) until `go`.
+    const first = path.join(pipe.root, 'first-worker');
+    const holding = path.join(pipe.root, 'holding');
+    const preload = path.join(pipe.root, 'hold-second-worker.cjs');
+    fs.writeFileSync(
+      preload,
+      `const fs = require('node:fs');
+if (process.send) {
+  try {
+    fs.writeFileSync(${JSON.stringify(first)}, '', { flag: 'wx' });
+  } catch {
+    fs.writeFileSync(${JSON.stringify(holding)}, '');
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (!fs.existsSync(${JSON.stringify(go)})) Atomics.wait(nap, 0, 0, 10);
+  }
+}
+`,
+    );
+    await db.insertExamples(20);
+    const run = startCommand(pipe, ['run'], { env: { NODE_OPTIONS: `--require ${preload}` } });
+    // One worker spins in its first chunk (the runner is running, its signal handlers in place), the other is held.
+    await waitFor('one worker to spin and the other to be held', () => fs.existsSync(spinning) && fs.existsSync(holding));
+    run.kill('SIGTERM');
+    await waitFor('the runner to pass the stop on', () => /Received SIGTERM/.test(run.stderr()));
+    fs.writeFileSync(go, '');
+    const result = await run.result;
+    expectExit(result, 130);
+    expect(result.stderr).not.toContain('stopped before reporting');
+    // Both workers recorded their run: the spinning one after its chunk, the held one as soon as it could.
+    expect((await statuses(db, 'MyStep')).sort()).toEqual(['stopped', 'stopped']);
+    expect(await db.count('processed'), 'exactly the chunk in flight is committed').toBe(5);
+  });
+
   describe.skipIf(dialect !== 'sqlite')('waiting for the SQLite write lock', () => {
     for (const [label, args, signals] of [
       ['load gets Ctrl-C', ['load'], 1],
