@@ -156,8 +156,15 @@ forEachDatabase((dialect) => {
     expect(afterStop.processed.length - afterKill.processed.length).toBe(stoppedStats.rows);
     expect(afterStop.processed.length).toBeLessThan(afterStop.all.length);
     // The second run's worker of partition 0 stopped; the one of partition 1 had nothing left (ok, or stopped if it was still
-    // starting: stopped-waiting when the signal came while it waited for SQLite's write lock).
-    const runs = await db.query<{ partition: string; status: string }>(`SELECT partition, status FROM corral_runs WHERE processor = 'MyStep' AND pid <> ? ORDER BY id`, [victim!.pid]);
+    // starting: stopped-waiting when the signal came while it waited for SQLite's write lock, and then, when the lock
+    // was still taken as it ended, its run waits beside the database for the next run to move it into corral_runs).
+    // Read as `runs` lists them, both places, oldest first.
+    const listed = await pipe.cli(['runs', '--json']);
+    expectExit(listed, 0);
+    const runs = (JSON.parse(listed.stdout) as { processor: string; pid: number; partition: string; outcome: string }[])
+      .filter((r) => r.processor === 'MyStep' && r.pid !== victim!.pid)
+      .reverse()
+      .map((r) => ({ partition: r.partition, status: r.outcome }));
     expect(runs).toHaveLength(3);
     expect(runs[0]).toEqual({ partition: '1/2', status: 'ok' });
     expect(runs.slice(1).find((r) => r.partition === '0/2')).toEqual({ partition: '0/2', status: 'stopped' });
